@@ -1,0 +1,264 @@
+"""Validate data against a compiled JSON Schema: JSON / YAML documents, NDJSON streams (constant memory,
+one error list per record), CSV (cells typed by the schema's properties).
+
+Every finding carries ``pointer`` (JSON pointer in the instance), ``line`` (1-based, where known),
+``message``, ``rule`` (the failing keyword) and ``schema_pointer``.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+import re
+from collections.abc import Iterable, Iterator
+from typing import IO, Any
+
+import orjson
+from jsonschema.exceptions import _RefResolutionError
+from referencing.exceptions import Unresolvable
+
+from standards.jsonschema_engine import CompiledSchema, UnresolvableReference, _unresolvable_message, error_dict
+from standards.loading import DEFAULT_MAX_BYTES, InputError, check_depth, decode_utf8, parse_document
+from standards.reports import DEFAULT_EXAMPLES, Report
+
+_WS = re.compile(r"[ \t\n\r]*")
+
+
+def locate_pointer(text: str, pointer: str) -> int | None:
+    """Character offset where the value at ``pointer`` starts in JSON ``text`` (None if not found)."""
+    if not text.lstrip().startswith(("{", "[")):
+        return None
+    decoder = json.JSONDecoder()
+    segments = [s.replace("~1", "/").replace("~0", "~") for s in pointer.split("/")[1:]] if pointer else []
+    idx = _WS.match(text, 0).end()
+    try:
+        for seg in segments:
+            ch = text[idx]
+            if ch == "{":
+                idx = _WS.match(text, idx + 1).end()
+                while text[idx] != "}":
+                    key, idx = json.decoder.scanstring(text, idx + 1)
+                    idx = _WS.match(text, idx).end() + 1  # ':'
+                    idx = _WS.match(text, idx).end()
+                    if key == seg:
+                        break
+                    _, idx = decoder.raw_decode(text, idx)
+                    idx = _WS.match(text, idx).end()
+                    if text[idx] == ",":
+                        idx = _WS.match(text, idx + 1).end()
+                else:
+                    return None
+            elif ch == "[":
+                want = int(seg)
+                idx = _WS.match(text, idx + 1).end()
+                i = 0
+                while text[idx] != "]":
+                    if i == want:
+                        break
+                    _, idx = decoder.raw_decode(text, idx)
+                    idx = _WS.match(text, idx).end()
+                    if text[idx] == ",":
+                        idx = _WS.match(text, idx + 1).end()
+                    i += 1
+                else:
+                    return None
+            else:
+                return None
+        return idx
+    except (IndexError, ValueError):
+        return None
+
+
+def line_of(text: str, pointer: str) -> int | None:
+    off = locate_pointer(text, pointer)
+    return None if off is None else text.count("\n", 0, off) + 1
+
+
+def validate_instance(compiled: CompiledSchema, instance: Any, report: Report, *, file: str | None = None,
+                      line: int | None = None, text: str | None = None, record: int | None = None) -> int:
+    """Add the errors of one instance to ``report``; returns how many."""
+    n = 0
+    try:
+        for err in compiled.validator.iter_errors(instance):
+            f = error_dict(err)
+            if file:
+                f["file"] = file
+            if record is not None:
+                f["record"] = record
+            if line is not None:
+                f["line"] = line
+            elif text is not None and len(report.examples.get(f["rule"], ())) < report.max_examples:
+                f["line"] = line_of(text, f["pointer"])
+            report.add(f)
+            n += 1
+    except (_RefResolutionError, Unresolvable) as exc:
+        raise UnresolvableReference(_unresolvable_message(exc)) from None
+    return n
+
+
+def validate_document(compiled: CompiledSchema, data: bytes | str, *, filename: str = "input",
+                      fmt: str | None = None, max_examples: int = DEFAULT_EXAMPLES,
+                      max_bytes: int | None = None) -> Report:
+    report = Report("validate", subject=filename, max_examples=max_examples)
+    instance = parse_document(data, fmt=fmt, filename=filename, max_bytes=max_bytes)
+    text = decode_utf8(data) if isinstance(data, bytes) else data
+    is_json = (fmt == "json") or filename.lower().endswith(".json") or text.lstrip()[:1] in ("{", "[")
+    report.checked = 1
+    validate_instance(compiled, instance, report, file=filename, text=text if is_json else None)
+    return report
+
+
+def iter_lines(stream: IO[bytes] | Iterable[bytes], max_line_bytes: int) -> Iterator[tuple[int, bytes]]:
+    lineno = 0
+    for raw in stream:
+        lineno += 1
+        if len(raw) > max_line_bytes:
+            raise InputError(f"line {lineno} is longer than {max_line_bytes} bytes")
+        yield lineno, raw
+
+
+def validate_ndjson(compiled: CompiledSchema, stream: IO[bytes] | Iterable[bytes], *, filename: str = "input",
+                    max_examples: int = DEFAULT_EXAMPLES, max_line_bytes: int | None = None,
+                    max_depth: int | None = None, report: Report | None = None) -> Report:
+    """Validate one JSON value per line, streaming: memory does not grow with the file."""
+    report = report or Report("validate", subject=filename, max_examples=max_examples)
+    limit = max_line_bytes or DEFAULT_MAX_BYTES
+    iter_errors = compiled.validator.iter_errors
+    loads = orjson.loads
+    checked = 0
+    try:
+        for lineno, raw in iter_lines(stream, limit):
+            if not raw.strip():
+                continue
+            checked += 1
+            try:
+                doc = loads(raw)
+            except orjson.JSONDecodeError as exc:
+                report.add(_parse_finding(raw, exc, filename, lineno))
+                continue
+            if type(doc) in (dict, list) and max_depth is not None:
+                check_depth(doc, max_depth)
+            errs = iter_errors(doc)
+            first = next(errs, None)
+            if first is None:
+                continue
+            for err in (first, *errs):
+                f = error_dict(err)
+                f["file"] = filename
+                f["line"] = lineno
+                f["record"] = checked
+                report.add(f)
+    except (_RefResolutionError, Unresolvable) as exc:
+        raise UnresolvableReference(_unresolvable_message(exc)) from None
+    report.checked += checked
+    return report
+
+
+def _parse_finding(raw: bytes, exc: Exception, filename: str, lineno: int) -> dict[str, Any]:
+    try:
+        raw.decode("utf-8")
+        msg = f"not valid JSON: {exc}"
+        rule = "json-syntax"
+    except UnicodeDecodeError as uexc:
+        msg = f"not valid UTF-8 (byte offset {uexc.start} in the line)"
+        rule = "utf8"
+    return {"file": filename, "line": lineno, "pointer": "", "message": msg, "rule": rule, "level": "error"}
+
+
+# ------------------------------------------------------------------------------------------------ CSV
+
+def _column_types(schema: Any) -> dict[str, list[str]]:
+    props = {}
+    if isinstance(schema, dict):
+        if schema.get("type") == "array" and isinstance(schema.get("items"), dict):
+            schema = schema["items"]
+        for name, sub in (schema.get("properties") or {}).items():
+            t = sub.get("type") if isinstance(sub, dict) else None
+            if isinstance(t, str):
+                props[name] = [t]
+            elif isinstance(t, list):
+                props[name] = [str(x) for x in t]
+            else:
+                props[name] = ["string"]
+    return props
+
+
+def _convert(cell: str, types: list[str]) -> tuple[bool, Any]:
+    """(present, value). An empty cell is an absent property unless the column allows null."""
+    if cell == "":
+        if "null" in types:
+            return True, None
+        if types == ["string"]:
+            return False, None
+        return False, None
+    for t in types:
+        try:
+            if t == "integer":
+                return True, int(cell)
+            if t == "number":
+                v = float(cell)
+                return True, int(v) if v.is_integer() and re.fullmatch(r"-?\d+", cell) else v
+            if t == "boolean":
+                low = cell.strip().lower()
+                if low in ("true", "1", "yes"):
+                    return True, True
+                if low in ("false", "0", "no"):
+                    return True, False
+                continue
+            if t in ("object", "array"):
+                v = orjson.loads(cell)
+                if (t == "object") == isinstance(v, dict):
+                    return True, v
+                continue
+            if t == "null":
+                continue
+            if t == "string":
+                return True, cell
+        except (ValueError, orjson.JSONDecodeError):
+            continue
+    return True, cell  # leave it as text: the schema reports the type mismatch
+
+
+def validate_csv(compiled: CompiledSchema, stream: IO[str] | Iterable[str], *, filename: str = "input",
+                 delimiter: str = ",", max_examples: int = DEFAULT_EXAMPLES) -> Report:
+    """Each row becomes an object (cells typed by the schema's ``properties``) validated on its own."""
+    report = Report("validate", subject=filename, max_examples=max_examples)
+    types = _column_types(compiled.schema)
+    reader = csv.reader(stream, delimiter=delimiter)
+    try:
+        header = next(reader)
+    except StopIteration:
+        return report
+    except csv.Error as exc:
+        raise InputError(f"{filename}: not valid CSV: {exc}") from None
+    header = [h.lstrip("\ufeff").strip() for h in header]
+    iter_errors = compiled.validator.iter_errors
+    record = 0
+    try:
+        for row in reader:
+            record += 1
+            line = reader.line_num
+            if len(row) != len(header):
+                report.add({"file": filename, "line": line, "pointer": "", "rule": "csv-columns",
+                            "message": f"row has {len(row)} cells, header has {len(header)}"})
+                continue
+            obj = {}
+            for name, cell in zip(header, row, strict=True):
+                present, value = _convert(cell, types.get(name, ["string"]))
+                if present:
+                    obj[name] = value
+            for err in iter_errors(obj):
+                f = error_dict(err)
+                f.update(file=filename, line=line, record=record)
+                report.add(f)
+    except csv.Error as exc:
+        raise InputError(f"{filename}: not valid CSV at line {reader.line_num}: {exc}") from None
+    except (_RefResolutionError, Unresolvable) as exc:
+        raise UnresolvableReference(_unresolvable_message(exc)) from None
+    report.checked = record
+    return report
+
+
+def open_text(data: bytes) -> io.StringIO:
+    return io.StringIO(decode_utf8(data), newline="")

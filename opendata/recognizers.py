@@ -1,0 +1,287 @@
+"""Recognisers: regular expression + validator + context, loaded from ``data/recognizers.yaml``.
+
+:class:`Detector` finds personal data inside a text (:meth:`Detector.analyze`), decides whether a whole
+cell is one identifier (:meth:`Detector.classify_cell`) and scans a batch of cells of one column at
+C speed (:meth:`Detector.scan_cells`): the cells are joined with newlines and each pattern runs once
+over the batch; only candidates go through Python validation.
+"""
+
+from __future__ import annotations
+
+import bisect
+import functools
+import os
+import re
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Callable, Iterable, Sequence
+
+import yaml
+
+from opendata.validators import VALIDATORS, AreaCodes, Check
+
+__all__ = ["Recognizer", "Finding", "Detector", "load_recognizers", "default_detector", "DATA_DIR"]
+
+DATA_DIR = Path(__file__).with_name("data")
+_FLAGS = {"IGNORECASE": re.IGNORECASE, "MULTILINE": re.MULTILINE, "ASCII": re.ASCII}
+
+
+@dataclass(frozen=True)
+class Finding:
+    entity: str
+    start: int
+    end: int
+    text: str
+    score: float
+    recognizer: str
+    normalized: str = ""
+    info: dict[str, Any] = field(default_factory=dict, compare=False, hash=False)
+
+    def as_dict(self) -> dict[str, Any]:
+        return {
+            "entity": self.entity,
+            "start": self.start,
+            "end": self.end,
+            "text": self.text,
+            "score": round(self.score, 3),
+            "recognizer": self.recognizer,
+        }
+
+
+@dataclass
+class Recognizer:
+    name: str
+    entity: str
+    pattern: str
+    category: str = "direct"
+    validator: str | None = None
+    score: float = 0.5
+    context: tuple[str, ...] = ()
+    cell_only: bool = False
+    operator: dict[str, Any] = field(default_factory=dict)
+    priority: int = 0
+    flags: int = 0
+
+    def __post_init__(self) -> None:
+        if self.validator and self.validator not in VALIDATORS:
+            raise ValueError(f"recogniser {self.name}: unknown validator {self.validator!r}")
+        flags = self.flags | (re.MULTILINE if self.cell_only else 0)
+        self.regex = re.compile(self.pattern, flags)
+        self.context = tuple(w.lower() for w in self.context)
+
+
+def load_recognizers(path: str | Path | None = None) -> tuple[list[Recognizer], dict[str, Any]]:
+    """Read a recogniser list (YAML). Returns the recognisers and the file's global settings."""
+    doc = yaml.safe_load(Path(path or DATA_DIR / "recognizers.yaml").read_text(encoding="utf-8"))
+    out = []
+    for spec in doc["recognizers"]:
+        spec = dict(spec)
+        flags = 0
+        for f in spec.pop("flags", []) or []:
+            flags |= _FLAGS[f]
+        spec["context"] = tuple(spec.get("context") or ())
+        out.append(Recognizer(flags=flags, **spec))
+    settings = {k: v for k, v in doc.items() if k != "recognizers"}
+    return out, settings
+
+
+def _area_codes_from_env() -> AreaCodes | None:
+    path = os.environ.get("CITYGOV_OPENDATA_AREA_CODES")
+    return AreaCodes.load(path) if path else None
+
+
+class Detector:
+    """A configured set of recognisers.
+
+    ``area_codes`` (optional) makes resident-ID validation reject unknown area codes; ``strict_area``
+    additionally requires the code to be valid in the birth year. ``threshold`` drops weaker findings.
+    """
+
+    def __init__(
+        self,
+        recognizers: Sequence[Recognizer] | None = None,
+        *,
+        area_codes: AreaCodes | None = None,
+        strict_area: bool = False,
+        threshold: float = 0.5,
+        context_window: int = 24,
+        context_boost: float = 0.25,
+    ):
+        if recognizers is None:
+            recognizers, settings = load_recognizers()
+            context_window = settings.get("context_window", context_window)
+            context_boost = settings.get("context_boost", context_boost)
+        self.recognizers = list(recognizers)
+        self.area_codes = area_codes
+        self.strict_area = strict_area
+        self.threshold = threshold
+        self.context_window = context_window
+        self.context_boost = context_boost
+        self._by_entity: dict[str, list[Recognizer]] = {}
+        for r in self.recognizers:
+            self._by_entity.setdefault(r.entity, []).append(r)
+
+    # -- single values -------------------------------------------------------------------------
+    def entities(self) -> list[str]:
+        return sorted(self._by_entity)
+
+    def recognizer(self, name: str) -> Recognizer:
+        for r in self.recognizers:
+            if r.name == name:
+                return r
+        raise KeyError(name)
+
+    def check(self, rec: Recognizer, value: str) -> Check:
+        if not rec.validator:
+            return Check(True, value)
+        fn: Callable[..., Check] = VALIDATORS[rec.validator]
+        return fn(value, area_codes=self.area_codes, strict=self.strict_area)
+
+    def validate(self, entity: str, value: str) -> Check:
+        """Is ``value`` (the whole string) a valid ``entity``? Uses that entity's recognisers."""
+        last = Check(False, value, "NoMatch")
+        for rec in self._by_entity.get(entity, []):
+            m = rec.regex.fullmatch(value.strip()) if not rec.cell_only else rec.regex.match(value.strip())
+            if not m:
+                continue
+            last = self.check(rec, m.group("value") if "value" in rec.regex.groupindex else m.group(0))
+            if last.ok:
+                return last
+        if entity == "CN_RESIDENT_ID" and len(value.strip()) == 18:
+            return self.check(self.recognizer("cn_resident_id"), value)
+        return last
+
+    def _context_score(self, rec: Recognizer, text: str, start: int, base: float) -> float:
+        if rec.context and start > 0:
+            window = text[max(0, start - self.context_window) : start].lower()
+            if any(w in window for w in rec.context):
+                return min(1.0, base + self.context_boost)
+        return base
+
+    def analyze(
+        self,
+        text: str,
+        *,
+        entities: Iterable[str] | None = None,
+        threshold: float | None = None,
+        cell: bool = False,
+    ) -> list[Finding]:
+        """Findings inside ``text`` (overlaps resolved: higher score, then priority, then length win).
+        ``cell=True`` also runs cell-only recognisers (the text is one table cell)."""
+        wanted = set(entities) if entities is not None else None
+        thr = self.threshold if threshold is None else threshold
+        cands: list[tuple[float, int, Finding]] = []
+        for rec in self.recognizers:
+            if wanted is not None and rec.entity not in wanted:
+                continue
+            if rec.cell_only and not cell:
+                continue
+            has_value = "value" in rec.regex.groupindex
+            for m in rec.regex.finditer(text):
+                s, e = m.span("value") if has_value else m.span()
+                chk = self.check(rec, text[s:e])
+                if not chk.ok:
+                    continue
+                e -= chk.end_trim
+                score = self._context_score(rec, text, m.start(), rec.score * chk.weight)
+                if score < thr:
+                    continue
+                f = Finding(chk.entity or rec.entity, s, e, text[s:e], score, rec.name, chk.normalized, chk.info)
+                cands.append((score, rec.priority, f))
+        return _resolve(cands)
+
+    def classify_cell(self, value: str, *, threshold: float | None = None) -> Finding | None:
+        """The entity the whole cell is, if any."""
+        v = value.strip()
+        if not v:
+            return None
+        for f in self.analyze(v, threshold=threshold, cell=True):
+            if f.start == 0 and f.end == len(v):
+                return f
+        return None
+
+    # -- columns ---------------------------------------------------------------------------------
+    def scan_cells(self, cells: Sequence[str], *, header_entities: Iterable[str] = ()) -> "CellStats":
+        """Scan one column's cells. Returns per-entity counts of whole-cell matches and of cells
+        containing a match. Header-hinted entities get the context boost."""
+        stats = CellStats()
+        clean = [c.replace("\n", " ").replace("\r", " ").strip() if c else "" for c in cells]
+        stats.cells += len(clean)
+        nonempty = sum(1 for c in clean if c)
+        stats.nonempty += nonempty
+        if not nonempty:
+            return stats
+        joined = "\n".join(clean)
+        starts = [0]
+        pos = 0
+        for c in clean[:-1]:
+            pos += len(c) + 1
+            starts.append(pos)
+        hinted = set(header_entities)
+        best_full: dict[int, tuple[float, int, str]] = {}
+        contains: dict[str, set[int]] = {}
+        for rec in self.recognizers:
+            has_value = "value" in rec.regex.groupindex
+            boost = self.context_boost if rec.entity in hinted else 0.0
+            for m in rec.regex.finditer(joined):
+                s, e = m.span("value") if has_value else m.span()
+                chk = self.check(rec, joined[s:e])
+                if not chk.ok:
+                    continue
+                e -= chk.end_trim
+                score = min(1.0, rec.score * chk.weight + boost)
+                if not boost and not rec.cell_only:
+                    score = self._context_score(rec, joined, m.start(), score)
+                if score < self.threshold:
+                    continue
+                line = bisect.bisect_right(starts, s) - 1
+                entity = chk.entity or rec.entity
+                contains.setdefault(entity, set()).add(line)
+                ls = starts[line]
+                if s == ls and e == ls + len(clean[line]):
+                    key = (score, rec.priority, entity)
+                    old = best_full.get(line)
+                    if old is None or key[:2] > old[:2]:
+                        best_full[line] = key
+        for score, _prio, entity in best_full.values():
+            st = stats.entity(entity)
+            st[0] += 1
+            st[1] += score
+        for entity, lines in contains.items():
+            stats.entity(entity)[2] += len(lines)
+        return stats
+
+
+@dataclass
+class CellStats:
+    cells: int = 0
+    nonempty: int = 0
+    #: entity -> [whole-cell matches, sum of their scores, cells containing a match]
+    by_entity: dict[str, list[float]] = field(default_factory=dict)
+
+    def entity(self, name: str) -> list[float]:
+        return self.by_entity.setdefault(name, [0, 0.0, 0])
+
+    def merge(self, other: "CellStats") -> None:
+        self.cells += other.cells
+        self.nonempty += other.nonempty
+        for k, v in other.by_entity.items():
+            st = self.entity(k)
+            for i in range(3):
+                st[i] += v[i]
+
+
+def _resolve(cands: list[tuple[float, int, Finding]]) -> list[Finding]:
+    cands.sort(key=lambda c: (-c[0], -c[1], -(c[2].end - c[2].start), c[2].start))
+    kept: list[Finding] = []
+    for _s, _p, f in cands:
+        if all(f.end <= k.start or f.start >= k.end for k in kept):
+            kept.append(f)
+    kept.sort(key=lambda f: f.start)
+    return kept
+
+
+@functools.lru_cache(maxsize=1)
+def default_detector() -> Detector:
+    """Detector over the packaged recogniser list (area codes from CITYGOV_OPENDATA_AREA_CODES if set)."""
+    return Detector(area_codes=_area_codes_from_env())

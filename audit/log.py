@@ -1,0 +1,398 @@
+"""Appending events and reading the tree: ``record()``, roots, proofs, public entries.
+
+Sequencing. ``record()`` appends in the caller's transaction and never commits. The next index and the
+right edge of the tree (the *frontier*: the complete subtrees of the current tree, at most log2(n)+1
+hashes) are read once per transaction, under a lock that is held until the transaction ends:
+
+* PostgreSQL: ``pg_advisory_xact_lock(AUDIT_LOCK_KEY)``, so concurrent writers queue instead of forking
+  the log (two transactions can never both append index n);
+* SQLite: every transaction is ``BEGIN IMMEDIATE`` (``portal.db``), i.e. there is a single writer.
+
+Within the transaction the tail is cached in ``session.info`` and dropped whenever any transaction or
+savepoint of the session ends (commit or rollback), so a rolled-back append never leaves a stale cache.
+An append then costs one INSERT of the event and one executemany of ``1 + trailing_ones(n)`` nodes.
+"""
+
+from __future__ import annotations
+
+import base64
+import hashlib
+import re
+import secrets
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import event, func, insert, select, text, tuple_
+from sqlalchemy.orm import Session as _SASession
+
+from audit import merkle
+from audit.canonical import CanonicalizationError, canonical_bytes, normalize
+from audit.models import AuditEvent, AuditNode, leaf_object
+from kernel.clock import utcnow
+from kernel.db import Session, dialect_name
+from kernel.errors import BadRequest, NotFound, ValidationFailed
+from kernel.principal import Principal
+
+__all__ = [
+    "ACTION_RE",
+    "AUDIT_LOCK_KEY",
+    "MAX_PAGE",
+    "consistency_proof",
+    "current_size",
+    "entries",
+    "event_leaf",
+    "inclusion_proof",
+    "inclusion_proof_by_hash",
+    "lock_log",
+    "node_reader",
+    "record",
+    "root_at",
+]
+
+#: ``area:subject:verb`` — lower-case words of letters, digits, ``_`` and ``-``.
+ACTION_RE = re.compile(r"^[a-z][a-z0-9_-]{0,38}:[a-z][a-z0-9_-]{0,38}:[a-z][a-z0-9_-]{0,38}$")
+#: The PostgreSQL advisory lock serialising appends and checkpoint signing ("cgaudit").
+AUDIT_LOCK_KEY = int.from_bytes(b"cgaudit", "big")
+MAX_PAGE = 1000
+
+_TAIL_KEY = "citygov.audit.tail"
+
+
+@dataclass
+class _Tail:
+    size: int
+    frontier: list[tuple[int, int, bytes]] = field(default_factory=list)
+
+
+@event.listens_for(_SASession, "after_transaction_end")
+def _drop_tail_on_end(session, _transaction) -> None:
+    session.info.pop(_TAIL_KEY, None)
+
+
+@event.listens_for(_SASession, "after_soft_rollback")
+def _drop_tail_on_rollback(session, _previous_transaction) -> None:
+    session.info.pop(_TAIL_KEY, None)
+
+
+def lock_log(session: Session) -> None:
+    """Take the sequencing lock for the rest of the transaction (no-op on SQLite: single writer)."""
+    if dialect_name(session) == "postgresql":
+        session.execute(text("SELECT pg_advisory_xact_lock(:k)"), {"k": AUDIT_LOCK_KEY})
+
+
+def node_reader(session: Session) -> merkle.NodeReader:
+    """A :data:`audit.merkle.NodeReader` over ``audit_node`` (one SELECT per batch)."""
+    table = AuditNode.__table__
+
+    def read(keys):
+        if not keys:
+            return {}
+        out: dict[tuple[int, int], bytes] = {}
+        keys = list(keys)
+        for i in range(0, len(keys), 500):
+            chunk = keys[i : i + 500]
+            rows = session.execute(
+                select(table.c.level, table.c.idx, table.c.hash).where(tuple_(table.c.level, table.c.idx).in_(chunk))
+            ).all()
+            out.update({(int(lv), int(ix)): bytes(h) for lv, ix, h in rows})
+        return out
+
+    return read
+
+
+def _tail(session: Session) -> _Tail:
+    tail = session.info.get(_TAIL_KEY)
+    if tail is not None:
+        return tail
+    lock_log(session)
+    last = session.execute(select(func.max(AuditEvent.__table__.c.seq))).scalar()
+    size = 0 if last is None else int(last) + 1
+    keys = merkle.range_keys(0, size) if size else []
+    nodes = node_reader(session)(keys)
+    missing = [k for k in keys if k not in nodes]
+    if missing:
+        raise LookupError(f"audit subtree store is missing nodes {missing}; run `citygov audit verify`")
+    tail = _Tail(size, [(lv, ix, nodes[(lv, ix)]) for lv, ix in keys])
+    session.info[_TAIL_KEY] = tail
+    return tail
+
+
+def _validate_str(errors: list, name: str, value: Any, max_len: int, *, required: bool = True) -> None:
+    if value is None and not required:
+        return
+    if not isinstance(value, str) or (required and not value.strip()):
+        errors.append({"field": name, "message": "must be a non-empty string"})
+    elif len(value) > max_len:
+        errors.append({"field": name, "message": f"must be at most {max_len} characters"})
+
+
+def _json_object(errors: list, name: str, value: Any) -> dict | None:
+    if value is None:
+        return None
+    if not isinstance(value, dict):
+        errors.append({"field": name, "message": "must be an object"})
+        return None
+    try:
+        value = normalize(value)
+        canonical_bytes(value)
+    except CanonicalizationError as exc:
+        errors.append({"field": name, "message": f"not canonical JSON: {exc}"})
+        return None
+    return value
+
+
+def event_leaf(row: Any) -> bytes:
+    """The leaf bytes (RFC 8785 canonical JSON) of an event or a mapping of its columns."""
+    obj = row.leaf_object() if isinstance(row, AuditEvent) else leaf_object(row)
+    return canonical_bytes(obj)
+
+
+def private_digest(salt_hex: str, private_details: dict) -> str:
+    """``SHA-256(salt || JCS(private_details))`` as hex: what the leaf commits to instead of the details."""
+    return hashlib.sha256(bytes.fromhex(salt_hex) + canonical_bytes(private_details)).hexdigest()
+
+
+def record(
+    session: Session,
+    principal: Principal,
+    action: str,
+    *,
+    object_type: str,
+    object_id: str,
+    state: dict | None = None,
+    details: dict | None = None,
+    private_details: dict | None = None,
+    request_id: str | None = None,
+) -> AuditEvent:
+    """Append an audit event in the caller's transaction (flushes, never commits).
+
+    ``state`` is the object's new state; only ``SHA-256(JCS(normalize(state)))`` is kept. ``details`` is
+    public and stored verbatim (after :func:`audit.canonical.normalize`). ``private_details`` are stored
+    for commission admins but withheld from public entries; the leaf commits to their salted digest.
+    ``request_id`` defaults to the current request's id (``kernel.context``).
+    """
+    errors: list[dict[str, str]] = []
+    if not isinstance(principal, Principal):
+        errors.append({"field": "principal", "message": "must be a kernel Principal"})
+    if not isinstance(action, str) or not ACTION_RE.match(action):
+        errors.append({"field": "action", "message": "must be an area:subject:verb tag, e.g. registry:project:approve"})
+    _validate_str(errors, "object_type", object_type, 60)
+    _validate_str(errors, "object_id", object_id, 200)
+    if request_id is None:
+        from kernel.context import current_request_id
+
+        request_id = current_request_id()
+    _validate_str(errors, "request_id", request_id, 100, required=False)
+    state_n = _json_object(errors, "state", state)
+    details_n = _json_object(errors, "details", details)
+    private_n = _json_object(errors, "private_details", private_details)
+    if errors:
+        raise ValidationFailed("invalid audit event", errors=errors)
+    actor = principal.actor
+    if len(actor) > 200:
+        raise ValidationFailed("invalid audit event", errors=[{"field": "actor", "message": "too long"}])
+
+    state_digest = hashlib.sha256(canonical_bytes(state_n)).hexdigest() if state is not None else None
+    salt = digest = None
+    if private_n is not None:
+        salt = secrets.token_hex(16)
+        digest = private_digest(salt, private_n)
+
+    tail = _tail(session)
+    ev = AuditEvent(
+        seq=tail.size,
+        created_at=utcnow(),
+        actor=actor,
+        action=action,
+        object_type=object_type,
+        object_id=object_id,
+        state_digest=state_digest,
+        request_id=request_id,
+        details=details_n or {},
+        private_digest=digest,
+        private_salt=salt,
+        private_details=private_n,
+    )
+    leaf_hash = merkle.hash_leaf(event_leaf(ev))
+    known = {(lv, ix): h for lv, ix, h in tail.frontier}
+    nodes = merkle.append_nodes(tail.size, leaf_hash, lambda keys: {k: known[k] for k in keys})
+    session.add(ev)
+    session.execute(insert(AuditNode.__table__), [{"level": lv, "idx": ix, "hash": h} for lv, ix, h in nodes])
+    session.flush()
+    # Success: advance the cached tail (the merged siblings leave the frontier, the top node joins it).
+    merged = len(nodes) - 1
+    top = nodes[-1]
+    if merged:
+        del tail.frontier[-merged:]
+    tail.frontier.append(top)
+    tail.size += 1
+    return ev
+
+
+# --------------------------------------------------------------------------------------------------
+# Reading: sizes, roots, proofs, entries (public: nothing here reveals private details).
+
+
+def current_size(session: Session) -> int:
+    """The number of leaves in the subtree store (committed, or in this transaction)."""
+    t = AuditNode.__table__
+    last = session.execute(select(func.max(t.c.idx)).where(t.c.level == 0)).scalar()
+    return 0 if last is None else int(last) + 1
+
+
+def _parse_int(name: str, value: Any) -> int:
+    if isinstance(value, bool):
+        raise BadRequest(f"{name} must be an integer")
+    if isinstance(value, int):
+        return value
+    if isinstance(value, str) and re.fullmatch(r"[0-9]{1,18}", value.strip()):
+        return int(value.strip())
+    raise BadRequest(f"{name} must be a non-negative integer, got {value!r}")
+
+
+def _size(session: Session, size: Any, name: str = "size") -> tuple[int, int]:
+    current = current_size(session)
+    if size is None or size == "":
+        return current, current
+    n = _parse_int(name, size)
+    if n > current:
+        raise BadRequest(f"{name} {n} is beyond the current tree size {current}")
+    return n, current
+
+
+def b64(data: bytes) -> str:
+    return base64.b64encode(data).decode("ascii")
+
+
+def parse_hash(value: Any, name: str = "hash") -> bytes:
+    """A 32-byte hash from standard/URL-safe base64 or 64 hex digits; :class:`BadRequest` otherwise."""
+    if isinstance(value, bytes) and len(value) == 32:
+        return value
+    if not isinstance(value, str) or not value.strip():
+        raise BadRequest(f"{name} must be a base64 or hex SHA-256 hash")
+    s = value.strip()
+    if re.fullmatch(r"[0-9a-fA-F]{64}", s):
+        return bytes.fromhex(s)
+    try:
+        raw = base64.b64decode(s.replace("-", "+").replace("_", "/").replace(" ", "+"), validate=True)
+    except ValueError:
+        raise BadRequest(f"{name} is neither base64 nor hex") from None
+    if len(raw) != 32:
+        raise BadRequest(f"{name} must decode to 32 bytes, got {len(raw)}")
+    return raw
+
+
+def root_at(session: Session, size: int) -> bytes:
+    return merkle.tree_root(node_reader(session), size)
+
+
+def inclusion_proof(session: Session, index: Any, size: Any = None) -> dict[str, Any]:
+    """The inclusion proof of leaf ``index`` in the tree of ``size`` leaves (default: current), as JSON."""
+    idx = _parse_int("index", index)
+    n, current = _size(session, size)
+    if n == 0:
+        raise BadRequest("the log is empty" if current == 0 else "size must be at least 1")
+    if idx >= n:
+        raise BadRequest(f"index {idx} is not below tree size {n}")
+    read = node_reader(session)
+    leaf = read([(0, idx)])[(0, idx)]
+    proof = merkle.inclusion_proof(read, idx, n)
+    return {
+        "leaf_index": idx,
+        "tree_size": n,
+        "leaf_hash": b64(leaf),
+        "root_hash": b64(merkle.tree_root(read, n)),
+        "proof": [b64(p) for p in proof],
+    }
+
+
+def inclusion_proof_by_hash(session: Session, leaf_hash: Any, size: Any = None) -> dict[str, Any]:
+    """As :func:`inclusion_proof`, locating the first leaf with ``leaf_hash`` below ``size``."""
+    h = parse_hash(leaf_hash, "hash")
+    n, _ = _size(session, size)
+    t = AuditNode.__table__
+    idx = session.execute(
+        select(func.min(t.c.idx)).where(t.c.level == 0, t.c.hash == h, t.c.idx < n)
+    ).scalar()
+    if idx is None:
+        raise NotFound(f"no leaf with that hash in the first {n} entries")
+    return inclusion_proof(session, int(idx), n)
+
+
+def consistency_proof(session: Session, first: Any, second: Any = None) -> dict[str, Any]:
+    """The consistency proof from size ``first`` to ``second`` (default: current), as JSON."""
+    m = _parse_int("first", first)
+    n, current = _size(session, second, "second")
+    if m == 0:
+        raise BadRequest("first must be at least 1 (an empty tree proves nothing)")
+    if m > n:
+        raise BadRequest(f"first {m} is larger than second {n}")
+    read = node_reader(session)
+    proof = merkle.consistency_proof(read, m, n)
+    return {
+        "first": m,
+        "second": n,
+        "first_root": b64(merkle.tree_root(read, m)),
+        "second_root": b64(merkle.tree_root(read, n)),
+        "proof": [b64(p) for p in proof],
+    }
+
+
+def public_entry(row: Any) -> dict[str, Any]:
+    leaf = event_leaf(row)
+    return {
+        "index": int(row["seq"] if not isinstance(row, AuditEvent) else row.seq),
+        "leaf_input": b64(leaf),
+        "leaf_hash": b64(merkle.hash_leaf(leaf)),
+        "event": leaf_object(row) if not isinstance(row, AuditEvent) else row.leaf_object(),
+    }
+
+
+def entries(session: Session, start: Any = 0, end: Any = None) -> dict[str, Any]:
+    """Public entries ``[start, end)`` (end exclusive, at most :data:`MAX_PAGE` per page).
+
+    Each entry carries its leaf input (base64 canonical JSON), leaf hash and the public event object;
+    private details are never included (only their salted digest, which is part of the leaf).
+    """
+    s = _parse_int("start", start)
+    n = current_size(session)
+    e = n if end is None or end == "" else _parse_int("end", end)
+    if e < s:
+        raise BadRequest(f"end {e} is before start {s}")
+    if s > n:
+        raise BadRequest(f"start {s} is beyond the tree size {n}")
+    e = min(e, n, s + MAX_PAGE)
+    t = AuditEvent.__table__
+    cols = [t.c.seq, t.c.created_at, t.c.actor, t.c.action, t.c.object_type, t.c.object_id, t.c.state_digest,
+            t.c.request_id, t.c.details, t.c.private_digest]
+    rows = session.execute(select(*cols).where(t.c.seq >= s, t.c.seq < e).order_by(t.c.seq)).mappings().all()
+    out = [public_entry(r) for r in rows]
+    return {"start": s, "end": e, "tree_size": n, "next": e if e < n else None, "entries": out}
+
+
+def event_dict(ev: AuditEvent, *, private: bool) -> dict[str, Any]:
+    """An event as JSON for browsing; private details only when ``private`` (commission admins)."""
+    d = ev.leaf_object()
+    d.pop("v")
+    d["index"] = d.pop("seq")
+    d["area"] = ev.area
+    if private:
+        d["private_details"] = ev.private_details
+    return d
+
+
+def time_filter(value: Any, name: str) -> datetime | None:
+    if value is None or value == "":
+        return None
+    if isinstance(value, datetime):
+        return value
+    try:
+        parsed = datetime.fromisoformat(str(value).strip().replace("Z", "+00:00"))
+    except ValueError:
+        raise BadRequest(f"{name} must be an ISO 8601 / RFC 3339 time") from None
+    if parsed.tzinfo is None:
+        from datetime import UTC
+
+        parsed = parsed.replace(tzinfo=UTC)
+    return parsed

@@ -245,6 +245,8 @@ def _parse_int(name: str, value: Any) -> int:
     if isinstance(value, bool):
         raise BadRequest(f"{name} must be an integer")
     if isinstance(value, int):
+        if value < 0 or value > 10**18:
+            raise BadRequest(f"{name} must be a non-negative integer, got {value}")
         return value
     if isinstance(value, str) and re.fullmatch(r"[0-9]{1,18}", value.strip()):
         return int(value.strip())

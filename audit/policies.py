@@ -24,8 +24,3 @@ def can_rotate_key(principal: Principal, resource=None) -> bool:
 def can_browse_events(principal: Principal, resource=None) -> bool:
     """Auditors (commission admins) see every event, private details included."""
     return _commission_admin(principal, resource)
-
-
-@policy("audit:log:export")
-def can_export_log(principal: Principal, resource=None) -> bool:
-    return _commission_admin(principal, resource)

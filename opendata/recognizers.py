@@ -232,7 +232,7 @@ class Detector:
                 score = min(1.0, rec.score * chk.weight + boost)
                 if not boost and not rec.cell_only:
                     score = self._context_score(rec, joined, m.start(), score)
-                if score < self.threshold:
+                if score < (min(self.threshold, 0.4) if rec.cell_only else self.threshold):
                     continue
                 line = bisect.bisect_right(starts, s) - 1
                 entity = chk.entity or rec.entity

@@ -1,0 +1,387 @@
+"""Table readers: CSV (encoding + delimiter detection, streaming), XLSX, JSON, NDJSON.
+
+Every reader yields rows as lists of strings (``None`` for a missing value) aligned with
+``Table.columns``. CSV and NDJSON stream in constant memory; JSON documents are loaded whole; XLSX
+uses openpyxl's read-only mode.
+"""
+
+from __future__ import annotations
+
+import codecs
+import csv
+import io
+import json
+import os
+import tempfile
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Iterator
+
+from kernel.errors import ValidationFailed
+
+__all__ = [
+    "DataError",
+    "Table",
+    "open_table",
+    "detect_encoding",
+    "detect_delimiter",
+    "atomic_output",
+    "MAX_COLUMNS",
+]
+
+MAX_COLUMNS = 16384  # Excel's limit; a header wider than this is rejected
+SAMPLE_BYTES = 1 << 16
+csv.field_size_limit(1 << 26)
+
+
+class DataError(ValidationFailed):
+    """The input file cannot be read as a table (encoding, ragged rows, empty, too wide, ...)."""
+
+    def __init__(self, message: str, *, line: int | None = None, path: str | None = None):
+        err: dict[str, Any] = {"message": message}
+        if line is not None:
+            err["line"] = line
+        if path:
+            err["path"] = path
+        super().__init__(message if line is None else f"{message} (line {line})", errors=[err])
+        self.line = line
+
+
+def detect_encoding(sample: bytes) -> str:
+    """'utf-8-sig', 'utf-8', 'gbk' or 'gb18030' (also UTF-16 with a BOM). GBK text is read with the
+    GB18030 codec (a superset) so that rarer characters later in the file still decode."""
+    if sample.startswith(codecs.BOM_UTF8):
+        return "utf-8-sig"
+    if sample.startswith((codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE)):
+        return "utf-16"
+    for enc in ("utf-8", "gbk", "gb18030"):
+        dec = codecs.getincrementaldecoder(enc)()
+        try:
+            dec.decode(sample, final=False)  # a character cut at the sample's end is fine
+        except UnicodeDecodeError:
+            continue
+        return enc
+    raise DataError("cannot detect the text encoding (tried UTF-8, GBK, GB18030); pass --encoding")
+
+
+def _reading_codec(encoding: str) -> str:
+    e = encoding.lower().replace("_", "-")
+    return "gb18030" if e in ("gbk", "cp936", "gb2312") else encoding
+
+
+def detect_delimiter(text_sample: str) -> str:
+    lines = text_sample.splitlines()[:50]
+    if len(lines) > 1 and not text_sample.endswith(("\n", "\r")):
+        lines = lines[:-1]
+    best, best_key = ",", (-1, -1)
+    for d in (",", "\t", ";", "|"):
+        try:
+            rows = list(csv.reader(io.StringIO("\n".join(lines)), delimiter=d))
+        except csv.Error:
+            continue
+        if not rows:
+            continue
+        widths = [len(r) for r in rows if r]
+        if not widths or widths[0] < 2:
+            continue
+        consistent = sum(1 for w in widths if w == widths[0])
+        key = (consistent, widths[0])
+        if key > best_key:
+            best, best_key = d, key
+    return best
+
+
+@dataclass
+class Table:
+    path: str
+    format: str
+    columns: list[str]
+    encoding: str | None = None
+    delimiter: str | None = None
+    ragged: str = "error"
+    _opener: Any = field(default=None, repr=False)
+
+    def rows(self) -> Iterator[list[str | None]]:
+        return self._opener()
+
+    def as_dict(self) -> dict[str, Any]:
+        return {"path": self.path, "format": self.format, "encoding": self.encoding, "delimiter": self.delimiter,
+                "columns": self.columns}
+
+
+def _guess_format(path: Path) -> str:
+    ext = path.suffix.lower()
+    return {".xlsx": "xlsx", ".xlsm": "xlsx", ".json": "json", ".ndjson": "ndjson", ".jsonl": "ndjson",
+            ".tsv": "csv", ".txt": "csv"}.get(ext, "csv")
+
+
+def open_table(
+    path: str | os.PathLike,
+    *,
+    format: str | None = None,
+    encoding: str | None = None,
+    delimiter: str | None = None,
+    ragged: str = "error",
+    sheet: str | None = None,
+) -> Table:
+    """Open a table. ``ragged``: 'error' (default) rejects rows whose width differs from the header,
+    'pad' pads/truncates them."""
+    p = Path(path)
+    if not p.is_file():
+        raise DataError(f"no such file: {p}")
+    fmt = (format or _guess_format(p)).lower()
+    if fmt == "csv":
+        return _open_csv(p, encoding, delimiter, ragged)
+    if fmt == "xlsx":
+        return _open_xlsx(p, sheet)
+    if fmt == "json":
+        return _open_json(p, encoding)
+    if fmt == "ndjson":
+        return _open_ndjson(p, encoding)
+    raise DataError(f"unknown format {fmt!r} (csv, xlsx, json, ndjson)")
+
+
+def _open_csv(p: Path, encoding: str | None, delimiter: str | None, ragged: str) -> Table:
+    with open(p, "rb") as fh:
+        sample = fh.read(SAMPLE_BYTES)
+    if not sample.strip():
+        raise DataError("empty file: no header row", path=str(p))
+    enc = encoding or detect_encoding(sample)
+    codec = _reading_codec(enc)
+    try:
+        text_sample = codecs.getincrementaldecoder(codec)(errors="strict").decode(sample, final=False)
+    except (UnicodeDecodeError, LookupError) as exc:
+        raise DataError(f"file is not valid {enc}: {exc}", path=str(p)) from None
+    if text_sample.startswith("\ufeff"):
+        text_sample = text_sample[1:]
+    delim = delimiter or detect_delimiter(text_sample)
+    if len(delim) != 1:
+        raise DataError(f"delimiter must be one character, got {delim!r}")
+    header = _read_header(p, codec, delim)
+    table = Table(str(p), "csv", header, enc, delim, ragged)
+
+    def rows() -> Iterator[list[str | None]]:
+        width = len(header)
+        with open(p, encoding=codec, newline="", errors="strict") as fh:
+            if codec == "utf-8":
+                first = fh.read(1)
+                if first != "\ufeff":
+                    fh.seek(0)
+            reader = csv.reader(fh, delimiter=delim, strict=True)
+            try:
+                next(reader)
+                for row in reader:
+                    if len(row) != width:
+                        if not row:
+                            continue
+                        if ragged == "pad":
+                            row = (row + [None] * width)[:width]  # type: ignore[list-item]
+                        else:
+                            raise DataError(
+                                f"ragged row: {len(row)} fields, header has {width}", line=reader.line_num, path=str(p)
+                            )
+                    yield row  # type: ignore[misc]
+            except UnicodeDecodeError as exc:
+                raise DataError(
+                    f"byte sequence not valid in {enc} (mixed encodings?): {exc.reason}", line=reader.line_num + 1,
+                    path=str(p),
+                ) from None
+            except csv.Error as exc:
+                raise DataError(f"malformed CSV: {exc}", line=reader.line_num, path=str(p)) from None
+
+    table._opener = rows
+    return table
+
+
+def _read_header(p: Path, codec: str, delim: str) -> list[str]:
+    with open(p, encoding=codec, newline="", errors="strict") as fh:
+        reader = csv.reader(fh, delimiter=delim, strict=True)
+        try:
+            header = next(reader, None)
+        except (csv.Error, UnicodeDecodeError) as exc:
+            raise DataError(f"cannot read the header row: {exc}", line=1, path=str(p)) from None
+    if not header or not any(h.strip() for h in header):
+        raise DataError("empty file: no header row", path=str(p))
+    header = [h.lstrip("\ufeff").strip() for h in header]
+    if len(header) > MAX_COLUMNS:
+        raise DataError(f"header has {len(header)} columns; at most {MAX_COLUMNS} are supported", line=1, path=str(p))
+    seen: set[str] = set()
+    for i, h in enumerate(header):
+        if not h:
+            header[i] = h = f"column_{i + 1}"
+        if h in seen:
+            raise DataError(f"duplicate column name {h!r}", line=1, path=str(p))
+        seen.add(h)
+    return header
+
+
+def _open_xlsx(p: Path, sheet: str | None) -> Table:
+    try:
+        import openpyxl
+    except ImportError as exc:  # pragma: no cover
+        raise DataError("XLSX support needs openpyxl") from exc
+    try:
+        wb = openpyxl.load_workbook(p, read_only=True, data_only=True)
+    except Exception as exc:  # openpyxl raises many kinds
+        raise DataError(f"cannot open workbook: {exc}", path=str(p)) from None
+    ws = wb[sheet] if sheet else wb.worksheets[0]
+    it = ws.iter_rows(values_only=True)
+    first = next(it, None)
+    wb.close()
+    if not first or not any(v is not None for v in first):
+        raise DataError("empty sheet: no header row", path=str(p))
+    header = [str(v).strip() if v is not None else f"column_{i + 1}" for i, v in enumerate(first)]
+    while header and header[-1].startswith("column_") and first[len(header) - 1] is None:
+        header.pop()
+    if len(header) > MAX_COLUMNS:
+        raise DataError(f"header has {len(header)} columns; at most {MAX_COLUMNS} are supported", line=1)
+    width = len(header)
+
+    def rows() -> Iterator[list[str | None]]:
+        wb2 = openpyxl.load_workbook(p, read_only=True, data_only=True)
+        try:
+            ws2 = wb2[sheet] if sheet else wb2.worksheets[0]
+            it2 = ws2.iter_rows(values_only=True)
+            next(it2, None)
+            for vals in it2:
+                if vals is None or all(v is None for v in vals):
+                    continue
+                row = [_cell_str(v) for v in vals[:width]]
+                row += [None] * (width - len(row))
+                yield row
+        finally:
+            wb2.close()
+
+    return Table(str(p), "xlsx", header, _opener=rows)
+
+
+def _cell_str(v: Any) -> str | None:
+    if v is None:
+        return None
+    if isinstance(v, float) and v.is_integer():
+        return str(int(v))
+    if hasattr(v, "isoformat"):
+        return v.isoformat()
+    return str(v)
+
+
+def _flatten(obj: Any, prefix: str = "") -> dict[str, Any]:
+    out: dict[str, Any] = {}
+    if isinstance(obj, dict):
+        for k, v in obj.items():
+            key = f"{prefix}.{k}" if prefix else str(k)
+            if isinstance(v, dict):
+                out.update(_flatten(v, key))
+            else:
+                out[key] = v
+    else:
+        out[prefix or "value"] = obj
+    return out
+
+
+def _json_str(v: Any) -> str | None:
+    if v is None:
+        return None
+    if isinstance(v, str):
+        return v
+    if isinstance(v, bool):
+        return "true" if v else "false"
+    if isinstance(v, (int, float)):
+        return str(v)
+    return json.dumps(v, ensure_ascii=False)
+
+
+def _records_table(path: str, fmt: str, records_iter, sample: list[dict[str, Any]], enc: str) -> Table:
+    cols: list[str] = []
+    seen: set[str] = set()
+    for rec in sample:
+        for k in rec:
+            if k not in seen:
+                seen.add(k)
+                cols.append(k)
+    if len(cols) > MAX_COLUMNS:
+        raise DataError(f"{len(cols)} distinct keys; at most {MAX_COLUMNS} are supported", path=path)
+    table = Table(path, fmt, cols, enc)
+
+    def rows() -> Iterator[list[str | None]]:
+        for rec in records_iter():
+            for k in rec:
+                if k not in seen:
+                    seen.add(k)
+                    cols.append(k)
+            yield [_json_str(rec.get(c)) for c in cols]
+
+    table._opener = rows
+    return table
+
+
+def _open_json(p: Path, encoding: str | None) -> Table:
+    raw = p.read_bytes()
+    if not raw.strip():
+        raise DataError("empty file", path=str(p))
+    enc = encoding or detect_encoding(raw[:SAMPLE_BYTES])
+    try:
+        doc = json.loads(raw.decode(_reading_codec(enc)))
+    except (UnicodeDecodeError, ValueError) as exc:
+        raise DataError(f"invalid JSON: {exc}", path=str(p)) from None
+    if isinstance(doc, dict):
+        for key in ("records", "data", "rows", "items", "result"):
+            if isinstance(doc.get(key), list):
+                doc = doc[key]
+                break
+        else:
+            doc = [doc]
+    if not isinstance(doc, list):
+        raise DataError("JSON must be an array of objects (or an object with a 'records'/'data' array)", path=str(p))
+    recs = [_flatten(r) for r in doc]
+    return _records_table(str(p), "json", lambda: iter(recs), recs, enc)
+
+
+def _open_ndjson(p: Path, encoding: str | None) -> Table:
+    with open(p, "rb") as fh:
+        sample = fh.read(SAMPLE_BYTES)
+    if not sample.strip():
+        raise DataError("empty file", path=str(p))
+    enc = encoding or detect_encoding(sample)
+    codec = _reading_codec(enc)
+
+    def records() -> Iterator[dict[str, Any]]:
+        with open(p, encoding=codec, errors="strict") as fh:
+            n = 0
+            try:
+                for n, line in enumerate(fh, 1):
+                    if not line.strip():
+                        continue
+                    try:
+                        obj = json.loads(line)
+                    except ValueError as exc:
+                        raise DataError(f"invalid JSON line: {exc}", line=n, path=str(p)) from None
+                    yield _flatten(obj)
+            except UnicodeDecodeError as exc:
+                raise DataError(f"byte sequence not valid in {enc}: {exc.reason}", line=n + 1, path=str(p)) from None
+
+    sample_recs = []
+    for i, r in enumerate(records()):
+        sample_recs.append(r)
+        if i >= 200:
+            break
+    return _records_table(str(p), "ndjson", records, sample_recs, enc)
+
+
+@contextmanager
+def atomic_output(path: str | os.PathLike, *, encoding: str = "utf-8", newline: str | None = ""):
+    """Write to a temporary file beside ``path`` and rename it over ``path`` only on success."""
+    target = Path(path)
+    target.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(prefix=f".{target.name}.", suffix=".tmp", dir=target.parent)
+    try:
+        with os.fdopen(fd, "w", encoding=encoding, newline=newline) as fh:
+            yield fh
+        os.replace(tmp, target)
+    except BaseException:
+        try:
+            os.unlink(tmp)
+        except FileNotFoundError:
+            pass
+        raise

@@ -338,6 +338,7 @@ _DOCTYPE_RE = re.compile(rb"<!DOCTYPE", re.IGNORECASE)
 _ENTITY_RE = re.compile(rb"<!ENTITY\s+(%\s*)?([^\s>]+)\s+(SYSTEM|PUBLIC|\"[^\"]*\"|'[^']*')", re.IGNORECASE)
 _DOCTYPE_EXTERNAL_RE = re.compile(rb"<!DOCTYPE\s+[^\s\[>]+\s+(SYSTEM|PUBLIC)", re.IGNORECASE)
 MAX_XML_ENTITIES = 64
+DEFAULT_RDF_BASE = "https://standards.citygov.invalid/input/"
 
 
 def rdf_format_for(name: str | None, fmt: str | None = None) -> str:
@@ -392,7 +393,8 @@ def check_jsonld(value: Any) -> None:
 
 
 def parse_rdf(data: bytes | str, *, fmt: str | None = None, filename: str | None = None,
-              max_bytes: int | None = None, graph: Any = None, what: str | None = None):
+              max_bytes: int | None = None, graph: Any = None, what: str | None = None,
+              base: str = DEFAULT_RDF_BASE):
     """Parse RDF into an rdflib Graph safely. Returns the graph."""
     import rdflib
 
@@ -409,9 +411,9 @@ def parse_rdf(data: bytes | str, *, fmt: str | None = None, filename: str | None
     try:
         with _recursion_headroom():
             if f == "xml":
-                g.parse(data=raw, format=f, publicID="urn:citygov:input/")
+                g.parse(data=raw, format=f, publicID=base)
             else:
-                g.parse(data=text, format=f, publicID="urn:citygov:input/")
+                g.parse(data=text, format=f, publicID=base)
     except InputError:
         raise
     except RecursionError:

@@ -1,0 +1,68 @@
+"""The composition root: the Flask app factory.
+
+``create_app(overrides=None)`` builds an app from defaults, the instance folder's ``config.py``,
+``CITYGOV_*`` environment variables and ``overrides`` (tests), in that order of precedence.
+"""
+
+from __future__ import annotations
+
+import os
+from typing import Any
+
+from flask import Flask
+
+from portal.config import instance_path_from_env
+
+
+def create_app(overrides: dict[str, Any] | None = None) -> Flask:
+    instance_path = (overrides or {}).get("INSTANCE_PATH") or instance_path_from_env()
+    kwargs = {"instance_path": instance_path} if instance_path else {}
+    app = Flask(__name__, instance_relative_config=True, **kwargs)
+    os.makedirs(app.instance_path, exist_ok=True)
+
+    from portal import config
+
+    config.load(app, overrides)
+
+    from portal import api, auth, db, errors, i18n, observability, security, web
+
+    observability.init_app(app)
+    db.init_app(app)
+    security.init_app(app)
+    i18n.init_app(app)
+    auth.init_app(app)
+    errors.init_app(app)
+    web.init_app(app)
+    api.init_app(app)
+    _import_domain_policies()
+
+    @app.get("/healthz")
+    def healthz():
+        import sqlalchemy as sa
+
+        from portal.api import ok
+
+        try:
+            db.get_session().exec(sa.text("SELECT 1")).one()
+        except Exception as exc:  # noqa: BLE001 - report any database failure as unhealthy
+            from portal.errors import problem_response
+
+            return problem_response(503, {"title": "Unhealthy", "status": 503, "code": "database_unreachable",
+                                          "detail": type(exc).__name__})
+        return ok({"status": "ok", "database": db.get_db(app).engine.dialect.name})
+
+    return app
+
+
+def _import_domain_policies() -> None:
+    """Import each package so its ``@policy`` functions are registered before any request."""
+    import importlib
+
+    import portal.accounts  # noqa: F401
+
+    for pkg in ("audit", "standards", "registry", "secmon", "opendata"):
+        try:
+            importlib.import_module(pkg)
+        except ModuleNotFoundError as exc:
+            if exc.name != pkg:
+                raise

@@ -1,0 +1,313 @@
+"""Identity use cases. Each takes the session and the acting principal, checks its policy, validates,
+changes state, records the audit event and commits — or changes nothing."""
+
+from __future__ import annotations
+
+import hashlib
+import re
+import secrets
+from datetime import timedelta
+
+from sqlalchemy import func, or_
+from sqlmodel import Session, select
+
+import audit
+from kernel.clock import as_utc, utcnow
+from kernel.errors import Conflict, NotAuthenticated, NotFound, TooManyRequests, ValidationFailed
+from kernel.permissions import authorize
+from kernel.principal import OrgKind, Principal, Role
+from portal.accounts.models import ApiToken, LoginAttempt, Membership, Organisation, User
+from portal.accounts.passwords import hash_password, needs_rehash, password_problems, verify_password
+
+USERNAME_RE = re.compile(r"^[a-z0-9][a-z0-9._-]{1,63}$")
+ORG_CODE_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$")
+SCOPE_RE = re.compile(r"^(\*|[a-z_*]+(:[a-z_*]+){0,2})$")
+TOKEN_PREFIX = "cgv_"
+
+ROLE_NAMES = [r.value for r in Role]
+ORG_KINDS = [k.value for k in OrgKind]
+
+
+# ---------------------------------------------------------------- organisations
+
+
+def org_create(session: Session, principal: Principal, *, code: str, name: str, kind: str,
+               name_en: str | None = None, district: str | None = None) -> Organisation:
+    authorize(principal, "portal:organisation:create")
+    errors = []
+    if not ORG_CODE_RE.match(code or ""):
+        errors.append({"field": "code", "message": "letters, digits, '.', '_' or '-', at most 64"})
+    if not (name or "").strip():
+        errors.append({"field": "name", "message": "required"})
+    if kind not in ORG_KINDS:
+        errors.append({"field": "kind", "message": f"one of {', '.join(ORG_KINDS)}"})
+    if errors:
+        raise ValidationFailed("organisation is invalid", errors=errors)
+    if session.exec(select(Organisation).where(Organisation.code == code)).first():
+        raise Conflict(f"organisation {code!r} exists")
+    org = Organisation(code=code, name=name.strip(), kind=kind, name_en=name_en, district=district)
+    session.add(org)
+    session.flush()
+    audit.record(session, principal, "portal:organisation:create", object_type="organisation",
+                 object_id=org.id, state=_org_state(org))
+    session.commit()
+    return org
+
+
+def org_get(session: Session, ref: str) -> Organisation:
+    org = session.get(Organisation, ref) or session.exec(select(Organisation).where(Organisation.code == ref)).first()
+    if org is None:
+        raise NotFound(f"no organisation {ref!r}")
+    return org
+
+
+def org_list(session: Session, principal: Principal) -> list[Organisation]:
+    authorize(principal, "portal:organisation:list")
+    return list(session.exec(select(Organisation).order_by(Organisation.code)))
+
+
+def _org_state(org: Organisation) -> dict:
+    return {"id": org.id, "code": org.code, "name": org.name, "name_en": org.name_en, "kind": org.kind,
+            "district": org.district}
+
+
+# ---------------------------------------------------------------- users
+
+
+def user_create(session: Session, principal: Principal, *, username: str, display_name: str, password: str,
+                org: str, roles: list[str] | tuple[str, ...] = (), email: str | None = None) -> User:
+    authorize(principal, "portal:user:create")
+    errors = []
+    username = (username or "").strip().lower()
+    if not USERNAME_RE.match(username):
+        errors.append({"field": "username", "message": "2-64 lower-case letters, digits, '.', '_' or '-'"})
+    if not (display_name or "").strip():
+        errors.append({"field": "display_name", "message": "required"})
+    for problem in password_problems(password or "", username):
+        errors.append({"field": "password", "message": problem})
+    bad_roles = [r for r in roles if r not in ROLE_NAMES]
+    if bad_roles:
+        errors.append({"field": "roles", "message": f"unknown roles {bad_roles}; known: {ROLE_NAMES}"})
+    if email is not None and "@" not in email:
+        errors.append({"field": "email", "message": "not an e-mail address"})
+    organisation = None
+    try:
+        organisation = org_get(session, org)
+    except NotFound:
+        errors.append({"field": "org", "message": f"no organisation {org!r}"})
+    if errors:
+        raise ValidationFailed("user is invalid", errors=errors)
+    if session.exec(select(User).where(User.username == username)).first():
+        raise Conflict(f"user {username!r} exists")
+    user = User(username=username, display_name=display_name.strip(), password_hash=hash_password(password),
+                org_id=organisation.id, email=email)
+    session.add(user)
+    session.flush()
+    for role in sorted(set(roles)):
+        session.add(Membership(user_id=user.id, role=role))
+    session.flush()
+    audit.record(session, principal, "portal:user:create", object_type="user", object_id=user.id,
+                 state=_user_state(session, user), private_details={"email": email} if email else None)
+    session.commit()
+    return user
+
+
+def user_get(session: Session, ref: str) -> User:
+    user = session.get(User, ref) or session.exec(select(User).where(User.username == ref)).first()
+    if user is None:
+        raise NotFound(f"no user {ref!r}")
+    return user
+
+
+def user_list(session: Session, principal: Principal) -> list[User]:
+    authorize(principal, "portal:user:list")
+    return list(session.exec(select(User).order_by(User.username)))
+
+
+def user_roles(session: Session, user: User) -> list[str]:
+    return sorted(session.exec(select(Membership.role).where(Membership.user_id == user.id)))
+
+
+def user_set_roles(session: Session, principal: Principal, user_ref: str, roles: list[str]) -> User:
+    user = user_get(session, user_ref)
+    authorize(principal, "portal:user:update", user)
+    bad = [r for r in roles if r not in ROLE_NAMES]
+    if bad:
+        raise ValidationFailed("unknown roles", errors=[{"field": "roles", "message": f"unknown roles {bad}"}])
+    for m in session.exec(select(Membership).where(Membership.user_id == user.id)):
+        session.delete(m)
+    session.flush()
+    for role in sorted(set(roles)):
+        session.add(Membership(user_id=user.id, role=role))
+    session.flush()
+    audit.record(session, principal, "portal:user:update", object_type="user", object_id=user.id,
+                 state=_user_state(session, user), details={"roles": sorted(set(roles))})
+    session.commit()
+    return user
+
+
+def user_set_active(session: Session, principal: Principal, user_ref: str, active: bool) -> User:
+    user = user_get(session, user_ref)
+    authorize(principal, "portal:user:update", user)
+    user.active = active
+    session.add(user)
+    if not active:
+        for token in session.exec(select(ApiToken).where(ApiToken.user_id == user.id, ApiToken.revoked_at.is_(None))):
+            token.revoked_at = utcnow()
+            session.add(token)
+    session.flush()
+    audit.record(session, principal, "portal:user:activate" if active else "portal:user:deactivate",
+                 object_type="user", object_id=user.id, state=_user_state(session, user))
+    session.commit()
+    return user
+
+
+def _user_state(session: Session, user: User) -> dict:
+    return {"id": user.id, "username": user.username, "display_name": user.display_name, "org_id": user.org_id,
+            "active": user.active, "roles": user_roles(session, user)}
+
+
+def principal_for_user(session: Session, user: User, *, token: ApiToken | None = None) -> Principal:
+    org = session.get(Organisation, user.org_id)
+    return Principal(
+        kind="token" if token else "user",
+        id=user.id,
+        name=user.username,
+        org_id=user.org_id,
+        org_kind=org.kind if org else None,
+        roles=frozenset(user_roles(session, user)),
+        scopes=None if token is None or token.scopes.strip() == "*" else frozenset(token.scopes.split()),
+        token_id=token.id if token else None,
+    )
+
+
+# ---------------------------------------------------------------- login
+
+
+def authenticate(session: Session, *, username: str, password: str, remote_addr: str = "",
+                 max_failures: int = 5, window_seconds: int = 900) -> User:
+    """Check a password, with throttling per username and per client address.
+
+    Raises TooManyRequests once ``max_failures`` failures fall in the window (for that username or that
+    address), NotAuthenticated on a bad username or password (the same message for both). The attempt
+    is recorded and committed either way.
+    """
+    username = (username or "").strip().lower()[:64]
+    since = utcnow() - timedelta(seconds=window_seconds)
+    failures = session.exec(
+        select(func.count()).select_from(LoginAttempt).where(
+            LoginAttempt.succeeded.is_(False),
+            LoginAttempt.at >= since,
+            or_(LoginAttempt.username == username, LoginAttempt.remote_addr == remote_addr)
+            if remote_addr else LoginAttempt.username == username,
+        )
+    ).one()
+    if failures >= max_failures:
+        raise TooManyRequests("too many failed logins; try again later", retry_after=window_seconds)
+    user = session.exec(select(User).where(User.username == username)).first()
+    ok = verify_password(user.password_hash if user else None, password or "")
+    ok = ok and user is not None and user.active
+    session.add(LoginAttempt(username=username, remote_addr=remote_addr[:64], succeeded=ok))
+    if ok:
+        user.last_login_at = utcnow()
+        if needs_rehash(user.password_hash):
+            user.password_hash = hash_password(password)
+        session.add(user)
+    session.commit()
+    if not ok:
+        raise NotAuthenticated("wrong username or password")
+    return user
+
+
+def password_change(session: Session, principal: Principal, user_ref: str, new_password: str) -> User:
+    user = user_get(session, user_ref)
+    if user.id != principal.id:
+        authorize(principal, "portal:user:update", user)
+    problems = password_problems(new_password, user.username)
+    if problems:
+        raise ValidationFailed("password too weak", errors=[{"field": "password", "message": p} for p in problems])
+    user.password_hash = hash_password(new_password)
+    session.add(user)
+    session.flush()
+    audit.record(session, principal, "portal:user:password", object_type="user", object_id=user.id,
+                 state=_user_state(session, user))
+    session.commit()
+    return user
+
+
+# ---------------------------------------------------------------- API tokens
+
+
+def _hash_token(secret: str) -> str:
+    return hashlib.sha256(secret.encode("utf-8")).hexdigest()
+
+
+def token_create(session: Session, principal: Principal, *, user: User, name: str, scopes: list[str] | None = None,
+                 days: int = 90, max_days: int = 366) -> tuple[ApiToken, str]:
+    """Create a token for ``user``; returns the row and the secret, which is never stored or shown again."""
+    authorize(principal, "portal:token:create", user)
+    errors = []
+    if not (name or "").strip() or len(name) > 100:
+        errors.append({"field": "name", "message": "1-100 characters"})
+    scopes = list(scopes or ["*"])
+    bad = [s for s in scopes if not SCOPE_RE.match(s)]
+    if bad:
+        errors.append({"field": "scopes", "message": f"invalid scope patterns {bad}"})
+    if not isinstance(days, int) or not 1 <= days <= max_days:
+        errors.append({"field": "days", "message": f"between 1 and {max_days}"})
+    if errors:
+        raise ValidationFailed("token is invalid", errors=errors)
+    prefix = secrets.token_hex(4)
+    secret = f"{TOKEN_PREFIX}{prefix}_{secrets.token_urlsafe(32)}"
+    token = ApiToken(user_id=user.id, name=name.strip(), prefix=prefix, token_hash=_hash_token(secret),
+                     scopes=" ".join(sorted(set(scopes))), expires_at=utcnow() + timedelta(days=days))
+    session.add(token)
+    session.flush()
+    audit.record(session, principal, "portal:token:create", object_type="api_token", object_id=token.id,
+                 state=token_state(token))
+    session.commit()
+    return token, secret
+
+
+def token_list(session: Session, principal: Principal, user: User) -> list[ApiToken]:
+    authorize(principal, "portal:token:list", user)
+    return list(session.exec(select(ApiToken).where(ApiToken.user_id == user.id).order_by(ApiToken.created_at)))
+
+
+def token_revoke(session: Session, principal: Principal, token_id: str) -> ApiToken:
+    token = session.get(ApiToken, token_id)
+    if token is None:
+        raise NotFound(f"no token {token_id!r}")
+    authorize(principal, "portal:token:revoke", token)
+    if token.revoked_at is None:
+        token.revoked_at = utcnow()
+        session.add(token)
+        session.flush()
+        audit.record(session, principal, "portal:token:revoke", object_type="api_token", object_id=token.id,
+                     state=token_state(token))
+        session.commit()
+    return token
+
+
+def token_state(token: ApiToken) -> dict:
+    return {"id": token.id, "user_id": token.user_id, "name": token.name, "prefix": token.prefix,
+            "scopes": token.scopes.split(), "expires_at": as_utc(token.expires_at).isoformat(),
+            "revoked": token.revoked_at is not None}
+
+
+def principal_for_token(session: Session, secret: str) -> Principal:
+    """The principal a bearer secret stands for; NotAuthenticated if unknown, expired or revoked."""
+    if not secret.startswith(TOKEN_PREFIX) or len(secret) > 200:
+        raise NotAuthenticated("invalid token")
+    token = session.exec(select(ApiToken).where(ApiToken.token_hash == _hash_token(secret))).first()
+    if token is None or token.revoked_at is not None or as_utc(token.expires_at) <= utcnow():
+        raise NotAuthenticated("invalid, expired or revoked token")
+    user = session.get(User, token.user_id)
+    if user is None or not user.active:
+        raise NotAuthenticated("token owner is inactive")
+    now = utcnow()
+    if token.last_used_at is None or (now - as_utc(token.last_used_at)) > timedelta(minutes=5):
+        token.last_used_at = now  # coarse, so that reads rarely write
+        session.add(token)
+        session.commit()
+    return principal_for_user(session, user, token=token)

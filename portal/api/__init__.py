@@ -1,0 +1,156 @@
+"""The JSON API under ``/api/v1``.
+
+Each ``portal/api/<area>.py`` module defines a Blueprint ``bp`` and documents its operations in
+``portal/api/openapi/<area>.yaml``; both are discovered here, so adding an area edits no shared list.
+Request bodies are validated against the same OpenAPI document that is served, so the documentation
+and the checks cannot drift apart.
+"""
+
+from __future__ import annotations
+
+import importlib
+import pkgutil
+from functools import cache
+from pathlib import Path
+from typing import Any
+
+import orjson
+import yaml
+from flask import Blueprint, Flask, Response, current_app, request
+from jsonschema import Draft202012Validator
+
+from kernel.errors import BadRequest, NotAuthenticated, UnsupportedMediaType, ValidationFailed
+
+API_PREFIX = "/api/v1"
+OPENAPI_DIR = Path(__file__).resolve().parent / "openapi"
+
+meta_bp = Blueprint("api_meta", __name__)
+
+
+@meta_bp.get("/openapi.json")
+def openapi_json():  # public: see init_app
+    return Response(orjson.dumps(openapi_document()), mimetype="application/json")
+
+
+def area_modules() -> list[str]:
+    return sorted(m.name for m in pkgutil.iter_modules([str(Path(__file__).resolve().parent)]) if not m.name.startswith("_"))
+
+
+def public(view):
+    """Mark an API view as open to anonymous callers (login and public reads). Every other API view
+    requires an authenticated principal before it runs: unauthenticated calls get a 401 problem."""
+    view.citygov_public = True
+    return view
+
+
+def _require_authentication() -> None:
+    if not request.path.startswith(API_PREFIX + "/") or request.endpoint is None:
+        return
+    view = current_app.view_functions.get(request.endpoint)
+    if view is not None and getattr(view, "citygov_public", False):
+        return
+    from portal.auth import current_principal
+
+    if current_principal().is_anonymous:
+        raise NotAuthenticated("this operation needs 'Authorization: Bearer <token>'")
+
+
+openapi_json.citygov_public = True
+
+
+def init_app(app: Flask) -> None:
+    app.before_request(_require_authentication)
+    from portal.security import csrf
+
+    csrf.exempt(meta_bp)
+    app.register_blueprint(meta_bp, url_prefix=API_PREFIX)
+    for name in area_modules():
+        module = importlib.import_module(f"portal.api.{name}")
+        bp = getattr(module, "bp", None)
+        if isinstance(bp, Blueprint):
+            csrf.exempt(bp)  # bearer tokens only: no ambient credentials to forge
+            app.register_blueprint(bp, url_prefix=API_PREFIX)
+
+
+@cache
+def openapi_document() -> dict[str, Any]:
+    """base.yaml merged with every area fragment (paths and components), parsed once."""
+    doc = yaml.safe_load((OPENAPI_DIR / "base.yaml").read_text(encoding="utf-8"))
+    doc.setdefault("paths", {})
+    components = doc.setdefault("components", {})
+    for fragment_path in sorted(OPENAPI_DIR.glob("*.yaml")):
+        if fragment_path.name == "base.yaml":
+            continue
+        fragment = yaml.safe_load(fragment_path.read_text(encoding="utf-8")) or {}
+        for path, item in (fragment.get("paths") or {}).items():
+            if path in doc["paths"]:
+                raise RuntimeError(f"{fragment_path.name}: path {path} already documented")
+            doc["paths"][path] = item
+        for section, entries in (fragment.get("components") or {}).items():
+            target = components.setdefault(section, {})
+            for key, value in entries.items():
+                if key in target and target[key] != value:
+                    raise RuntimeError(f"{fragment_path.name}: components.{section}.{key} clashes")
+                target[key] = value
+        for tag in fragment.get("tags") or []:
+            doc.setdefault("tags", []).append(tag)
+    return doc
+
+
+@cache
+def _validator(schema_name: str) -> Draft202012Validator:
+    doc = openapi_document()
+    if schema_name not in doc["components"]["schemas"]:
+        raise KeyError(f"no schema {schema_name} in the OpenAPI document")
+    schema = {"$ref": f"#/components/schemas/{schema_name}", "components": doc["components"]}
+    return Draft202012Validator(schema, format_checker=Draft202012Validator.FORMAT_CHECKER)
+
+
+def json_body(schema_name: str | None = None) -> Any:
+    """The request's JSON body, checked: content type, well-formed JSON, and (if named) the schema.
+
+    Malformed JSON is a 400, a wrong content type a 415, a schema violation (unknown fields included,
+    where the schema says ``additionalProperties: false``) a 422 listing every problem with its pointer.
+    """
+    mimetype = request.mimetype
+    if mimetype != "application/json" and not (mimetype.startswith("application/") and mimetype.endswith("+json")):
+        raise UnsupportedMediaType(f"send the body as application/json, not {mimetype or 'nothing'}")
+    raw = request.get_data(cache=True)
+    try:
+        data = orjson.loads(raw)
+    except orjson.JSONDecodeError as exc:
+        raise BadRequest(f"malformed JSON: {exc}") from None
+    if schema_name:
+        errors = sorted(_validator(schema_name).iter_errors(data), key=lambda e: list(e.absolute_path))
+        if errors:
+            raise ValidationFailed(
+                "the request body does not match its schema",
+                errors=[{"pointer": "/" + "/".join(str(p) for p in e.absolute_path), "message": e.message}
+                        for e in errors[:50]],
+            )
+    return data
+
+
+def ok(data: Any, status: int = 200, headers: dict | None = None) -> Response:
+    resp = Response(orjson.dumps(data, option=orjson.OPT_NON_STR_KEYS), status=status, mimetype="application/json")
+    for key, value in (headers or {}).items():
+        resp.headers[key] = value
+    return resp
+
+
+def query_int(name: str, default: int | None = None, *, minimum: int = 0, maximum: int | None = None) -> int | None:
+    """An integer query parameter, or a 400 problem naming it."""
+    raw = request.args.get(name)
+    if raw is None or raw == "":
+        return default
+    try:
+        value = int(raw)
+    except ValueError:
+        raise BadRequest(f"query parameter {name!r} must be an integer") from None
+    if value < minimum or (maximum is not None and value > maximum):
+        raise BadRequest(f"query parameter {name!r} must be between {minimum} and {maximum if maximum is not None else '∞'}")
+    return value
+
+
+def app_config(key: str) -> Any:
+    return current_app.config[key]

@@ -1,0 +1,69 @@
+"""Who is calling: bearer tokens for the API, the signed session cookie for the web pages."""
+
+from __future__ import annotations
+
+import functools
+
+from flask import Flask, g, request, session
+
+from kernel.errors import NotAuthenticated
+from kernel.principal import ANONYMOUS, Principal
+from portal.accounts import services as accounts
+from portal.accounts.models import User
+from portal.db import get_session
+
+
+def current_principal() -> Principal:
+    if "principal" not in g:
+        g.principal = _load_principal()
+    return g.principal
+
+
+def _load_principal() -> Principal:
+    header = request.headers.get("Authorization", "")
+    if header:
+        scheme, _, value = header.partition(" ")
+        if scheme.lower() != "bearer" or not value.strip():
+            raise NotAuthenticated("use 'Authorization: Bearer <token>'")
+        return accounts.principal_for_token(get_session(), value.strip())
+    if request.path.startswith("/api/"):
+        return ANONYMOUS  # the API never trusts the cookie: no CSRF surface there
+    user_id = session.get("user_id")
+    if not user_id:
+        return ANONYMOUS
+    db = get_session()
+    user = db.get(User, user_id)
+    if user is None or not user.active or session.get("pw") != user.password_hash[-16:]:
+        session.clear()
+        return ANONYMOUS
+    return accounts.principal_for_user(db, user)
+
+
+def login_session(user: User) -> None:
+    session.clear()
+    session["user_id"] = user.id
+    session["pw"] = user.password_hash[-16:]  # a password change ends other sessions
+    session.permanent = True
+
+
+def logout_session() -> None:
+    session.clear()
+
+
+def login_required(view):
+    @functools.wraps(view)
+    def wrapped(*args, **kwargs):
+        if current_principal().is_anonymous:
+            raise NotAuthenticated("log in first")
+        return view(*args, **kwargs)
+
+    return wrapped
+
+
+def init_app(app: Flask) -> None:
+    @app.context_processor
+    def _inject_principal():
+        try:
+            return {"principal": current_principal()}
+        except NotAuthenticated:
+            return {"principal": ANONYMOUS}

@@ -1,0 +1,331 @@
+"""The ``citygov`` command.
+
+Core commands live here (init, db, serve, user, org, token, scheduler, demo). Each module
+``portal/cli/<area>.py`` with a ``register(cli)`` function adds its area's commands; nothing else needs
+editing. Expected errors (bad input, refused operations) exit with status 2 and a one-line message.
+"""
+
+from __future__ import annotations
+
+import getpass
+import importlib
+import os
+import pkgutil
+import secrets
+import sys
+from pathlib import Path
+
+import click
+from flask import current_app
+from flask.cli import FlaskGroup
+
+from kernel.errors import CityGovError
+from portal.cli._common import cli_session, emit, fail, format_option
+from portal.config import ConfigurationError
+
+
+def _create_app():
+    from portal import create_app
+
+    try:
+        return create_app()
+    except ConfigurationError as exc:
+        fail(str(exc))
+
+
+class CityGovGroup(FlaskGroup):
+    def invoke(self, ctx):
+        try:
+            return super().invoke(ctx)
+        except CityGovError as exc:
+            click.echo(f"error: {exc.detail}", err=True)
+            for err in exc.errors:
+                where = err.get("field") or err.get("pointer") or err.get("row") or ""
+                click.echo(f"  {where}: {err.get('message')}", err=True)
+            raise SystemExit(2) from None
+        except ConfigurationError as exc:
+            click.echo(f"error: {exc}", err=True)
+            raise SystemExit(2) from None
+
+
+cli = CityGovGroup(create_app=_create_app, name="citygov", help=__doc__.split("\n\n")[0],
+                   load_dotenv=False, set_debug_flag=False)
+
+
+def main() -> None:
+    _register_areas()
+    cli.main(prog_name="citygov")
+
+
+def _register_areas() -> None:
+    here = str(Path(__file__).resolve().parent)
+    for module in sorted(m.name for m in pkgutil.iter_modules([here]) if not m.name.startswith("_")):
+        mod = importlib.import_module(f"portal.cli.{module}")
+        register = getattr(mod, "register", None)
+        if callable(register):
+            register(cli)
+
+
+# --------------------------------------------------------------------------- init and db
+
+
+def _instance_path(explicit: str | None, default: str | None = None) -> str:
+    path = explicit or os.environ.get("CITYGOV_INSTANCE_PATH") or default
+    if path is None:
+        from flask import Flask
+
+        path = Flask("portal", instance_relative_config=True).instance_path  # what create_app() uses
+    return str(Path(path).resolve())
+
+
+def initialise(instance: str, *, admin_username: str = "admin", admin_password: str | None = None,
+               org_code: str = "COMMISSION", org_name: str = "市政务服务数据管理局（信息化委员会）",
+               database_url: str | None = None, quiet: bool = False, extra: dict | None = None):
+    """Create the instance folder, its secret key, the database schema and the first admin (idempotent).
+
+    Returns ``(app, admin_password_or_None)``: the password is returned only when it was generated now.
+    """
+    from portal import config as config_mod
+    from portal import create_app
+    from portal import db as db_mod
+
+    Path(instance).mkdir(parents=True, exist_ok=True)
+    if not os.environ.get("CITYGOV_SECRET_KEY"):
+        config_mod.write_instance_secret(instance)
+    overrides = {"INSTANCE_PATH": instance, **(extra or {})}
+    if database_url:
+        overrides["DATABASE_URL"] = database_url
+    app = create_app(overrides)
+    db_mod.upgrade(app.config["DATABASE_URL"])
+    generated = None
+    with app.app_context():
+        from sqlmodel import select
+
+        from portal.accounts import services as accounts
+        from portal.accounts.models import Organisation, User
+
+        with cli_session("init") as (session, system):
+            if session.exec(select(User)).first() is None:
+                org = session.exec(select(Organisation).where(Organisation.code == org_code)).first()
+                if org is None:
+                    org = accounts.org_create(session, system, code=org_code, name=org_name,
+                                              name_en="City Informatization Commission", kind="commission")
+                if admin_password is None:
+                    admin_password = generated = secrets.token_urlsafe(12)
+                accounts.user_create(session, system, username=admin_username, display_name="Administrator",
+                                     password=admin_password, org=org.code,
+                                     roles=["commission_admin", "commission_reviewer"])
+    return app, generated
+
+
+@cli.command("init", with_appcontext=False)
+@click.option("--instance", type=click.Path(file_okay=False), help="Instance folder (default CITYGOV_INSTANCE_PATH or ./instance).")
+@click.option("--admin-username", default="admin", show_default=True)
+@click.option("--admin-password", envvar="CITYGOV_ADMIN_PASSWORD", help="Default: prompt on a terminal, else generate.")
+@format_option
+def init_command(instance, admin_username, admin_password, fmt):
+    """Create the instance folder, secret key, database (migrated to the latest schema) and first admin."""
+    path = _instance_path(instance)
+    if admin_password is None and sys.stdin.isatty() and fmt == "text":
+        admin_password = getpass.getpass(f"password for {admin_username} (empty: generate): ") or None
+    app, generated = initialise(path, admin_username=admin_username, admin_password=admin_password)
+    data = {"instance": path, "database": _redact(app.config["DATABASE_URL"]), "admin": admin_username,
+            "generated_password": generated}
+    emit(data, fmt, lambda d: "\n".join([f"instance: {d['instance']}", f"database: {d['database']}"]
+                                         + ([f"admin {d['admin']} password (shown once): {generated}"] if generated else [])))
+
+
+def _redact(url: str) -> str:
+    from sqlalchemy.engine import make_url
+
+    return make_url(url).render_as_string(hide_password=True)
+
+
+@cli.group("db")
+def db_group():
+    """Database schema (Alembic migrations of every package)."""
+
+
+@db_group.command("upgrade")
+@click.option("--revision", default="heads", show_default=True)
+def db_upgrade(revision):
+    """Migrate the database to the latest schema."""
+    from portal import db as db_mod
+
+    db_mod.upgrade(current_app.config["DATABASE_URL"], revision)
+    click.echo(f"database at {', '.join(sorted(db_mod.current_revisions(current_app.config['DATABASE_URL'])))}")
+
+
+@db_group.command("current")
+@format_option
+def db_current(fmt):
+    """Show the applied and the latest revisions."""
+    from portal import db as db_mod
+
+    url = current_app.config["DATABASE_URL"]
+    current, heads = db_mod.current_revisions(url), db_mod.head_revisions(url)
+    data = {"current": sorted(current), "heads": sorted(heads), "up_to_date": current == heads}
+    emit(data, fmt, lambda d: f"current: {', '.join(d['current']) or '-'}\nheads: {', '.join(d['heads'])}\n"
+                              f"{'up to date' if d['up_to_date'] else 'run: citygov db upgrade'}")
+
+
+# --------------------------------------------------------------------------- serve
+
+
+@cli.command("serve")
+@click.option("--host", default="127.0.0.1", show_default=True)
+@click.option("--port", default=8000, show_default=True, type=click.IntRange(1, 65535))
+@click.option("--threads", default=8, show_default=True, type=click.IntRange(1, 256))
+def serve(host, port, threads):
+    """Serve the portal with waitress (production WSGI server)."""
+    from waitress import serve as waitress_serve
+
+    from portal import db as db_mod
+
+    url = current_app.config["DATABASE_URL"]
+    if db_mod.current_revisions(url) != db_mod.head_revisions(url):
+        fail("the database schema is not up to date: run `citygov db upgrade`")
+    click.echo(f"citygov serving on http://{host}:{port}/")
+    waitress_serve(current_app._get_current_object(), host=host, port=port, threads=threads,
+                   ident="citygov", max_request_body_size=int(current_app.config["MAX_CONTENT_LENGTH"]) + 1024)
+
+
+# --------------------------------------------------------------------------- users, orgs, tokens
+
+
+@cli.group("org")
+def org_group():
+    """Organisations: the commission, departments, districts, vendors."""
+
+
+@org_group.command("add")
+@click.argument("code")
+@click.argument("name")
+@click.option("--kind", type=click.Choice(["commission", "department", "district", "vendor"]), required=True)
+@click.option("--name-en")
+@click.option("--district")
+@format_option
+def org_add(code, name, kind, name_en, district, fmt):
+    from portal.accounts import services as accounts
+
+    with cli_session("cli:org") as (session, system):
+        org = accounts.org_create(session, system, code=code, name=name, kind=kind, name_en=name_en, district=district)
+        emit({"id": org.id, "code": org.code}, fmt, f"organisation {org.code} created")
+
+
+@org_group.command("list")
+@format_option
+def org_list(fmt):
+    from portal.accounts import services as accounts
+
+    with cli_session("cli:org") as (session, system):
+        rows = [{"code": o.code, "name": o.name, "kind": o.kind, "district": o.district}
+                for o in accounts.org_list(session, system)]
+    emit(rows, fmt, lambda rs: "\n".join(f"{r['code']:<20} {r['kind']:<11} {r['name']}" for r in rs))
+
+
+@cli.group("user")
+def user_group():
+    """Users and their roles."""
+
+
+@user_group.command("add")
+@click.argument("username")
+@click.option("--org", required=True, help="Organisation code or id.")
+@click.option("--name", "display_name", help="Display name (default: the username).")
+@click.option("--role", "roles", multiple=True, help="Role; repeat for several.")
+@click.option("--email")
+@click.option("--password", envvar="CITYGOV_USER_PASSWORD", help="Default: prompt on a terminal, else generate.")
+@format_option
+def user_add(username, org, display_name, roles, email, password, fmt):
+    """Create a user."""
+    from portal.accounts import services as accounts
+
+    generated = None
+    if password is None:
+        if sys.stdin.isatty() and fmt == "text":
+            password = getpass.getpass(f"password for {username}: ")
+        else:
+            password = generated = secrets.token_urlsafe(12)
+    with cli_session("cli:user") as (session, system):
+        user = accounts.user_create(session, system, username=username, display_name=display_name or username,
+                                    password=password, org=org, roles=list(roles), email=email)
+        data = {"id": user.id, "username": user.username, "roles": sorted(roles), "generated_password": generated}
+    emit(data, fmt, lambda d: f"user {d['username']} created"
+                              + (f"; password (shown once): {generated}" if generated else ""))
+
+
+@user_group.command("list")
+@format_option
+def user_list(fmt):
+    from portal.accounts import services as accounts
+
+    with cli_session("cli:user") as (session, system):
+        rows = [{"username": u.username, "display_name": u.display_name, "active": u.active,
+                 "roles": accounts.user_roles(session, u)} for u in accounts.user_list(session, system)]
+    emit(rows, fmt, lambda rs: "\n".join(f"{r['username']:<20} {'active' if r['active'] else 'inactive':<9} "
+                                         f"{','.join(r['roles'])}" for r in rs))
+
+
+@cli.group("token")
+def token_group():
+    """API tokens (bearer)."""
+
+
+@token_group.command("create")
+@click.option("--user", "username", required=True)
+@click.option("--name", required=True)
+@click.option("--scope", "scopes", multiple=True, help="Action pattern, e.g. 'registry:*'; default all.")
+@click.option("--days", default=90, show_default=True, type=int)
+@format_option
+def token_create(username, name, scopes, days, fmt):
+    """Create a token for a user and print its secret once."""
+    from portal.accounts import services as accounts
+
+    with cli_session("cli:token") as (session, system):
+        user = accounts.user_get(session, username)
+        # the token is the user's: its creation is authorised and audited as that user's act via the CLI
+        owner = accounts.principal_for_user(session, user)
+        token, secret = accounts.token_create(session, owner, user=user, name=name, scopes=list(scopes) or None,
+                                              days=days, max_days=int(current_app.config["TOKEN_MAX_DAYS"]))
+        data = {"id": token.id, "token": secret, "expires_at": token.expires_at.isoformat(), "scopes": token.scopes.split()}
+    emit(data, fmt, lambda d: d["token"])
+
+
+@token_group.command("revoke")
+@click.argument("token_id")
+def token_revoke(token_id):
+    from portal.accounts import services as accounts
+
+    with cli_session("cli:token") as (session, system):
+        accounts.token_revoke(session, system, token_id)
+    click.echo(f"token {token_id} revoked")
+
+
+# --------------------------------------------------------------------------- scheduler and demo
+
+
+@cli.command("scheduler")
+@click.option("--once", is_flag=True, help="Run every job once now and exit (for cron and checks).")
+def scheduler_command(once):
+    """Run the single scheduler process (APScheduler, SQLAlchemy job store)."""
+    from portal import scheduler
+
+    if once:
+        for name, outcome in scheduler.run_all_once(current_app._get_current_object()).items():
+            click.echo(f"{name}: {outcome}")
+        return
+    scheduler.run_forever(current_app._get_current_object())
+
+
+@cli.command("demo", with_appcontext=False)
+@click.option("--instance", type=click.Path(file_okay=False),
+              help="Instance folder (default CITYGOV_INSTANCE_PATH, else ./citygov-demo).")
+@format_option
+def demo_command(instance, fmt):
+    """Initialise an instance, seed realistic demo data and run every module's main flow end to end."""
+    from portal import demo
+
+    path = _instance_path(instance, default=str(Path.cwd() / "citygov-demo"))
+    summary = demo.run(path, fmt=fmt)
+    emit(summary, fmt, demo.render_text)

@@ -1,0 +1,114 @@
+"""Request ids, structured logs (text or JSON lines) and Prometheus metrics."""
+
+from __future__ import annotations
+
+import json
+import logging
+import re
+import sys
+import time
+import uuid
+
+from flask import Flask, Response, g, request
+from prometheus_client import CONTENT_TYPE_LATEST, CollectorRegistry, Counter, Histogram, generate_latest
+
+from kernel.clock import utcnow
+from kernel.context import current_request_id, request_id_var
+
+_RID_RE = re.compile(r"^[A-Za-z0-9._-]{1,64}$")
+
+
+class RequestIdFilter(logging.Filter):
+    def filter(self, record: logging.LogRecord) -> bool:
+        record.request_id = current_request_id() or "-"
+        return True
+
+
+class JsonFormatter(logging.Formatter):
+    """One JSON object per line: time, level, logger, message, request id, and any ``extra`` fields."""
+
+    _skip = set(vars(logging.makeLogRecord({}))) | {"message", "asctime", "request_id"}
+
+    def format(self, record: logging.LogRecord) -> str:
+        data = {
+            "time": utcnow().isoformat().replace("+00:00", "Z"),
+            "level": record.levelname.lower(),
+            "logger": record.name,
+            "message": record.getMessage(),
+            "request_id": getattr(record, "request_id", None),
+        }
+        for key, value in vars(record).items():
+            if key not in self._skip and not key.startswith("_"):
+                data[key] = value
+        if record.exc_info:
+            data["exception"] = self.formatException(record.exc_info)
+        return json.dumps(data, ensure_ascii=False, default=str)
+
+
+def configure_logging(fmt: str = "text", level: str = "INFO") -> None:
+    root = logging.getLogger("citygov")
+    for handler in list(root.handlers):
+        if getattr(handler, "_citygov", False):
+            root.removeHandler(handler)
+    handler = logging.StreamHandler(sys.stderr)
+    handler._citygov = True  # type: ignore[attr-defined]
+    handler.addFilter(RequestIdFilter())
+    if fmt == "json":
+        handler.setFormatter(JsonFormatter())
+    else:
+        handler.setFormatter(logging.Formatter("%(asctime)s %(levelname)s %(name)s [%(request_id)s] %(message)s"))
+    root.addHandler(handler)
+    root.setLevel(level.upper() if isinstance(level, str) else level)
+    root.propagate = False
+
+
+class Metrics:
+    def __init__(self) -> None:
+        self.registry = CollectorRegistry()
+        self.requests = Counter("citygov_http_requests_total", "HTTP requests",
+                                ["method", "endpoint", "status"], registry=self.registry)
+        self.latency = Histogram("citygov_http_request_duration_seconds", "HTTP request latency",
+                                 ["method", "endpoint"], registry=self.registry,
+                                 buckets=(0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10))
+
+
+def init_app(app: Flask) -> None:
+    configure_logging(app.config.get("LOG_FORMAT", "text"), app.config.get("LOG_LEVEL", "INFO"))
+    metrics = Metrics()
+    app.extensions["citygov.metrics"] = metrics
+    access_log = logging.getLogger("citygov.access")
+
+    @app.before_request
+    def _start():
+        incoming = request.headers.get("X-Request-Id", "")
+        rid = incoming if _RID_RE.match(incoming) else uuid.uuid4().hex
+        g.request_id = rid
+        g.request_id_token = request_id_var.set(rid)
+        g.started = time.perf_counter()
+
+    @app.after_request
+    def _finish(response: Response):
+        rid = g.get("request_id")
+        if rid:
+            response.headers["X-Request-Id"] = rid
+        started = g.get("started")
+        endpoint = request.endpoint or "unmatched"
+        if started is not None:
+            elapsed = time.perf_counter() - started
+            metrics.requests.labels(request.method, endpoint, str(response.status_code)).inc()
+            metrics.latency.labels(request.method, endpoint).observe(elapsed)
+            access_log.info("%s %s %s", request.method, request.path, response.status_code,
+                            extra={"status": response.status_code, "duration_ms": round(elapsed * 1000, 2),
+                                   "endpoint": endpoint})
+        return response
+
+    @app.teardown_request
+    def _reset(_exc):
+        token = g.pop("request_id_token", None)
+        if token is not None:
+            request_id_var.reset(token)
+
+    @app.get("/metrics")
+    def metrics_view():
+        return Response(generate_latest(metrics.registry), mimetype=CONTENT_TYPE_LATEST.split(";")[0],
+                        headers={"Content-Type": CONTENT_TYPE_LATEST})

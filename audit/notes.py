@@ -87,7 +87,7 @@ class Verifier:
 
     @classmethod
     def from_string(cls, vkey: str) -> Verifier:
-        parts = vkey.strip().split("+")
+        parts = vkey.strip().split("+", 2)
         if len(parts) != 3:
             raise NoteError("verifier key must look like <name>+<key id>+<base64 key>")
         name, hash_hex, key_b64 = parts
@@ -140,7 +140,7 @@ class Signer:
 
     @classmethod
     def from_string(cls, skey: str) -> Signer:
-        parts = skey.strip().split("+")
+        parts = skey.strip().split("+", 4)
         if len(parts) != 5 or parts[:2] != ["PRIVATE", "KEY"]:
             raise NoteError("signer key must look like PRIVATE+KEY+<name>+<key id>+<base64 key>")
         name, hash_hex, key_b64 = parts[2:]

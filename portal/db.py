@@ -154,9 +154,11 @@ def upgrade(url: str, revision: str = "heads", *, connection=None) -> None:
     command.upgrade(cfg, revision)
 
 
-def current_revisions(url: str) -> set[str]:
+def current_revisions(url: str, *, connection=None) -> set[str]:
     from alembic.runtime.migration import MigrationContext
 
+    if connection is not None:
+        return set(MigrationContext.configure(connection).get_current_heads())
     engine = make_engine(url)
     try:
         with engine.connect() as conn:

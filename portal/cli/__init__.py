@@ -163,7 +163,9 @@ def db_current(fmt):
     from portal import db as db_mod
 
     url = current_app.config["DATABASE_URL"]
-    current, heads = db_mod.current_revisions(url), db_mod.head_revisions(url)
+    with db_mod.get_db(current_app).session_scope() as session:
+        current = db_mod.current_revisions(url, connection=session.connection())
+    heads = db_mod.head_revisions(url)
     data = {"current": sorted(current), "heads": sorted(heads), "up_to_date": current == heads}
     emit(data, fmt, lambda d: f"current: {', '.join(d['current']) or '-'}\nheads: {', '.join(d['heads'])}\n"
                               f"{'up to date' if d['up_to_date'] else 'run: citygov db upgrade'}")

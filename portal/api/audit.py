@@ -1,0 +1,71 @@
+"""The audit log's API: public, CT-style read endpoints and the auditors' browse endpoint."""
+
+from __future__ import annotations
+
+from flask import Blueprint, request
+
+from audit import checkpoints, log
+from kernel.errors import BadRequest
+from portal.api import ok, public
+from portal.auth import current_principal
+from portal.db import get_session
+
+bp = Blueprint("api_audit", __name__)
+
+_CACHE = {"Cache-Control": "no-cache"}
+
+
+def _arg(name: str) -> str | None:
+    value = request.args.get(name)
+    return value if value not in (None, "") else None
+
+
+@bp.get("/audit/checkpoint")
+@public
+def get_checkpoint():
+    cp = checkpoints.public_checkpoint(get_session())
+    return ok(checkpoints.checkpoint_json(cp), headers=_CACHE)
+
+
+@bp.get("/audit/proof/inclusion")
+@public
+def get_inclusion_proof():
+    index, leaf_hash, size = _arg("index"), _arg("hash"), _arg("size")
+    if (index is None) == (leaf_hash is None):
+        raise BadRequest("give exactly one of the query parameters 'index' and 'hash'")
+    session = get_session()
+    if leaf_hash is not None:
+        return ok(log.inclusion_proof_by_hash(session, leaf_hash, size))
+    return ok(log.inclusion_proof(session, index, size))
+
+
+@bp.get("/audit/proof/consistency")
+@public
+def get_consistency_proof():
+    first = _arg("first")
+    if first is None:
+        raise BadRequest("query parameter 'first' is required")
+    return ok(log.consistency_proof(get_session(), first, _arg("second")))
+
+
+@bp.get("/audit/entries")
+@public
+def get_entries():
+    return ok(log.entries(get_session(), _arg("start") or 0, _arg("end")))
+
+
+@bp.get("/audit/events")
+def browse_events():
+    result = log.events_browse(
+        get_session(),
+        current_principal(),
+        area=_arg("area"),
+        actor=_arg("actor"),
+        object_type=_arg("object_type"),
+        object_id=_arg("object_id"),
+        since=_arg("since"),
+        until=_arg("until"),
+        limit=_arg("limit"),
+        offset=_arg("offset"),
+    )
+    return ok(result)

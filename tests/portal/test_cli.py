@@ -1,0 +1,56 @@
+import json
+
+from tests.factories import make_org
+
+
+def test_user_add_and_token_create(runner, db_session):
+    make_org(db_session, "CLI-ORG")
+    result = runner.invoke(["user", "add", "mia", "--org", "CLI-ORG", "--role", "data_steward", "--format", "json"])
+    assert result.exit_code == 0, result.output
+    data = json.loads(result.output)
+    assert data["username"] == "mia" and data["generated_password"]
+    token = runner.invoke(["token", "create", "--user", "mia", "--name", "etl", "--scope", "opendata:*"])
+    assert token.exit_code == 0 and token.output.strip().startswith("cgv_")
+
+
+def test_bad_input_exits_2_with_a_message(runner):
+    result = runner.invoke(["user", "add", "x", "--org", "NO-SUCH-ORG", "--password", "long enough password"])
+    assert result.exit_code == 2
+    assert "org" in result.output
+
+
+def test_db_current_reports_up_to_date(runner):
+    result = runner.invoke(["db", "current", "--format", "json"])
+    assert result.exit_code == 0 and json.loads(result.output)["up_to_date"] is True
+
+
+def test_init_and_demo_on_a_fresh_instance(tmp_path, monkeypatch):
+    """The main job: `citygov demo` initialises a fresh SQLite instance, seeds it and runs every flow."""
+    from click.testing import CliRunner
+
+    from portal.cli import _register_areas, cli
+
+    _register_areas()
+    monkeypatch.delenv("CITYGOV_SECRET_KEY", raising=False)
+    monkeypatch.delenv("CITYGOV_DATABASE_URL", raising=False)
+    instance = tmp_path / "demo"
+    monkeypatch.setenv("CITYGOV_INSTANCE_PATH", str(instance))
+    result = CliRunner().invoke(cli, ["demo", "--format", "json"])
+    assert result.exit_code == 0, result.output
+    summary = json.loads(result.output)
+    assert summary["organisations"] >= 9 and summary["users"] >= 9
+    assert (instance / "config.py").read_text().startswith("SECRET_KEY")
+    again = CliRunner().invoke(cli, ["demo", "--format", "json"])  # idempotent on the same instance
+    assert again.exit_code == 0, again.output
+    assert json.loads(again.output)["login"]["password"] == summary["login"]["password"]
+
+
+def test_serve_refuses_production_without_secret(tmp_path, monkeypatch):
+    from click.testing import CliRunner
+
+    from portal.cli import cli
+
+    monkeypatch.delenv("CITYGOV_SECRET_KEY", raising=False)
+    monkeypatch.setenv("CITYGOV_INSTANCE_PATH", str(tmp_path / "empty"))
+    result = CliRunner().invoke(cli, ["serve"])
+    assert result.exit_code == 2 and "SECRET_KEY" in result.output

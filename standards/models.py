@@ -1,0 +1,105 @@
+"""Tables of the standards registry.
+
+* ``standards_standard`` — a named standard: kind (``jsonschema`` | ``openapi`` | ``shacl``), its
+  compatibility rule (Confluent levels) and whether the strict content-model check applies.
+* ``standards_version`` — immutable versions: semantic version, sha256 of the content, the content itself,
+  an optional ontology (SHACL), the registry URI and ``$id``, state ``draft → published → deprecated →
+  retired`` and who moved it when; ``validity`` keeps the verdict computed once at publish.
+* ``standards_resource`` — extra documents of an uploaded bundle (resolvable ``$ref`` targets), by URI.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import JSON, Boolean, Column, DateTime, ForeignKey, Index, Integer, String, Text, UniqueConstraint
+from sqlmodel import Field, SQLModel
+
+from kernel.clock import utcnow
+from kernel.ids import new_id
+
+KINDS = ("jsonschema", "openapi", "shacl")
+STATES = ("draft", "published", "deprecated", "retired")
+
+
+class Standard(SQLModel, table=True):
+    __tablename__ = "standards_standard"
+
+    id: str = Field(default_factory=new_id, sa_column=Column(String(32), primary_key=True))
+    name: str = Field(sa_column=Column(String(120), nullable=False, unique=True))
+    kind: str = Field(sa_column=Column(String(20), nullable=False))
+    title: str = Field(default="", sa_column=Column(String(300), nullable=False, default=""))
+    description: str = Field(default="", sa_column=Column(Text, nullable=False, default=""))
+    compatibility: str = Field(default="BACKWARD", sa_column=Column(String(30), nullable=False, default="BACKWARD"))
+    strict: bool = Field(default=False, sa_column=Column(Boolean, nullable=False, default=False))
+    created_at: datetime = Field(default_factory=utcnow, sa_column=Column(DateTime(timezone=True), nullable=False))
+    created_by: str = Field(sa_column=Column(String(200), nullable=False))
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"id": self.id, "name": self.name, "kind": self.kind, "title": self.title,
+                "description": self.description, "compatibility": self.compatibility, "strict": self.strict,
+                "created_at": self.created_at, "created_by": self.created_by}
+
+
+class StandardVersion(SQLModel, table=True):
+    __tablename__ = "standards_version"
+    __table_args__ = (
+        UniqueConstraint("standard_id", "version", name="uq_standards_version_standard_version"),
+        Index("ix_standards_version_standard_id", "standard_id"),
+        Index("ix_standards_version_schema_id", "schema_id"),
+    )
+
+    id: str = Field(default_factory=new_id, sa_column=Column(String(32), primary_key=True))
+    standard_id: str = Field(sa_column=Column(String(32), ForeignKey("standards_standard.id"), nullable=False))
+    version: str = Field(sa_column=Column(String(60), nullable=False))
+    major: int = Field(sa_column=Column(Integer, nullable=False))
+    minor: int = Field(sa_column=Column(Integer, nullable=False))
+    patch: int = Field(sa_column=Column(Integer, nullable=False))
+    sha256: str = Field(sa_column=Column(String(64), nullable=False))
+    media_type: str = Field(sa_column=Column(String(60), nullable=False))
+    dialect: str = Field(default="", sa_column=Column(String(40), nullable=False, default=""))
+    content: str = Field(sa_column=Column(Text, nullable=False))
+    ontology: str | None = Field(default=None, sa_column=Column(Text, nullable=True))
+    ontology_media_type: str | None = Field(default=None, sa_column=Column(String(60), nullable=True))
+    uri: str = Field(sa_column=Column(String(500), nullable=False, unique=True))
+    schema_id: str | None = Field(default=None, sa_column=Column(String(500), nullable=True))
+    state: str = Field(default="draft", sa_column=Column(String(20), nullable=False, default="draft"))
+    validity: dict[str, Any] | None = Field(default=None, sa_column=Column(JSON, nullable=True))
+    created_at: datetime = Field(default_factory=utcnow, sa_column=Column(DateTime(timezone=True), nullable=False))
+    created_by: str = Field(sa_column=Column(String(200), nullable=False))
+    published_at: datetime | None = Field(default=None, sa_column=Column(DateTime(timezone=True), nullable=True))
+    published_by: str | None = Field(default=None, sa_column=Column(String(200), nullable=True))
+    deprecated_at: datetime | None = Field(default=None, sa_column=Column(DateTime(timezone=True), nullable=True))
+    retired_at: datetime | None = Field(default=None, sa_column=Column(DateTime(timezone=True), nullable=True))
+
+    @property
+    def semver(self) -> tuple[int, int, int]:
+        return (self.major, self.minor, self.patch)
+
+    def to_dict(self, *, content: bool = False) -> dict[str, Any]:
+        out = {"id": self.id, "standard_id": self.standard_id, "version": self.version, "sha256": self.sha256,
+               "media_type": self.media_type, "dialect": self.dialect, "uri": self.uri, "schema_id": self.schema_id,
+               "state": self.state, "created_at": self.created_at, "created_by": self.created_by,
+               "published_at": self.published_at, "published_by": self.published_by,
+               "deprecated_at": self.deprecated_at, "retired_at": self.retired_at,
+               "has_ontology": self.ontology is not None}
+        if content:
+            out["content"] = self.content
+            if self.ontology is not None:
+                out["ontology"] = self.ontology
+        return out
+
+
+class StandardResource(SQLModel, table=True):
+    __tablename__ = "standards_resource"
+    __table_args__ = (
+        UniqueConstraint("version_id", "uri", name="uq_standards_resource_version_uri"),
+        Index("ix_standards_resource_uri", "uri"),
+    )
+
+    id: str = Field(default_factory=new_id, sa_column=Column(String(32), primary_key=True))
+    version_id: str = Field(sa_column=Column(String(32), ForeignKey("standards_version.id"), nullable=False))
+    uri: str = Field(sa_column=Column(String(500), nullable=False))
+    sha256: str = Field(sa_column=Column(String(64), nullable=False))
+    content: str = Field(sa_column=Column(Text, nullable=False))

@@ -198,3 +198,28 @@ def test_browse_principal_roles():
     assert is_allowed(SYSTEM, "audit:checkpoint:sign")
     assert not is_allowed(REVIEWER, "audit:event:browse")
     assert not is_allowed(REVIEWER, "audit:key:rotate")
+
+
+def test_browse_filters_and_authorization(db_session):
+    from datetime import timedelta
+
+    from kernel.errors import NotAuthorized
+    from tests.audit.conftest import REVIEWER
+
+    _record(db_session, 1, action="registry:project:approve", object_id="P-1")
+    _record(db_session, 2, action="registry_x:project:approve", object_id="P-2")
+    ev = _record(db_session, 3, action="standards:standard:publish", object_type="standard", object_id="S-1",
+                 private_details={"reviewer_note": "ok"})
+    got = log.events_browse(db_session, ADMIN, area="registry")
+    assert {i["object_id"] for i in got["items"]} >= {"P-1"} and "P-2" not in {i["object_id"] for i in got["items"]}
+    got = log.events_browse(db_session, ADMIN, object_type="standard", object_id="S-1")
+    assert got["total"] == 1 and got["items"][0]["private_details"] == {"reviewer_note": "ok"}
+    assert log.events_browse(db_session, ADMIN, actor="system:tests:audit", since=ev.created_at)["total"] >= 1
+    later = (ev.created_at + timedelta(days=1)).isoformat()
+    assert log.events_browse(db_session, ADMIN, since=later)["total"] == 0
+    with pytest.raises(BadRequest):
+        log.events_browse(db_session, ADMIN, since="yesterday")
+    with pytest.raises(BadRequest):
+        log.events_browse(db_session, ADMIN, limit=0)
+    with pytest.raises(NotAuthorized):
+        log.events_browse(db_session, REVIEWER)

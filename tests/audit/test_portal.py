@@ -143,3 +143,12 @@ def test_cli_verify_export_prove(runner, app, events, db_session, tmp_path):
     assert failed.exit_code == 1
     assert json.loads(failed.output)["first_bad_index"] == bad_index
     assert Path(app.instance_path, "audit-keys", "signing.key").is_file()
+
+
+def test_scheduler_job_signs_only_when_grown(app, events):
+    from portal.scheduler_jobs import audit as job
+
+    with app.app_context():
+        first = job.sign_checkpoint()
+        again = job.sign_checkpoint()
+    assert first == again and str(len(events)) in first  # nothing new appended: same checkpoint

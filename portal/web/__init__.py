@@ -140,4 +140,11 @@ def _format_error(exc: CityGovError) -> str:
 
 
 def init_app(app: Flask) -> None:
+    """Import every page module ``portal/web/<area>.py`` (they add routes to ``bp``), then register."""
+    import importlib
+    import pkgutil
+    from pathlib import Path
+
+    for info in pkgutil.iter_modules([str(Path(__file__).resolve().parent)]):
+        importlib.import_module(f"portal.web.{info.name}")
     app.register_blueprint(bp)

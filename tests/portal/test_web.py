@@ -81,3 +81,18 @@ def test_translations_are_compiled_from_the_po_file():
     po = {m.id: m.string for m in read_po((base / "messages.po").open("rb")) if m.id}
     mo = {m.id: m.string for m in read_mo((base / "messages.mo").open("rb")) if m.id}
     assert po == mo and all(po.values())
+
+
+def test_audit_page_filters_events_for_admins_only(client, auth):
+    auth.user("commission_admin", username="olga")
+    auth.user("expert", username="pete")
+    auth.login(client, "olga")
+    page = client.get("/audit?area=portal&object_type=user").get_data(as_text=True)
+    assert "portal:user:create" in page and "pete" not in page.split("<tbody>")[0]
+    assert client.get("/audit?since=not-a-date").status_code == 400
+
+
+def test_audit_page_refused_to_non_admin(client, auth):
+    auth.user("expert", username="quinn")
+    auth.login(client, "quinn")
+    assert client.get("/audit").status_code == 403

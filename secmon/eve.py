@@ -1,0 +1,389 @@
+"""Streaming EVE JSON reading (framework-free): files, ``.gz`` (by magic), rotated series, directories, stdin.
+
+Every physical line becomes either an event row or a quarantine entry (source, line number, byte offset,
+reason). Offsets are byte offsets in the decompressed stream, so ``eve.json.1`` and ``eve.json.1.gz`` have
+the same offsets; a source's identity is the SHA-256 of its first line (up to 4 KiB), which survives
+rotation and compression.
+"""
+
+from __future__ import annotations
+
+import gzip
+import hashlib
+import io
+import json
+import os
+import re
+import zlib
+from collections.abc import Iterator
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from functools import lru_cache
+from pathlib import Path
+from typing import Any, BinaryIO
+
+import orjson
+
+MAX_LINE = 16 * 1024 * 1024
+IDENTITY_BYTES = 4096
+EXCERPT = 2000
+
+#: the column order of a secmon_event row: 4 bookkeeping columns, then what :func:`event_row` returns
+EVENT_COLUMNS = (
+    "sensor_id", "source_id", "line_offset", "line_no",
+    "ts", "event_type", "flow_id", "src_ip", "src_port", "dest_ip", "dest_port", "proto", "app_proto",
+    "engine_version", "schema_status", "schema_error", "dns_rrname", "dns_rrtype", "dns_rcode", "raw",
+)
+#: per-type tables: (source_id, line_offset) + these columns, in the order of :func:`event_row`'s extras
+TYPE_COLUMNS = {
+    "secmon_alert": ("sensor_id", "ts", "src_ip", "dest_ip", "signature", "gid", "sid", "rev", "category", "severity",
+                     "action", "metadata_json"),
+    "secmon_http": ("hostname", "url", "method", "status", "user_agent"),
+    "secmon_tls": ("sni", "version", "subject", "ja3"),
+    "secmon_fileinfo": ("filename", "size", "sha256"),
+    "secmon_flow": ("pkts_toserver", "pkts_toclient", "bytes_toserver", "bytes_toclient", "state"),
+    "secmon_anomaly": ("type", "event", "layer"),
+    "secmon_stats": ("sensor_id", "ts", "uptime", "kernel_packets", "kernel_drops", "decoder_errors"),
+}
+
+
+@dataclass
+class RawLine:
+    line_no: int
+    offset: int
+    data: bytes | None  # None when the line could not be read (oversized, corrupt stream)
+    length: int
+    error: str | None = None
+
+
+class SourceError(Exception):
+    pass
+
+
+def open_stream(path: str | os.PathLike | BinaryIO) -> tuple[BinaryIO, str]:
+    """A binary stream of the decompressed content and a display name. ``-`` is stdin."""
+    if not isinstance(path, (str, os.PathLike)):
+        return path, getattr(path, "name", "<stream>")
+    if str(path) == "-":
+        import sys
+
+        return sys.stdin.buffer, "<stdin>"
+    p = Path(path)
+    if not p.is_file():
+        raise SourceError(f"not a file: {p}")
+    fh = open(p, "rb")
+    magic = fh.read(2)
+    fh.seek(0)
+    if magic == b"\x1f\x8b":
+        return gzip.GzipFile(fileobj=fh, mode="rb"), str(p)
+    return fh, str(p)
+
+
+_READ_ERRORS = (EOFError, zlib.error, gzip.BadGzipFile, OSError)
+
+
+def iter_raw_lines(fh: BinaryIO, max_line: int | None = None, chunk_size: int = 1 << 20) -> Iterator[RawLine]:
+    """Physical lines with their 1-based number and byte offset. Reads with ``read1`` (returns what is
+    available: streaming-friendly for stdin and keeps every byte decompressed before a gzip stream breaks);
+    oversized lines and a corrupt or truncated compressed stream are reported, never raised. A last line
+    without a final newline is still a line."""
+    if max_line is None:
+        max_line = MAX_LINE
+    read = getattr(fh, "read1", None) or fh.read
+    offset = 0
+    line_no = 0
+    buf = b""
+    skipping = False  # inside an oversized line
+    skip_head = b""
+    skip_len = 0
+    skip_offset = 0
+    while True:
+        try:
+            chunk = read(chunk_size)
+        except _READ_ERRORS as exc:
+            error = f"truncated or corrupt compressed stream: {exc}"
+            chunk = None
+        else:
+            error = None
+        if chunk:
+            if skipping:
+                nl = chunk.find(b"\n")
+                if nl < 0:
+                    skip_len += len(chunk)
+                    continue
+                skip_len += nl + 1
+                line_no += 1
+                yield RawLine(line_no, skip_offset, skip_head, skip_len, f"line longer than {max_line} bytes")
+                offset = skip_offset + skip_len
+                skipping = False
+                chunk = chunk[nl + 1 :]
+            data = buf + chunk if buf else chunk
+            parts = data.split(b"\n")
+            buf = parts.pop()
+            for part in parts:
+                line_no += 1
+                n = len(part) + 1
+                if n > max_line + 1:
+                    yield RawLine(line_no, offset, part[:EXCERPT], n, f"line longer than {max_line} bytes")
+                else:
+                    yield RawLine(line_no, offset, part + b"\n", n)
+                offset += n
+            if len(buf) > max_line:
+                skipping, skip_head, skip_len, skip_offset = True, buf[:EXCERPT], len(buf), offset
+                buf = b""
+            continue
+        # end of stream or error
+        if skipping:
+            line_no += 1
+            yield RawLine(line_no, skip_offset, skip_head, skip_len, f"line longer than {max_line} bytes")
+            offset = skip_offset + skip_len
+        elif buf:
+            line_no += 1
+            yield RawLine(line_no, offset, buf, len(buf))
+            offset += len(buf)
+        if error:
+            line_no += 1
+            yield RawLine(line_no, offset, None, 0, error)
+        return
+
+
+def identity_of(first_line: bytes) -> str:
+    return hashlib.sha256(first_line[:IDENTITY_BYTES]).hexdigest()
+
+
+_ROT = re.compile(r"\.(\d+)(?:\.gz)?$")
+
+
+def rotation_key(p: Path) -> tuple:
+    """Oldest first: ``eve.json.17.gz`` … ``eve.json.1.gz``, then ``eve.json``."""
+    m = _ROT.search(p.name)
+    base = _ROT.sub("", p.name)
+    return (str(p.parent), base, -(int(m.group(1)) if m else 0))
+
+
+def expand_sources(paths) -> list[str]:
+    out: list[str] = []
+    for p in paths:
+        if str(p) == "-":
+            out.append("-")
+            continue
+        p = Path(p)
+        if p.is_dir():
+            files = [x for x in p.iterdir() if x.is_file() and (".json" in x.name or x.name.endswith(".eve"))]
+            out.extend(str(x) for x in sorted(files, key=rotation_key))
+        elif p.is_file():
+            out.append(str(p))
+        else:
+            raise SourceError(f"no such file or directory: {p}")
+    return out
+
+
+# ------------------------------------------------------------------------------------ event → row
+
+
+def parse_ts(value: Any) -> datetime | None:
+    if not isinstance(value, str):
+        return None
+    try:
+        dt = datetime.fromisoformat(value)
+    except ValueError:
+        return None
+    if dt.tzinfo is None:
+        return dt.replace(tzinfo=UTC)
+    return dt.astimezone(UTC)
+
+
+def detect_engine_version(events: list[dict]) -> str:
+    """``8`` (``ip_v``), ``7`` (``pkt_src``) or ``6`` (older output) from a sample of events."""
+    has7 = False
+    for ev in events:
+        if "ip_v" in ev:
+            return "8"
+        if "pkt_src" in ev:
+            has7 = True
+    return "7" if has7 else "6"
+
+
+SCHEMA_FILES = {"8": "suricata-eve-schema-suricata-8.0.6.json", "7": "suricata-eve-schema-main-7.0.x.json"}
+
+
+@lru_cache(maxsize=8)
+def schema_validator(schema_dir: str, version: str):
+    name = SCHEMA_FILES.get(version)
+    if not name:
+        return None
+    path = Path(schema_dir) / name
+    if not path.is_file():
+        return None
+    import jsonschema
+
+    schema = json.loads(path.read_text(encoding="utf-8"))
+    cls = jsonschema.validators.validator_for(schema, default=jsonschema.Draft7Validator)
+    return cls(schema)
+
+
+def default_schema_dir() -> str | None:
+    env = os.environ.get("CITYGOV_EVE_SCHEMA_DIR")
+    if env:
+        return env
+    shared = os.environ.get("CITYGOV_SHARED_DATA")
+    cand = Path(shared) / "suricata" / "eve-schema" if shared else \
+        Path(__file__).resolve().parents[1] / ".." / "shared" / "data" / "suricata" / "eve-schema"
+    return str(cand.resolve()) if cand.is_dir() else None
+
+
+def _int(v: Any) -> int | None:
+    return v if type(v) is int else None
+
+
+def _str(v: Any) -> str | None:
+    if v is None:
+        return None
+    return v if type(v) is str else str(v)
+
+
+def _flatten_sum(d: Any, keys: tuple[str, ...]) -> int | None:
+    cur = d
+    for k in keys:
+        if not isinstance(cur, dict):
+            return None
+        cur = cur.get(k)
+    return cur if type(cur) is int else None
+
+
+def _decoder_errors(stats: dict) -> int | None:
+    dec = stats.get("decoder")
+    if not isinstance(dec, dict):
+        return None
+    total = 0
+    found = False
+    inv = dec.get("invalid")
+    if type(inv) is int:
+        total += inv
+        found = True
+    ev = dec.get("event")
+    if isinstance(ev, dict):
+        for proto in ev.values():
+            if isinstance(proto, dict):
+                for v in proto.values():
+                    if type(v) is int:
+                        total += v
+                        found = True
+    return total if found else None
+
+
+def _http(h: Any) -> tuple | None:
+    if not isinstance(h, dict):
+        return None
+    return (_str(h.get("hostname")), _str(h.get("url")), _str(h.get("http_method")), _int(h.get("status")),
+            _str(h.get("http_user_agent")))
+
+
+def _tls(t: Any) -> tuple | None:
+    if not isinstance(t, dict):
+        return None
+    ja3 = t.get("ja3")
+    return (_str(t.get("sni")), _str(t.get("version")), _str(t.get("subject")),
+            _str(ja3.get("hash")) if isinstance(ja3, dict) else None)
+
+
+def event_row(ev: dict, ts_value: Any, engine_version: str, schema_status: str, schema_error: str | None,
+              raw: str, sensor_id: str = "") -> tuple[tuple, list[tuple[str, tuple]]]:
+    """The typed common columns of one event (after the 4 bookkeeping columns of EVENT_COLUMNS) and its
+    per-type rows ``[(table, columns after (source_id, line_offset))]``."""
+    g = ev.get
+    et = g("event_type")
+    dns_rrname = dns_rrtype = dns_rcode = None
+    extras: list[tuple[str, tuple]] = []
+    if et == "dns":
+        d = g("dns")
+        if isinstance(d, dict):
+            q = d.get("queries")
+            if isinstance(q, list) and q and isinstance(q[0], dict):  # DNS v3 (Suricata 8)
+                dns_rrname = _str(q[0].get("rrname"))
+                dns_rrtype = _str(q[0].get("rrtype"))
+            else:
+                dns_rrname = _str(d.get("rrname"))
+                dns_rrtype = _str(d.get("rrtype"))
+            dns_rcode = _str(d.get("rcode"))
+    elif et == "alert":
+        al = g("alert")
+        if isinstance(al, dict):
+            md = al.get("metadata")
+            gid = al.get("gid")
+            extras.append(("secmon_alert", (
+                sensor_id, ts_value, _str(g("src_ip")), _str(g("dest_ip")), _str(al.get("signature")),
+                gid if type(gid) is int else 1, _int(al.get("signature_id")), _int(al.get("rev")),
+                _str(al.get("category")), _int(al.get("severity")), _str(al.get("action")),
+                orjson.dumps(md).decode() if md is not None else None)))
+    elif et == "stats":
+        st = g("stats")
+        if isinstance(st, dict):
+            extras.append(("secmon_stats", (
+                sensor_id, ts_value, _int(st.get("uptime")), _flatten_sum(st, ("capture", "kernel_packets")),
+                _flatten_sum(st, ("capture", "kernel_drops")), _decoder_errors(st))))
+    elif et == "flow":
+        fl = g("flow")
+        if isinstance(fl, dict):
+            extras.append(("secmon_flow", (_int(fl.get("pkts_toserver")), _int(fl.get("pkts_toclient")),
+                                           _int(fl.get("bytes_toserver")), _int(fl.get("bytes_toclient")),
+                                           _str(fl.get("state")))))
+    elif et == "anomaly":
+        an = g("anomaly")
+        if isinstance(an, dict):
+            extras.append(("secmon_anomaly", (_str(an.get("type")), _str(an.get("event")), _str(an.get("layer")))))
+    elif et == "fileinfo":
+        fi = g("fileinfo")
+        if isinstance(fi, dict):
+            extras.append(("secmon_fileinfo", (_str(fi.get("filename")), _int(fi.get("size")),
+                                               _str(fi.get("sha256")))))
+    if et == "http" or et == "alert" or et == "fileinfo":
+        h = _http(g("http"))
+        if h is not None:
+            extras.append(("secmon_http", h))
+    if et == "tls" or et == "alert":
+        t = _tls(g("tls"))
+        if t is not None:
+            extras.append(("secmon_tls", t))
+    src_ip, dest_ip, proto, app_proto = g("src_ip"), g("dest_ip"), g("proto"), g("app_proto")
+    flow_id, src_port, dest_port = g("flow_id"), g("src_port"), g("dest_port")
+    return (
+        ts_value, et, flow_id if type(flow_id) is int else None,
+        src_ip if src_ip is None or type(src_ip) is str else str(src_ip),
+        src_port if type(src_port) is int else None,
+        dest_ip if dest_ip is None or type(dest_ip) is str else str(dest_ip),
+        dest_port if type(dest_port) is int else None,
+        proto if proto is None or type(proto) is str else str(proto),
+        app_proto if app_proto is None or type(app_proto) is str else str(app_proto),
+        engine_version, schema_status, schema_error, dns_rrname, dns_rrtype, dns_rcode, raw,
+    ), extras
+
+
+def excerpt(data: bytes | None) -> str:
+    if not data:
+        return ""
+    return data[:EXCERPT].decode("utf-8", errors="replace")
+
+
+def decode_line(data: bytes) -> tuple[dict | None, str | None]:
+    """(event, None) or (None, reason)."""
+    try:
+        ev = orjson.loads(data)
+    except orjson.JSONDecodeError as exc:
+        if not data.strip():
+            return None, "blank line"
+        msg = str(exc)
+        if "utf-8" in msg.lower() or "surrogate" in msg.lower():
+            return None, f"invalid UTF-8: {msg}"
+        return None, f"invalid JSON: {msg}"
+    if not isinstance(ev, dict):
+        return None, f"not a JSON object ({type(ev).__name__})"
+    if not isinstance(ev.get("event_type"), str):
+        return None, "not an EVE event (no event_type)"
+    return ev, None
+
+
+__all__ = ["EVENT_COLUMNS", "TYPE_COLUMNS", "RawLine", "SourceError", "decode_line", "detect_engine_version", "event_row",
+           "expand_sources", "identity_of", "iter_raw_lines", "open_stream", "parse_ts", "schema_validator"]
+
+_ = io  # keep io importable for callers passing BytesIO

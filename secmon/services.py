@@ -1,0 +1,485 @@
+"""secmon use cases: rule-set import (versioned, audited), EVE ingestion, sensors, monitoring queries.
+
+Every service takes ``(session, principal, ...)``, authorizes first and commits at the end (ingestion
+commits once per batch so that a stream of any length runs in flat memory; each batch — events,
+quarantined lines and the source's high-water mark — is atomic).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import secrets
+import time
+from collections import Counter
+from dataclasses import asdict, dataclass, field
+from datetime import timedelta
+from itertools import chain
+from pathlib import Path
+from typing import Any, BinaryIO
+
+from sqlalchemy import delete, func, insert, select, text
+
+import audit
+from kernel import NotFound, Principal, ValidationFailed, authorize, new_id, utcnow
+from kernel.db import Session, dialect_name
+from kernel.errors import NotAuthenticated
+from secmon import eve
+from secmon.models import (SecmonEvent, SecmonQuarantine, SecmonRule, SecmonRulesetVersion, SecmonSensor,
+                           SecmonSource)
+from secmon.policy_files import build, load_policy
+from secmon.rules import RuleLoadError, load_ruleset
+
+# ------------------------------------------------------------------------------------------ sensors
+
+
+def get_sensor(session: Session, name: str) -> SecmonSensor | None:
+    return session.execute(select(SecmonSensor).where(SecmonSensor.name == name)).scalars().first()
+
+
+def _validate_sensor_name(name: str) -> None:
+    if not name or len(name) > 100 or not all(c.isalnum() or c in "-_." for c in name):
+        raise ValidationFailed("invalid sensor name", errors=[{"field": "sensor",
+                                                               "message": "1-100 characters of letters, digits, - _ ."}])
+
+
+def _ensure_sensor(session: Session, name: str) -> SecmonSensor:
+    _validate_sensor_name(name)
+    s = get_sensor(session, name)
+    if s is None:
+        s = SecmonSensor(id=new_id(), name=name, created_at=utcnow())
+        session.add(s)
+        session.flush()
+    return s
+
+
+def sensor_register(session: Session, principal: Principal, name: str) -> dict:
+    """Create (or re-key) a sensor and return its push token (shown once; only its digest is stored)."""
+    authorize(principal, "secmon:sensor:manage", name)
+    s = _ensure_sensor(session, name)
+    token = "sm_" + secrets.token_urlsafe(32)
+    s.token_hash = hashlib.sha256(token.encode()).hexdigest()
+    session.add(s)
+    audit.record(session, principal, "secmon:sensor:manage", object_type="secmon_sensor", object_id=s.id,
+                 state={"name": s.name, "token": "rotated"}, details={"sensor": s.name})
+    session.commit()
+    return {"sensor": s.name, "id": s.id, "token": token}
+
+
+def sensor_principal(session: Session, name: str, token: str | None) -> Principal:
+    """The principal of a sensor pushing EVE with its token; a token of another sensor is refused."""
+    s = get_sensor(session, name)
+    if s is None or not s.token_hash or not token:
+        raise NotAuthenticated("unknown sensor or missing token")
+    if not secrets.compare_digest(s.token_hash, hashlib.sha256(token.encode()).hexdigest()):
+        raise NotAuthenticated("token does not belong to this sensor")
+    return Principal(kind="token", id=s.id, name=f"sensor:{s.name}", roles=frozenset(),
+                     scopes=frozenset({"secmon:eve:push"}), token_id=s.id)
+
+
+# ------------------------------------------------------------------------------------------ rule sets
+
+
+def ruleset_import(session: Session, principal: Principal, paths: list[str | Path], *, name: str | None = None,
+                   policy_dir: str | Path | None = None) -> dict:
+    """Load rule files/trees, build the effective set, store a version (content hash) with all rules; audited."""
+    authorize(principal, "secmon:ruleset:import", name)
+    try:
+        rs = load_ruleset(paths)
+    except RuleLoadError as exc:
+        raise ValidationFailed(str(exc), errors=[{"field": "paths", "message": str(exc)}]) from None
+    policy = load_policy(policy_dir) if policy_dir else None
+    result = build(rs, policy)
+    name = name or (Path(str(paths[0])).name if paths else "ruleset")
+    content_hash = rs.content_hash()
+    latest = session.execute(select(SecmonRulesetVersion).where(SecmonRulesetVersion.name == name)
+                             .order_by(SecmonRulesetVersion.imported_at.desc()).limit(1)).scalars().first()
+    stats = rs.stats() | {"build": result.summary()}
+    if latest is not None and latest.content_hash == content_hash and not policy_dir:
+        return {"version_id": latest.id, "name": name, "content_hash": content_hash, "unchanged": True,
+                "stats": latest.stats, "errors": [asdict(e) for e in rs.errors]}
+    v = SecmonRulesetVersion(id=new_id(), name=name, content_hash=content_hash, imported_at=utcnow(),
+                             imported_by=principal.actor, rule_count=len(rs.rules),
+                             enabled_count=len(result.enabled_ids), error_count=len(rs.errors), stats=stats)
+    session.add(v)
+    session.flush()
+    winners = {key: r for key, r in result.rulemap.items()}
+    rows = []
+    for r in rs.rules:
+        eff = winners.get(r.id)
+        is_winner = eff is not None and (eff.file, eff.line) == (r.file, r.line)
+        rows.append({"version_id": v.id, "gid": r.gid, "sid": r.sid, "rev": r.rev,
+                     "enabled": r.enabled, "effective": bool(is_winner and eff.enabled),
+                     "action": (eff.action if is_winner else r.action)[:40], "proto": r.proto[:40], "msg": r.msg,
+                     "classtype": (r.classtype or None) and r.classtype[:100], "file": Path(r.file).name[:300],
+                     "line": r.line, "raw": r.raw})
+    for i in range(0, len(rows), 5000):
+        session.execute(insert(SecmonRule), rows[i : i + 5000])
+    audit.record(session, principal, "secmon:ruleset:import", object_type="secmon_ruleset_version", object_id=v.id,
+                 state={"name": name, "content_hash": content_hash, "rules": v.rule_count,
+                        "enabled": v.enabled_count},
+                 details={"files": [Path(f.path).name for f in rs.files], "errors": len(rs.errors),
+                          "policy": bool(policy_dir), "flowbit_enabled": len(result.flowbit_enabled)})
+    session.commit()
+    return {"version_id": v.id, "name": name, "content_hash": content_hash, "unchanged": False, "stats": stats,
+            "errors": [asdict(e) for e in rs.errors]}
+
+
+def ruleset_versions(session: Session, principal: Principal) -> list[dict]:
+    authorize(principal, "secmon:ruleset:read")
+    rows = session.execute(select(SecmonRulesetVersion).order_by(SecmonRulesetVersion.imported_at.desc())).scalars()
+    return [{"id": v.id, "name": v.name, "content_hash": v.content_hash, "imported_at": v.imported_at,
+             "imported_by": v.imported_by, "rules": v.rule_count, "enabled": v.enabled_count,
+             "errors": v.error_count} for v in rows]
+
+
+# ------------------------------------------------------------------------------------------ ingestion
+
+
+@dataclass
+class IngestReport:
+    sources: list[dict] = field(default_factory=list)
+    events: int = 0
+    quarantined: int = 0
+    duplicates_skipped: int = 0
+    schema_invalid: int = 0
+    by_event_type: Counter = field(default_factory=Counter)
+    seconds: float = 0.0
+
+    def to_dict(self) -> dict:
+        return {"events": self.events, "quarantined": self.quarantined,
+                "duplicates_skipped": self.duplicates_skipped, "schema_invalid": self.schema_invalid,
+                "by_event_type": dict(sorted(self.by_event_type.items())), "sources": self.sources,
+                "seconds": round(self.seconds, 3)}
+
+
+def _insert_sql(dialect: str, table: str, cols: tuple[str, ...]) -> str:
+    ph = "?" if dialect == "sqlite" else "%s"
+    return f"INSERT INTO {table} ({', '.join(cols)}) VALUES ({', '.join([ph] * len(cols))})"
+
+
+_Q_COLS = ("sensor_id", "source_id", "source_name", "line_no", "line_offset", "length", "reason", "excerpt",
+           "created_at")
+
+
+class _Ingestor:
+    def __init__(self, session: Session, sensor: SecmonSensor, *, batch_size: int, validate: bool,
+                 schema_dir: str | None, engine_version: str | None):
+        self.session = session
+        self.sensor = sensor
+        self.batch_size = batch_size
+        self.validate = validate
+        self.schema_dir = schema_dir if schema_dir is not None else eve.default_schema_dir()
+        self.engine_version = engine_version
+        self.dialect = dialect_name(session)
+        self.ev_sql = _insert_sql(self.dialect, "secmon_event", eve.EVENT_COLUMNS)
+        self.q_sql = _insert_sql(self.dialect, "secmon_quarantine", _Q_COLS)
+        self.type_sql = {t: _insert_sql(self.dialect, t, ("source_id", "line_offset") + cols)
+                         for t, cols in eve.TYPE_COLUMNS.items()}
+        if self.dialect == "sqlite":
+            # a larger page cache for this connection keeps the index B-trees in memory during bulk inserts
+            session.connection().exec_driver_sql("PRAGMA cache_size=-65536")
+
+    def _source(self, identity: str, name: str) -> SecmonSource:
+        src = self.session.execute(select(SecmonSource).where(SecmonSource.sensor_id == self.sensor.id,
+                                                              SecmonSource.identity == identity)).scalars().first()
+        if src is None:
+            now = utcnow()
+            src = SecmonSource(sensor_id=self.sensor.id, identity=identity, first_name=name[-500:], high_water=0,
+                               events=0, quarantined=0, created_at=now, updated_at=now)
+            self.session.add(src)
+            self.session.flush()
+        return src
+
+    def ingest(self, fh: BinaryIO, name: str, report: IngestReport, *, flush_seconds: float | None = None) -> None:
+        lines = eve.iter_raw_lines(fh)
+        first = next(lines, None)
+        if first is None:
+            report.sources.append({"source": name, "events": 0, "quarantined": 0, "duplicates_skipped": 0,
+                                   "empty": True})
+            return
+        ident = eve.identity_of(first.data) if first.data else hashlib.sha256(
+            b"unreadable:" + name.encode()).hexdigest()
+        src = self._source(ident, name)
+        hwm = src.high_water
+        # detect the engine version on a first sample
+        sample: list[eve.RawLine] = [first]
+        decoded: list[dict] = []
+        for rl in lines:
+            sample.append(rl)
+            if len(sample) >= 500:
+                break
+        for rl in sample:
+            if rl.data is not None and rl.error is None:
+                ev, _ = eve.decode_line(rl.data)
+                if ev is not None:
+                    decoded.append(ev)
+        version = self.engine_version or eve.detect_engine_version(decoded)
+        validator = eve.schema_validator(self.schema_dir, version) if (self.validate and self.schema_dir) else None
+        no_schema_status = "unchecked" if not self.validate else "noschema"
+        sqlite = self.dialect == "sqlite"
+        sensor_id, source_id = self.sensor.id, src.id
+        rows: list[tuple] = []
+        qrows: list[tuple] = []
+        trows: dict[str, list[tuple]] = {}
+        n_ev = n_q = n_dup = n_inv = 0
+        types = report.by_event_type
+        last_end = hwm
+        last_flush = time.monotonic()
+        decode = eve.decode_line
+        parse_ts = eve.parse_ts
+        event_row = eve.event_row
+        for rl in chain(sample, lines):
+            if rl.offset < hwm:
+                n_dup += 1
+                continue
+            last_end = rl.offset + rl.length
+            if rl.error is not None or rl.data is None:
+                qrows.append((sensor_id, source_id, name[-500:], rl.line_no, rl.offset, rl.length,
+                              rl.error or "unreadable", eve.excerpt(rl.data), utcnow()))
+            else:
+                ev, reason = decode(rl.data)
+                if ev is None:
+                    qrows.append((sensor_id, source_id, name[-500:], rl.line_no, rl.offset, rl.length, reason,
+                                  eve.excerpt(rl.data), utcnow()))
+                else:
+                    tsv = ev.get("timestamp")
+                    if sqlite and type(tsv) is str and len(tsv) == 31 and tsv.endswith("+0000") and tsv[10] == "T":
+                        ts = fast = tsv[:10] + " " + tsv[11:26]  # already UTC: SQLAlchemy's SQLite format
+                    else:
+                        fast = None
+                        ts = parse_ts(tsv)
+                    status, err = no_schema_status, None
+                    if validator is not None:
+                        if validator.is_valid(ev):
+                            status = "valid"
+                        else:
+                            e = next(iter(validator.iter_errors(ev)), None)
+                            status, err = "invalid", (e.message[:500] if e is not None else "invalid")
+                    if ts is None:
+                        status, err = "invalid", f"unparsable timestamp {str(tsv)[:80]!r}" + (
+                            f"; {err}" if err else "")
+                    if status == "invalid":
+                        n_inv += 1
+                    if fast is not None:
+                        ts_value: Any = fast
+                    elif ts is not None and sqlite:
+                        ts_value = ts.replace(tzinfo=None).isoformat(" ", "microseconds")
+                    else:
+                        ts_value = ts
+                    raw = rl.data.decode("utf-8", "replace").rstrip("\r\n")
+                    common, extras = event_row(ev, ts_value, version, status, err, raw, sensor_id)
+                    rows.append((sensor_id, source_id, rl.offset, rl.line_no) + common)
+                    for table, vals in extras:
+                        trows.setdefault(table, []).append((source_id, rl.offset) + vals)
+                    types[ev["event_type"]] += 1
+            if len(rows) + len(qrows) >= self.batch_size or (
+                    flush_seconds is not None and time.monotonic() - last_flush >= flush_seconds):
+                n_ev += len(rows)
+                n_q += len(qrows)
+                self._flush(src, rows, qrows, trows, last_end)
+                rows, qrows, trows = [], [], {}
+                last_flush = time.monotonic()
+        n_ev += len(rows)
+        n_q += len(qrows)
+        self._flush(src, rows, qrows, trows, last_end)
+        report.events += n_ev
+        report.quarantined += n_q
+        report.duplicates_skipped += n_dup
+        report.schema_invalid += n_inv
+        report.sources.append({"source": name, "source_id": source_id, "engine_version": version,
+                               "schema": "checked" if validator is not None else no_schema_status,
+                               "events": n_ev, "quarantined": n_q, "duplicates_skipped": n_dup,
+                               "schema_invalid": n_inv})
+
+    def _flush(self, src: SecmonSource, rows: list[tuple], qrows: list[tuple], trows: dict[str, list[tuple]],
+               end: int) -> None:
+        conn = self.session.connection()
+        if rows:
+            conn.exec_driver_sql(self.ev_sql, rows)
+        for table, vals in trows.items():
+            conn.exec_driver_sql(self.type_sql[table], vals)
+        if qrows:
+            conn.exec_driver_sql(self.q_sql, qrows)
+        if end > src.high_water or rows or qrows:
+            src.high_water = max(src.high_water, end)
+            src.events += len(rows)
+            src.quarantined += len(qrows)
+            src.updated_at = utcnow()
+            self.session.add(src)
+        self.session.commit()
+
+
+def eve_ingest(session: Session, principal: Principal, paths: list[str | Path], *, sensor: str,
+               batch_size: int = 20000, validate: bool = True, schema_dir: str | None = None,
+               engine_version: str | None = None) -> IngestReport:
+    """Ingest EVE files (plain or gzip), rotated series, directories and ``-`` (stdin, streaming)."""
+    authorize(principal, "secmon:eve:ingest", sensor)
+    try:
+        sources = eve.expand_sources(paths)
+    except eve.SourceError as exc:
+        raise ValidationFailed(str(exc), errors=[{"field": "paths", "message": str(exc)}]) from None
+    s = _ensure_sensor(session, sensor)
+    session.commit()
+    ing = _Ingestor(session, s, batch_size=batch_size, validate=validate, schema_dir=schema_dir,
+                    engine_version=engine_version)
+    report = IngestReport()
+    t0 = time.perf_counter()
+    for path in sources:
+        fh, name = eve.open_stream(path)
+        try:
+            ing.ingest(fh, name, report, flush_seconds=1.0 if path == "-" else None)
+        finally:
+            if path != "-":
+                fh.close()
+    report.seconds = time.perf_counter() - t0
+    return report
+
+
+def eve_ingest_stream(session: Session, principal: Principal, fh: BinaryIO, *, sensor: str, name: str,
+                      batch_size: int = 20000, validate: bool = True, schema_dir: str | None = None) -> IngestReport:
+    """Ingest one binary stream (an HTTP NDJSON body). A sensor principal may only push as itself."""
+    if principal.kind == "token" and principal.name.startswith("sensor:"):
+        if principal.name != f"sensor:{sensor}":
+            raise NotAuthenticated("token does not belong to this sensor")
+        from kernel.principal import system_principal
+
+        principal = system_principal(f"sensor-push:{sensor}")
+    authorize(principal, "secmon:eve:ingest", sensor)
+    s = _ensure_sensor(session, sensor)
+    session.commit()
+    ing = _Ingestor(session, s, batch_size=batch_size, validate=validate, schema_dir=schema_dir,
+                    engine_version=None)
+    report = IngestReport()
+    t0 = time.perf_counter()
+    ing.ingest(fh, name, report)
+    report.seconds = time.perf_counter() - t0
+    return report
+
+
+def events_purge(session: Session, principal: Principal, *, older_than_days: int) -> dict:
+    """Retention: delete events (with their per-type rows) and quarantined lines older than the cutoff; audited."""
+    authorize(principal, "secmon:sensor:manage", None)
+    if older_than_days < 1:
+        raise ValidationFailed("older_than_days must be >= 1", errors=[{"field": "older_than_days",
+                                                                      "message": "must be >= 1"}])
+    cutoff = utcnow() - timedelta(days=older_than_days)
+    params = {"cutoff": cutoff}
+    for table in eve.TYPE_COLUMNS:
+        session.execute(text(f"DELETE FROM {table} WHERE EXISTS (SELECT 1 FROM secmon_event e WHERE "
+                             f"e.source_id = {table}.source_id AND e.line_offset = {table}.line_offset "
+                             "AND e.ts < :cutoff)"), params)
+    n = session.execute(delete(SecmonEvent).where(SecmonEvent.ts < cutoff)).rowcount
+    q = session.execute(delete(SecmonQuarantine).where(SecmonQuarantine.created_at < cutoff)).rowcount
+    audit.record(session, principal, "secmon:sensor:manage", object_type="secmon_event", object_id="retention",
+                 state={"cutoff": cutoff.isoformat()}, details={"events_deleted": n, "quarantine_deleted": q})
+    session.commit()
+    return {"cutoff": cutoff.isoformat(), "events_deleted": n, "quarantine_deleted": q}
+
+
+# ------------------------------------------------------------------------------------------ monitoring
+
+
+def _bucket_expr(dialect: str, bucket: str) -> str:
+    if bucket not in ("minute", "hour", "day"):
+        raise ValidationFailed("bucket must be minute, hour or day", errors=[{"field": "bucket",
+                                                                            "message": "minute|hour|day"}])
+    if dialect == "sqlite":
+        fmt = {"minute": "%Y-%m-%dT%H:%M:00Z", "hour": "%Y-%m-%dT%H:00:00Z", "day": "%Y-%m-%dT00:00:00Z"}[bucket]
+        return f"strftime('{fmt}', a.ts)"
+    return f"to_char(date_trunc('{bucket}', a.ts AT TIME ZONE 'UTC'), 'YYYY-MM-DD\"T\"HH24:MI:SS\"Z\"')"
+
+
+def _sensor_filter(session: Session, sensor: str | None) -> tuple[str, dict]:
+    if not sensor:
+        return "", {}
+    s = get_sensor(session, sensor)
+    if s is None:
+        raise NotFound(f"no sensor {sensor!r}")
+    return " AND a.sensor_id = :sensor_id", {"sensor_id": s.id}
+
+
+def alerts_over_time(session: Session, principal: Principal, *, bucket: str = "hour",
+                     sensor: str | None = None) -> list[dict]:
+    """Alert counts per time bucket and severity."""
+    authorize(principal, "secmon:events:read")
+    expr = _bucket_expr(dialect_name(session), bucket)
+    where, params = _sensor_filter(session, sensor)
+    sql = (f"SELECT {expr} AS b, a.severity, count(*) FROM secmon_alert a WHERE a.ts IS NOT NULL{where} "
+           "GROUP BY b, a.severity ORDER BY b, a.severity")
+    return [{"bucket": b, "severity": sev, "count": c} for b, sev, c in session.execute(text(sql), params)]
+
+
+_TOP = {"signature": "a.signature", "src_ip": "a.src_ip", "dest_ip": "a.dest_ip", "sensor": "s.name",
+        "sid": "a.sid"}
+
+
+def top_alerts(session: Session, principal: Principal, *, by: str = "signature", limit: int = 10,
+               sensor: str | None = None) -> list[dict]:
+    """Top signatures / sources / destinations / sensors / sids among alerts."""
+    authorize(principal, "secmon:events:read")
+    col = _TOP.get(by)
+    if col is None:
+        raise ValidationFailed(f"unknown dimension {by!r}", errors=[{"field": "by", "message": "|".join(_TOP)}])
+    limit = max(1, min(int(limit), 1000))
+    where, params = _sensor_filter(session, sensor)
+    sql = (f"SELECT {col} AS v, count(*) AS n FROM secmon_alert a JOIN secmon_sensor s ON s.id = a.sensor_id "
+           f"WHERE 1 = 1{where} GROUP BY {col} ORDER BY n DESC, v LIMIT :limit")
+    return [{"value": v, "count": n} for v, n in session.execute(text(sql), params | {"limit": limit})]
+
+
+def alerts_unknown_sid(session: Session, principal: Principal, *, limit: int = 100) -> list[dict]:
+    """Alerts whose gid:sid is in no imported rule set."""
+    authorize(principal, "secmon:events:read")
+    sql = ("SELECT a.gid, a.sid, max(a.signature), count(*) AS n FROM secmon_alert a WHERE a.sid IS NOT NULL "
+           "AND NOT EXISTS (SELECT 1 FROM secmon_rule r WHERE r.gid = a.gid AND r.sid = a.sid) "
+           "GROUP BY a.gid, a.sid ORDER BY n DESC, a.sid LIMIT :limit")
+    return [{"gid": g, "sid": s, "signature": sig, "count": n}
+            for g, s, sig, n in session.execute(text(sql), {"limit": max(1, min(int(limit), 10000))})]
+
+
+def rule_coverage(session: Session, principal: Principal, *, version_id: str | None = None) -> dict:
+    """Rules that fired vs rules enabled in a rule-set version (default: the latest import)."""
+    authorize(principal, "secmon:events:read")
+    if version_id is None:
+        v = session.execute(select(SecmonRulesetVersion).order_by(SecmonRulesetVersion.imported_at.desc())
+                            .limit(1)).scalars().first()
+    else:
+        v = session.get(SecmonRulesetVersion, version_id)
+    if v is None:
+        raise NotFound("no rule-set version")
+    enabled = session.execute(select(func.count()).select_from(SecmonRule).where(
+        SecmonRule.version_id == v.id, SecmonRule.effective.is_(True))).scalar_one()
+    fired = session.execute(text("SELECT count(*) FROM (SELECT DISTINCT gid, sid FROM secmon_alert "
+                                 "WHERE sid IS NOT NULL) f")).scalar_one()
+    fired_enabled = session.execute(text(
+        "SELECT count(*) FROM (SELECT DISTINCT gid, sid FROM secmon_alert WHERE sid IS NOT NULL) f "
+        "WHERE EXISTS (SELECT 1 FROM secmon_rule r WHERE r.gid = f.gid AND r.sid = f.sid AND r.version_id = :v "
+        "AND r.effective = :t)"), {"v": v.id, "t": True}).scalar_one()
+    return {"version_id": v.id, "name": v.name, "enabled_rules": enabled, "fired_rules": fired,
+            "fired_enabled_rules": fired_enabled, "fired_not_enabled": fired - fired_enabled,
+            "coverage": round(fired_enabled / enabled, 6) if enabled else 0.0}
+
+
+def sensor_health(session: Session, principal: Principal) -> list[dict]:
+    """Latest ``stats`` record per sensor: kernel packets and drops (and ratio), decoder errors."""
+    authorize(principal, "secmon:events:read")
+    out = []
+    sensors = session.execute(select(SecmonSensor).order_by(SecmonSensor.name)).scalars().all()
+    for sensor in sensors:
+        n = session.execute(text("SELECT count(*) FROM secmon_stats WHERE sensor_id = :s"),
+                            {"s": sensor.id}).scalar_one()
+        row = session.execute(text(
+            "SELECT ts, kernel_packets, kernel_drops, decoder_errors FROM secmon_stats WHERE sensor_id = :s "
+            "ORDER BY ts DESC, source_id DESC, line_offset DESC LIMIT 1"), {"s": sensor.id}).first()
+        ts, pk, dr, dec = row if row is not None else (None, None, None, None)
+        out.append({"sensor": sensor.name, "last_stats": ts if ts is None or isinstance(ts, str) else ts.isoformat(),
+                    "stats_events": n, "kernel_packets": pk, "kernel_drops": dr,
+                    "drop_ratio": round(dr / pk, 6) if pk and dr is not None else None, "decoder_errors": dec})
+    return out
+
+
+def quarantine_list(session: Session, principal: Principal, *, limit: int = 100) -> list[dict]:
+    authorize(principal, "secmon:events:read")
+    rows = session.execute(select(SecmonQuarantine).order_by(SecmonQuarantine.id).limit(max(1, min(limit, 10000))))
+    return [{"source": q.source_name, "line": q.line_no, "offset": q.line_offset, "length": q.length,
+             "reason": q.reason, "excerpt": q.excerpt[:200]} for q in rows.scalars()]

@@ -1,0 +1,211 @@
+"""``citygov secmon …``: Suricata rule sets (import, lint, build, diff), EVE ingestion, monitoring views.
+
+Exit codes: 0 done; 1 lint found errors (or ``--fail-on`` level); 2 bad input (missing paths, unreadable
+files, bad options).
+"""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+
+import click
+
+from portal.cli._common import cli_session, emit, fail, format_option
+
+
+def _load(paths, ignore_deleted: bool = True):
+    from secmon.rules import DEFAULT_IGNORE, RuleLoadError, load_ruleset
+
+    try:
+        return load_ruleset(paths, ignore=DEFAULT_IGNORE if ignore_deleted else ())
+    except RuleLoadError as exc:
+        fail(str(exc))
+    except OSError as exc:
+        fail(f"cannot read rules: {exc}")
+
+
+def _errors_text(errors) -> list[str]:
+    return [f"  {e.file}:{e.line}: {e.reason}" for e in errors]
+
+
+def register(cli: click.Group) -> None:
+    @cli.group("secmon")
+    def secmon_group():
+        """Defense and monitoring: Suricata rule sets and EVE JSON."""
+
+    @secmon_group.group("rules")
+    def rules_group():
+        """Rule sets: import, lint, build (suricata-update compatible), diff."""
+
+    @rules_group.command("import")
+    @click.argument("paths", nargs=-1, required=True, type=click.Path())
+    @click.option("--name", help="Rule-set name (default: the first path's name).")
+    @click.option("--policy", "policy_dir", type=click.Path(file_okay=False), help="Directory with enable/disable/drop/modify.conf.")
+    @format_option
+    def rules_import(paths, name, policy_dir, fmt):
+        """Import rule files and trees (.rules, classification.config, threshold.config) as a new version."""
+        from kernel.errors import CityGovError
+        from secmon import services
+
+        for p in paths:
+            if not Path(p).exists():
+                fail(f"no such file or directory: {p}")
+        with cli_session("cli:secmon") as (session, system):
+            try:
+                res = services.ruleset_import(session, system, list(paths), name=name, policy_dir=policy_dir)
+            except CityGovError as exc:
+                fail(exc.detail)
+        s = res["stats"]
+        emit(res, fmt, lambda d: "\n".join(
+            [f"{'unchanged' if d['unchanged'] else 'imported'} {d['name']} version {d['version_id']} "
+             f"sha256 {d['content_hash'][:16]}: {s['rules']} rules ({s['enabled']} enabled, {s['disabled']} disabled) "
+             f"in {s['files']} files, {s['errors']} errors"]
+            + [f"  {e['file']}:{e['line']}: {e['reason']}" for e in d["errors"]]))
+
+    @rules_group.command("lint")
+    @click.argument("paths", nargs=-1, required=True, type=click.Path())
+    @click.option("--vars", "vars_file", type=click.Path(dir_okay=False),
+                  help="suricata.yaml-style vars file (address-groups/port-groups); default: Suricata's stock groups.")
+    @click.option("--format", "fmt", type=click.Choice(["text", "json", "sarif"]), default="text", show_default=True)
+    @click.option("--fail-on", type=click.Choice(["error", "warning", "never"]), default="error", show_default=True)
+    @click.option("--include-deleted", is_flag=True, help="Also lint files suricata-update ignores (*deleted.rules).")
+    def rules_lint(paths, vars_file, fmt, fail_on, include_deleted):
+        """Lint rules: parse errors, duplicates, headers, variables, keywords, classtypes, flowbits, PCRE."""
+        from secmon.lint import format_json, format_sarif, format_text, lint_ruleset
+
+        rs = _load(paths, ignore_deleted=not include_deleted)
+        try:
+            findings = lint_ruleset(rs, vars_file=vars_file)
+        except (OSError, ValueError) as exc:
+            fail(f"cannot read vars file: {exc}")
+        out = {"text": format_text, "json": lambda f: format_json(f, {"stats": rs.stats()}),
+               "sarif": format_sarif}[fmt](findings)
+        click.echo(out, nl=False)
+        levels = {"error": ("error",), "warning": ("error", "warning"), "never": ()}[fail_on]
+        if any(f.severity in levels for f in findings):
+            sys.exit(1)
+
+    @rules_group.command("build")
+    @click.argument("paths", nargs=-1, required=True, type=click.Path())
+    @click.option("--policy", "policy_dir", type=click.Path(file_okay=False), help="Directory with enable/disable/drop/modify.conf.")
+    @click.option("--out", "out", required=True, type=click.Path(dir_okay=False), help="Where to write suricata.rules.")
+    @format_option
+    def rules_build(paths, policy_dir, out, fmt):
+        """Build the effective rule set as suricata-update does and write suricata.rules."""
+        from secmon.policy_files import build, load_policy
+
+        if policy_dir and not Path(policy_dir).is_dir():
+            fail(f"no such policy directory: {policy_dir}")
+        rs = _load(paths)
+        res = build(rs, load_policy(policy_dir) if policy_dir else None)
+        try:
+            Path(out).write_text(res.render(), encoding="utf-8")
+        except OSError as exc:
+            fail(f"cannot write {out}: {exc.strerror}")
+        data = {"out": out, "summary": res.summary(), "load": rs.stats(),
+                "flowbit_enabled": [r.rule_id for r in res.flowbit_enabled],
+                "errors": [{"file": e.file, "line": e.line, "reason": e.reason} for e in rs.errors + res.errors]}
+        emit(data, fmt, lambda d: "\n".join(
+            [f"wrote {out}: " + ", ".join(f"{k} {v}" for k, v in d["summary"].items())]
+            + [f"  re-enabled for flowbits (noalert): {rid}" for rid in d["flowbit_enabled"]]
+            + [f"  {e['file']}:{e['line']}: {e['reason']}" for e in d["errors"]]))
+
+    @rules_group.command("diff")
+    @click.argument("old", type=click.Path())
+    @click.argument("new", type=click.Path())
+    @format_option
+    def rules_diff(old, new, fmt):
+        """Added, removed, enabled, disabled and modified rules by gid:sid (flags changes without a rev bump)."""
+        from secmon.ruleset_diff import diff_rulesets, format_diff_text
+
+        d = diff_rulesets(_load([old]), _load([new]))
+        emit(d, fmt, format_diff_text)
+
+    @secmon_group.command("ingest")
+    @click.argument("paths", nargs=-1, required=True, type=click.Path(allow_dash=True))
+    @click.option("--sensor", required=True, help="Sensor name the events come from.")
+    @click.option("--no-validate", is_flag=True, help="Skip EVE schema validation.")
+    @click.option("--schema-dir", type=click.Path(file_okay=False), help="Directory of Suricata EVE schemas.")
+    @format_option
+    def ingest(paths, sensor, no_validate, schema_dir, fmt):
+        """Ingest EVE JSON files (.gz too), rotated series, directories or - (stdin, streaming)."""
+        from kernel.errors import CityGovError
+        from secmon import services
+
+        for p in paths:
+            if p != "-" and not Path(p).exists():
+                fail(f"no such file or directory: {p}")
+        with cli_session("cli:secmon") as (session, system):
+            try:
+                rep = services.eve_ingest(session, system, list(paths), sensor=sensor, validate=not no_validate,
+                                          schema_dir=schema_dir)
+            except CityGovError as exc:
+                fail(exc.detail)
+        d = rep.to_dict()
+        emit(d, fmt, lambda d: "\n".join(
+            [f"{d['events']} events, {d['quarantined']} quarantined, {d['duplicates_skipped']} duplicates skipped, "
+             f"{d['schema_invalid']} schema-invalid in {d['seconds']} s"]
+            + [f"  {k}: {v}" for k, v in d["by_event_type"].items()]))
+
+    @secmon_group.command("report")
+    @click.argument("view", type=click.Choice(["alerts", "top", "unknown-sids", "coverage", "health", "quarantine"]))
+    @click.option("--by", default="signature", type=click.Choice(["signature", "src_ip", "dest_ip", "sensor", "sid"]))
+    @click.option("--bucket", default="hour", type=click.Choice(["minute", "hour", "day"]))
+    @click.option("--limit", default=10, type=click.IntRange(1, 10000))
+    @click.option("--sensor")
+    @format_option
+    def report(view, by, bucket, limit, sensor, fmt):
+        """Monitoring views: alerts over time, top N, alerts with unknown sids, coverage, sensor health."""
+        from kernel.errors import CityGovError
+        from secmon import services
+
+        with cli_session("cli:secmon") as (session, system):
+            try:
+                if view == "alerts":
+                    data = services.alerts_over_time(session, system, bucket=bucket, sensor=sensor)
+                elif view == "top":
+                    data = services.top_alerts(session, system, by=by, limit=limit, sensor=sensor)
+                elif view == "unknown-sids":
+                    data = services.alerts_unknown_sid(session, system, limit=limit)
+                elif view == "coverage":
+                    data = services.rule_coverage(session, system)
+                elif view == "health":
+                    data = services.sensor_health(session, system)
+                else:
+                    data = services.quarantine_list(session, system, limit=limit)
+            except CityGovError as exc:
+                fail(exc.detail)
+
+        def text(d):
+            if isinstance(d, dict):
+                return "\n".join(f"{k}: {v}" for k, v in d.items())
+            return "\n".join("  ".join(f"{k}={v}" for k, v in row.items()) for row in d) or "(none)"
+
+        emit(data, fmt, text)
+
+    @secmon_group.command("sensor-register")
+    @click.argument("name")
+    @format_option
+    def sensor_register(name, fmt):
+        """Create a sensor (or rotate its token) for POST /api/v1/secmon/eve; prints the token once."""
+        from kernel.errors import CityGovError
+        from secmon import services
+
+        with cli_session("cli:secmon") as (session, system):
+            try:
+                data = services.sensor_register(session, system, name)
+            except CityGovError as exc:
+                fail(exc.detail)
+        emit(data, fmt, lambda d: f"sensor {d['sensor']} token: {d['token']}")
+
+    @secmon_group.command("retention")
+    @click.option("--days", required=True, type=click.IntRange(1, None))
+    @format_option
+    def retention(days, fmt):
+        """Delete events older than DAYS (the law asks for at least 180)."""
+        from secmon import services
+
+        with cli_session("cli:secmon") as (session, system):
+            data = services.events_purge(session, system, older_than_days=days)
+        emit(data, fmt, lambda d: f"deleted {d['events_deleted']} events before {d['cutoff']}")

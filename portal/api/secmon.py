@@ -1,0 +1,101 @@
+"""secmon API: EVE push for sensors (per-sensor token), rule-set versions and lint, monitoring views."""
+
+from __future__ import annotations
+
+from flask import Blueprint, request
+
+from kernel.errors import NotAuthenticated, UnsupportedMediaType
+from portal.api import json_body, ok, public, query_int
+from portal.auth import current_principal
+from portal.db import get_session
+from secmon import services
+
+bp = Blueprint("api_secmon", __name__)
+
+_NDJSON = {"application/x-ndjson", "application/ndjson", "application/jsonl", "application/json-seq",
+           "application/json", "text/plain"}
+
+
+@bp.post("/secmon/eve")
+@public  # not a user bearer token: the sensor's own token in X-Sensor-Token, checked below
+def push_eve():
+    sensor = request.args.get("sensor") or ""
+    token = request.headers.get("X-Sensor-Token")
+    if not sensor or not token:
+        raise NotAuthenticated("send ?sensor=<name> and the sensor's token in X-Sensor-Token")
+    session = get_session()
+    principal = services.sensor_principal(session, sensor, token)
+    if request.mimetype not in _NDJSON:
+        raise UnsupportedMediaType(f"send NDJSON (application/x-ndjson), not {request.mimetype or 'nothing'}")
+    report = services.eve_ingest_stream(session, principal, request.stream, sensor=sensor,
+                                        name=f"http:{sensor}:{request.headers.get('X-Request-Id', '')}")
+    d = report.to_dict()
+    d.pop("sources", None)
+    return ok(d)
+
+
+@bp.get("/secmon/rulesets")
+def list_rulesets():
+    rows = services.ruleset_versions(get_session(), current_principal())
+    for r in rows:
+        r["imported_at"] = r["imported_at"].isoformat()
+    return ok({"items": rows})
+
+
+@bp.post("/secmon/rules/lint")
+def lint_rules():
+    from kernel import authorize
+    from secmon.lint import lint_ruleset, summarize
+    from secmon.rules import RuleSet, parse_classification, parse_text
+
+    authorize(current_principal(), "secmon:ruleset:read")
+    body = json_body("SecmonLintRequest")
+    rs = RuleSet(files=[parse_text(body["rules"], body.get("filename") or "rules")])
+    if body.get("classification"):
+        rs.classifications, errs = parse_classification(body["classification"], "classification.config")
+        rs.config_errors.extend(errs)
+    findings = lint_ruleset(rs)
+    return ok({"summary": summarize(findings), "stats": rs.stats(), "findings": [f.to_dict() for f in findings]})
+
+
+def _sensor() -> str | None:
+    return request.args.get("sensor") or None
+
+
+@bp.get("/secmon/alerts/timeline")
+def alerts_timeline():
+    bucket = request.args.get("bucket", "hour")
+    return ok({"items": services.alerts_over_time(get_session(), current_principal(), bucket=bucket,
+                                                  sensor=_sensor())})
+
+
+@bp.get("/secmon/alerts/top")
+def alerts_top():
+    by = request.args.get("by", "signature")
+    limit = query_int("limit", 10, minimum=1, maximum=1000)
+    return ok({"items": services.top_alerts(get_session(), current_principal(), by=by, limit=limit,
+                                            sensor=_sensor())})
+
+
+@bp.get("/secmon/alerts/unknown-sids")
+def alerts_unknown():
+    limit = query_int("limit", 100, minimum=1, maximum=10000)
+    return ok({"items": services.alerts_unknown_sid(get_session(), current_principal(), limit=limit)})
+
+
+@bp.get("/secmon/coverage")
+def coverage():
+    return ok(services.rule_coverage(get_session(), current_principal(),
+                                     version_id=request.args.get("version_id") or None))
+
+
+@bp.get("/secmon/sensors/health")
+def sensors_health():
+    return ok({"items": services.sensor_health(get_session(), current_principal())})
+
+
+@bp.get("/secmon/quarantine")
+def quarantine():
+    limit = query_int("limit", 100, minimum=1, maximum=10000)
+    return ok({"items": services.quarantine_list(get_session(), current_principal(), limit=limit)})
+

@@ -23,7 +23,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import event, func, insert, select, text, tuple_
+from sqlalchemy import and_, event, func, insert, or_, select, text
 from sqlalchemy.orm import Session as _SASession
 
 from audit import merkle
@@ -66,7 +66,11 @@ class _Tail:
 
 
 @event.listens_for(_SASession, "after_transaction_end")
-def _drop_tail_on_end(session, _transaction) -> None:
+def _drop_tail_on_end(session, transaction) -> None:
+    # A flush runs in an internal subtransaction (parent set, not nested): it does not end the database
+    # transaction, so the lock and the cached tail stay valid. Any rollback is handled below.
+    if transaction.parent is not None and not transaction.nested:
+        return
     session.info.pop(_TAIL_KEY, None)
 
 
@@ -90,12 +94,14 @@ def node_reader(session: Session) -> merkle.NodeReader:
             return {}
         out: dict[tuple[int, int], bytes] = {}
         keys = list(keys)
-        for i in range(0, len(keys), 500):
-            chunk = keys[i : i + 500]
-            rows = session.execute(
-                select(table.c.level, table.c.idx, table.c.hash).where(tuple_(table.c.level, table.c.idx).in_(chunk))
-            ).all()
-            out.update({(int(lv), int(ix)): bytes(h) for lv, ix, h in rows})
+        by_level: dict[int, list[int]] = {}
+        for lv, ix in keys:
+            by_level.setdefault(lv, []).append(ix)
+        # One statement; "level = ? AND idx IN (...)" per level lets both SQLite and PostgreSQL use the
+        # primary key index (a row-value IN makes SQLite scan the table).
+        cond = or_(*(and_(table.c.level == lv, table.c.idx.in_(ixs)) for lv, ixs in by_level.items()))
+        rows = session.execute(select(table.c.level, table.c.idx, table.c.hash).where(cond)).all()
+        out.update({(int(lv), int(ix)): bytes(h) for lv, ix, h in rows})
         return out
 
     return read
@@ -165,12 +171,15 @@ def record(
     private_details: dict | None = None,
     request_id: str | None = None,
 ) -> AuditEvent:
-    """Append an audit event in the caller's transaction (flushes, never commits).
+    """Append an audit event in the caller's transaction (executes its INSERTs now, never commits).
 
     ``state`` is the object's new state; only ``SHA-256(JCS(normalize(state)))`` is kept. ``details`` is
     public and stored verbatim (after :func:`audit.canonical.normalize`). ``private_details`` are stored
     for commission admins but withheld from public entries; the leaf commits to their salted digest.
     ``request_id`` defaults to the current request's id (``kernel.context``).
+
+    Returns the new event as a (transient) :class:`AuditEvent`; ``session.get(AuditEvent, ev.seq)`` loads
+    the stored row. Raises :class:`ValidationFailed` before writing anything if the input is invalid.
     """
     errors: list[dict[str, str]] = []
     if not isinstance(principal, Principal):
@@ -200,34 +209,34 @@ def record(
         digest = private_digest(salt, private_n)
 
     tail = _tail(session)
-    ev = AuditEvent(
-        seq=tail.size,
-        created_at=utcnow(),
-        actor=actor,
-        action=action,
-        object_type=object_type,
-        object_id=object_id,
-        state_digest=state_digest,
-        request_id=request_id,
-        details=details_n or {},
-        private_digest=digest,
-        private_salt=salt,
-        private_details=private_n,
-    )
-    leaf_hash = merkle.hash_leaf(event_leaf(ev))
+    row = {
+        "seq": tail.size,
+        "created_at": utcnow(),
+        "actor": actor,
+        "action": action,
+        "object_type": object_type,
+        "object_id": object_id,
+        "state_digest": state_digest,
+        "request_id": request_id,
+        "details": details_n or {},
+        "private_digest": digest,
+        "private_salt": salt,
+        "private_details": private_n,
+    }
+    leaf_hash = merkle.hash_leaf(canonical_bytes(leaf_object(row)))
     known = {(lv, ix): h for lv, ix, h in tail.frontier}
     nodes = merkle.append_nodes(tail.size, leaf_hash, lambda keys: {k: known[k] for k in keys})
-    session.add(ev)
+    # Core INSERTs in the caller's transaction (executed now, so failures surface here): the ORM unit of
+    # work would cost more than everything else an append does.
+    session.execute(insert(AuditEvent.__table__), [row])
     session.execute(insert(AuditNode.__table__), [{"level": lv, "idx": ix, "hash": h} for lv, ix, h in nodes])
-    session.flush()
     # Success: advance the cached tail (the merged siblings leave the frontier, the top node joins it).
     merged = len(nodes) - 1
-    top = nodes[-1]
     if merged:
         del tail.frontier[-merged:]
-    tail.frontier.append(top)
+    tail.frontier.append(nodes[-1])
     tail.size += 1
-    return ev
+    return AuditEvent(**row)
 
 
 # --------------------------------------------------------------------------------------------------

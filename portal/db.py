@@ -27,13 +27,23 @@ EXTENSION_KEY = "citygov.db"
 
 
 def import_models() -> None:
-    """Import every package's models so that ``SQLModel.metadata`` knows all tables."""
+    """Import every ``models`` module of every schema package (``<pkg>/models.py`` and
+    ``<pkg>/<sub>/models.py``) so that ``SQLModel.metadata`` knows all tables."""
+    import pkgutil
+
     for pkg in SCHEMA_PACKAGES:
         try:
-            importlib.import_module(f"{pkg}.models")
+            package = importlib.import_module(pkg)
         except ModuleNotFoundError as exc:
-            if exc.name not in (pkg, f"{pkg}.models"):
+            if exc.name != pkg:
                 raise
+            continue
+        root = Path(package.__file__).resolve().parent
+        if (root / "models.py").exists():
+            importlib.import_module(f"{pkg}.models")
+        for info in pkgutil.iter_modules([str(root)]):
+            if info.ispkg and (root / info.name / "models.py").exists():
+                importlib.import_module(f"{pkg}.{info.name}.models")
 
 
 def make_engine(url: str, *, echo: bool = False) -> Engine:

@@ -30,6 +30,7 @@ import base64
 import enum
 import json
 import math
+import re
 import uuid
 from datetime import UTC, date, datetime
 from decimal import Decimal
@@ -44,7 +45,12 @@ class CanonicalizationError(ValueError):
     """The value cannot be represented as canonical JSON."""
 
 
+_NEEDS_ESCAPE = re.compile('[\x00-\x1f"\\\\\ud800-\udfff]')
+
+
 def _encode_string(value: str) -> str:
+    if not _NEEDS_ESCAPE.search(value):
+        return '"' + value + '"'  # fast path: nothing to escape, valid Unicode
     try:
         value.encode("utf-8")
     except UnicodeEncodeError as exc:

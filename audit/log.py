@@ -133,19 +133,19 @@ def _validate_str(errors: list, name: str, value: Any, max_len: int, *, required
         errors.append({"field": name, "message": f"must be at most {max_len} characters"})
 
 
-def _json_object(errors: list, name: str, value: Any) -> dict | None:
+def _json_object(errors: list, name: str, value: Any, *, encode: bool = True) -> tuple[dict | None, bytes | None]:
+    """``(normalized value, its canonical bytes)``; bytes are skipped when ``encode`` is false."""
     if value is None:
-        return None
+        return None, None
     if not isinstance(value, dict):
         errors.append({"field": name, "message": "must be an object"})
-        return None
+        return None, None
     try:
         value = normalize(value)
-        canonical_bytes(value)
+        return value, canonical_bytes(value) if encode else None
     except CanonicalizationError as exc:
         errors.append({"field": name, "message": f"not canonical JSON: {exc}"})
-        return None
-    return value
+        return None, None
 
 
 def event_leaf(row: Any) -> bytes:
@@ -193,20 +193,20 @@ def record(
 
         request_id = current_request_id()
     _validate_str(errors, "request_id", request_id, 100, required=False)
-    state_n = _json_object(errors, "state", state)
-    details_n = _json_object(errors, "details", details)
-    private_n = _json_object(errors, "private_details", private_details)
+    _, state_bytes = _json_object(errors, "state", state)
+    details_n, _ = _json_object(errors, "details", details, encode=False)  # encoded within the leaf below
+    private_n, private_bytes = _json_object(errors, "private_details", private_details)
     if errors:
         raise ValidationFailed("invalid audit event", errors=errors)
     actor = principal.actor
     if len(actor) > 200:
         raise ValidationFailed("invalid audit event", errors=[{"field": "actor", "message": "too long"}])
 
-    state_digest = hashlib.sha256(canonical_bytes(state_n)).hexdigest() if state is not None else None
+    state_digest = hashlib.sha256(state_bytes).hexdigest() if state_bytes is not None else None
     salt = digest = None
     if private_n is not None:
         salt = secrets.token_hex(16)
-        digest = private_digest(salt, private_n)
+        digest = hashlib.sha256(bytes.fromhex(salt) + private_bytes).hexdigest()
 
     tail = _tail(session)
     row = {
@@ -223,7 +223,11 @@ def record(
         "private_salt": salt,
         "private_details": private_n,
     }
-    leaf_hash = merkle.hash_leaf(canonical_bytes(leaf_object(row)))
+    try:
+        leaf = canonical_bytes(leaf_object(row))
+    except CanonicalizationError as exc:  # only the details can fail here (big integers, lone surrogates)
+        raise ValidationFailed("invalid audit event", errors=[{"field": "details", "message": str(exc)}]) from None
+    leaf_hash = merkle.hash_leaf(leaf)
     known = {(lv, ix): h for lv, ix, h in tail.frontier}
     nodes = merkle.append_nodes(tail.size, leaf_hash, lambda keys: {k: known[k] for k in keys})
     # Core INSERTs in the caller's transaction (executed now, so failures surface here): the ORM unit of

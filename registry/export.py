@@ -1,0 +1,76 @@
+"""Exporting the library as CSV (UTF-8 with BOM, opens cleanly in Excel/WPS) or XLSX.
+
+Spreadsheet formula injection is neutralised: a text cell starting with ``=``, ``+``, ``-``, ``@``, a tab or a
+carriage return (OWASP's list; also the full-width ``＝``/``＋``/``－``/``＠``) is prefixed with a single quote,
+so ``=cmd|' /C calc'!A0`` arrives as text, never as a formula.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+from typing import Any
+
+from kernel.clock import isoformat
+
+COLUMNS = ["id", "title", "organisation", "district", "area", "construction_mode", "deployment", "budget",
+           "start_year", "end_year", "mlps_level", "state", "decision", "capability_tags", "data_resources",
+           "shared_platforms", "precheck_errors", "precheck_warnings", "likely_duplicates", "summary", "updated_at"]
+_DANGEROUS = ("=", "+", "-", "@", "\t", "\r", "＝", "＋", "－", "＠")
+
+
+def neutralise(value: Any) -> Any:
+    if isinstance(value, str) and value.startswith(_DANGEROUS):
+        return "'" + value
+    return value
+
+
+def row_of(project) -> dict[str, Any]:
+    data = project.data or {}
+    pc = project.precheck or {}
+    counts = pc.get("counts") or {}
+    return {
+        "id": project.id, "title": project.title, "organisation": project.organisation, "district": project.district,
+        "area": project.area, "construction_mode": project.construction_mode, "deployment": project.deployment,
+        "budget": project.budget, "start_year": project.start_year, "end_year": project.end_year,
+        "mlps_level": project.mlps_level, "state": project.state, "decision": project.decision or "",
+        "capability_tags": "; ".join(data.get("capability_tags") or []),
+        "data_resources": "; ".join(data.get("data_resources") or []),
+        "shared_platforms": "; ".join(data.get("shared_platforms") or []),
+        "precheck_errors": counts.get("error", ""), "precheck_warnings": counts.get("warning", ""),
+        "likely_duplicates": "; ".join(m["id"] for m in (project.matches or []) if m.get("likely_duplicate")),
+        "summary": data.get("summary", ""), "updated_at": isoformat(project.updated_at),
+    }
+
+
+def to_csv(projects) -> bytes:
+    buf = io.StringIO()
+    writer = csv.writer(buf, lineterminator="\r\n")
+    writer.writerow(COLUMNS)
+    for p in projects:
+        row = row_of(p)
+        writer.writerow([neutralise("" if row[c] is None else row[c]) for c in COLUMNS])
+    return ("\ufeff" + buf.getvalue()).encode("utf-8")
+
+
+def to_xlsx(projects) -> bytes:
+    from openpyxl import Workbook
+
+    wb = Workbook(write_only=True)
+    ws = wb.create_sheet("projects")
+    ws.append(COLUMNS)
+    for p in projects:
+        row = row_of(p)
+        ws.append([neutralise(row[c]) for c in COLUMNS])
+    out = io.BytesIO()
+    wb.save(out)
+    return out.getvalue()
+
+
+def to_json(projects) -> bytes:
+    return json.dumps([{**row_of(p), "data": p.data} for p in projects], ensure_ascii=False, indent=1).encode("utf-8")
+
+
+def export(projects, fmt: str) -> bytes:
+    return {"csv": to_csv, "xlsx": to_xlsx, "json": to_json}[fmt](projects)

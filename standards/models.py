@@ -16,11 +16,15 @@ from typing import Any
 from sqlalchemy import JSON, Boolean, Column, DateTime, ForeignKey, Index, Integer, String, Text, UniqueConstraint
 from sqlmodel import Field, SQLModel
 
-from kernel.clock import utcnow
+from kernel.clock import isoformat, utcnow
 from kernel.ids import new_id
 
 KINDS = ("jsonschema", "openapi", "shacl")
 STATES = ("draft", "published", "deprecated", "retired")
+
+
+def _ts(value: datetime | None) -> str | None:
+    return isoformat(value) if value is not None else None
 
 
 class Standard(SQLModel, table=True):
@@ -39,7 +43,7 @@ class Standard(SQLModel, table=True):
     def to_dict(self) -> dict[str, Any]:
         return {"id": self.id, "name": self.name, "kind": self.kind, "title": self.title,
                 "description": self.description, "compatibility": self.compatibility, "strict": self.strict,
-                "created_at": self.created_at, "created_by": self.created_by}
+                "created_at": _ts(self.created_at), "created_by": self.created_by}
 
 
 class StandardVersion(SQLModel, table=True):
@@ -80,9 +84,9 @@ class StandardVersion(SQLModel, table=True):
     def to_dict(self, *, content: bool = False) -> dict[str, Any]:
         out = {"id": self.id, "standard_id": self.standard_id, "version": self.version, "sha256": self.sha256,
                "media_type": self.media_type, "dialect": self.dialect, "uri": self.uri, "schema_id": self.schema_id,
-               "state": self.state, "created_at": self.created_at, "created_by": self.created_by,
-               "published_at": self.published_at, "published_by": self.published_by,
-               "deprecated_at": self.deprecated_at, "retired_at": self.retired_at,
+               "state": self.state, "created_at": _ts(self.created_at), "created_by": self.created_by,
+               "published_at": _ts(self.published_at), "published_by": self.published_by,
+               "deprecated_at": _ts(self.deprecated_at), "retired_at": _ts(self.retired_at),
                "has_ontology": self.ontology is not None}
         if content:
             out["content"] = self.content

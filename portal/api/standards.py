@@ -1,0 +1,175 @@
+"""The standards registry's API: public reads and checks, commission writes (publish, deprecate, retire)."""
+
+from __future__ import annotations
+
+import io
+
+from flask import Blueprint, Response, request
+
+from kernel.errors import BadRequest, UnsupportedMediaType
+from portal.api import json_body, ok, public, query_int
+from portal.auth import current_principal
+from portal.db import get_session
+
+bp = Blueprint("api_standards", __name__)
+
+_DATA_TYPES = {
+    "application/json": "json", "application/x-ndjson": "ndjson", "application/ndjson": "ndjson",
+    "application/jsonl": "ndjson", "text/csv": "csv", "application/yaml": "yaml", "text/turtle": "turtle",
+    "application/n-triples": "nt", "application/ld+json": "json-ld", "application/rdf+xml": "xml",
+}
+_EXT = {"json": "data.json", "ndjson": "data.ndjson", "csv": "data.csv", "yaml": "data.yaml", "turtle": "data.ttl",
+        "nt": "data.nt", "json-ld": "data.jsonld", "xml": "data.rdf"}
+
+
+def _report(rep) -> Response:
+    return ok(rep.to_dict())
+
+
+@bp.get("/standards")
+@public
+def list_standards():
+    from standards import services
+
+    return ok({"items": services.standard_list(get_session(), current_principal())})
+
+
+@bp.post("/standards")
+def create_standard():
+    from standards import services
+
+    body = json_body("StandardCreate")
+    std = services.standard_create(get_session(), current_principal(), name=body["name"], kind=body["kind"],
+                                   compatibility=body.get("compatibility", "BACKWARD"),
+                                   strict=body.get("strict", False), title=body.get("title", ""),
+                                   description=body.get("description", ""))
+    return ok(std.to_dict(), status=201)
+
+
+@bp.get("/standards/<name>")
+@public
+def get_standard(name: str):
+    from standards import services
+
+    return ok(services.standard_get(get_session(), current_principal(), name))
+
+
+@bp.get("/standards/<name>/versions/<version>")
+@public
+def get_version(name: str, version: str):
+    from standards import services
+
+    v = services.version_get(get_session(), current_principal(), f"{name}@{version}")
+    return ok(v.to_dict())
+
+
+@bp.get("/standards/<name>/versions/<version>/content")
+@public
+def get_version_content(name: str, version: str):
+    from standards import services
+
+    v = services.version_get(get_session(), current_principal(), f"{name}@{version}")
+    resp = Response(v.content, mimetype=v.media_type if "json" in v.media_type else "text/plain")
+    resp.headers["ETag"] = f'"{v.sha256}"'
+    if v.state == "deprecated":
+        resp.headers["Warning"] = f'299 - "{name}@{version} is deprecated"'
+    return resp
+
+
+@bp.put("/standards/<name>/versions/<version>")
+def publish_version(name: str, version: str):
+    """Store and publish a version (validity and compatibility rules; 422 / 409 list the problems)."""
+    from standards import services
+
+    body = json_body("StandardPublish")
+    v = services.publish(
+        get_session(), current_principal(), name, version, body["content"].encode("utf-8"),
+        kind=body.get("kind"), filename=body.get("filename"), compatibility=body.get("compatibility"),
+        ontology=body["ontology"].encode("utf-8") if body.get("ontology") is not None else None,
+        ontology_filename=body.get("ontology_filename"),
+        bundle={k: s.encode("utf-8") for k, s in (body.get("bundle") or {}).items()} or None,
+        title=body.get("title", ""), description=body.get("description", ""),
+        dry_run=bool(body.get("dry_run", False)))
+    return ok(v.to_dict(), status=200 if body.get("dry_run") else 201)
+
+
+@bp.post("/standards/<name>/versions/<version>/deprecate")
+def deprecate_version(name: str, version: str):
+    from standards import services
+
+    return ok(services.version_deprecate(get_session(), current_principal(), name, version).to_dict())
+
+
+@bp.post("/standards/<name>/versions/<version>/retire")
+def retire_version(name: str, version: str):
+    from standards import services
+
+    return ok(services.version_retire(get_session(), current_principal(), name, version).to_dict())
+
+
+@bp.post("/standards/<name>/versions/<version>/validate")
+def validate_data(name: str, version: str):
+    """Validate the request body (JSON, NDJSON, CSV, YAML or RDF by Content-Type) against the version."""
+    from standards import services
+
+    kind = _DATA_TYPES.get(request.mimetype)
+    if kind is None:
+        raise UnsupportedMediaType(f"unsupported data type {request.mimetype or 'none'}: one of "
+                                   + ", ".join(sorted(_DATA_TYPES)))
+    max_examples = query_int("max_examples", 20, minimum=1, maximum=1000)
+    data = request.get_data(cache=False)
+    rep = services.validate_data(get_session(), current_principal(), f"{name}@{version}",
+                                 [(_EXT[kind], io.BytesIO(data))], max_examples=max_examples,
+                                 data_format=None if kind in ("turtle", "nt", "json-ld", "xml") else kind)
+    return _report(rep)
+
+
+def _openapi_of(value, session, principal, label: str):
+    from standards import services
+
+    if isinstance(value, dict):
+        return label, value
+    if isinstance(value, str):
+        return services.openapi_doc(session, principal, value) if "@" in value else (_bad(label))
+    return _bad(label)
+
+
+def _bad(label: str):
+    raise BadRequest(f"'{label}' must be an OpenAPI object or a NAME@VERSION reference")
+
+
+@bp.post("/standards/diff")
+def diff_documents():
+    """Breaking changes between two OpenAPI documents (objects or NAME@VERSION references)."""
+    from standards import oasdiff
+
+    body = json_body("StandardsDiffRequest")
+    session, principal = get_session(), current_principal()
+    ol, od = _openapi_of(body["old"], session, principal, "old")
+    nl, nd = _openapi_of(body["new"], session, principal, "new")
+    rep = oasdiff.diff_report(od, nd, subject=f"{ol} → {nl}", min_level=body.get("min_level", "info"))
+    return _report(rep)
+
+
+@bp.post("/standards/lint")
+def lint_document():
+    """Governance lint of an OpenAPI document (object or NAME@VERSION) with an optional YAML ruleset."""
+    from standards import lint
+
+    body = json_body("StandardsLintRequest")
+    label, doc = _openapi_of(body["document"], get_session(), current_principal(), "document")
+    return _report(lint.lint(doc, body.get("ruleset"), subject=label))
+
+
+@bp.post("/standards/check")
+def check_document():
+    """The validity rule on a candidate document, without publishing."""
+    from standards import services
+    from standards.reports import Report
+
+    body = json_body("StandardsCheckRequest")
+    result = services.analyse(body["kind"], body["content"].encode("utf-8"), filename=body.get("filename"))
+    rep = Report("validate", subject=body.get("filename") or body["kind"])
+    rep.checked = 1
+    rep.extend([{**p, "level": p.get("level", "error")} for p in result["problems"]])
+    return _report(rep)

@@ -362,7 +362,13 @@ def event_row(ev: dict, ts_value: Any, engine_version: str, schema_status: str, 
 def excerpt(data: bytes | None) -> str:
     if not data:
         return ""
-    return data[:EXCERPT].decode("utf-8", errors="replace")
+    # NUL is not storable in PostgreSQL text: show it (and other C0 controls but tab/newline) escaped
+    text = data[:EXCERPT].decode("utf-8", errors="backslashreplace")
+    return _CTRL.sub(lambda m: f"\\x{ord(m.group()):02x}", text)
+
+
+_CTRL = re.compile(r"[\x00-\x08\x0b-\x1f\x7f]")
+
 
 
 def decode_line(data: bytes) -> tuple[dict | None, str | None]:

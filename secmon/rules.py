@@ -167,6 +167,8 @@ class RuleSet:
 
 def split_header(header: str) -> list[str] | None:
     """Split a rule header into tokens, keeping ``[...]`` groups (nested) together; tabs count as spaces."""
+    if "[" not in header and "]" not in header:
+        return header.split()
     tokens: list[str] = []
     cur: list[str] = []
     depth = 0
@@ -191,6 +193,8 @@ def split_header(header: str) -> list[str] | None:
 
 
 def _unescape(value: str) -> str:
+    if "\\" not in value:
+        return value
     out: list[str] = []
     i = 0
     while i < len(value):
@@ -205,6 +209,8 @@ def _unescape(value: str) -> str:
 
 
 def _split_unescaped(value: str, sep: str) -> list[str]:
+    if "\\" not in value:
+        return value.split(sep)
     parts: list[str] = []
     cur: list[str] = []
     i = 0

@@ -237,9 +237,12 @@ def _int(v: Any) -> int | None:
 
 
 def _str(v: Any) -> str | None:
+    """A text column value; NUL (decoded from ``\\u0000``, not storable in PostgreSQL) is shown escaped."""
     if v is None:
         return None
-    return v if type(v) is str else str(v)
+    if type(v) is not str:
+        v = str(v)
+    return v if "\x00" not in v else v.replace("\x00", "\\x00")
 
 
 def _flatten_sum(d: Any, keys: tuple[str, ...]) -> int | None:
@@ -348,14 +351,10 @@ def event_row(ev: dict, ts_value: Any, engine_version: str, schema_status: str, 
     src_ip, dest_ip, proto, app_proto = g("src_ip"), g("dest_ip"), g("proto"), g("app_proto")
     flow_id, src_port, dest_port = g("flow_id"), g("src_port"), g("dest_port")
     return (
-        ts_value, et, flow_id if type(flow_id) is int else None,
-        src_ip if src_ip is None or type(src_ip) is str else str(src_ip),
-        src_port if type(src_port) is int else None,
-        dest_ip if dest_ip is None or type(dest_ip) is str else str(dest_ip),
-        dest_port if type(dest_port) is int else None,
-        proto if proto is None or type(proto) is str else str(proto),
-        app_proto if app_proto is None or type(app_proto) is str else str(app_proto),
-        engine_version, schema_status, schema_error, dns_rrname, dns_rrtype, dns_rcode, raw,
+        ts_value, _str(et), flow_id if type(flow_id) is int else None, _str(src_ip),
+        src_port if type(src_port) is int else None, _str(dest_ip), dest_port if type(dest_port) is int else None,
+        _str(proto), _str(app_proto), engine_version, schema_status, _str(schema_error),
+        dns_rrname, dns_rrtype, dns_rcode, raw,
     ), extras
 
 

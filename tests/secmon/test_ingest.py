@@ -170,3 +170,12 @@ def test_tpot_slice(db_session, suricata_data, tmp_path):
     assert rep.quarantined == 0 and rep.events == count(db_session, "secmon_event")
     assert rep.by_event_type["alert"] == count(db_session, "secmon_alert")
     assert services.eve_ingest(db_session, ANALYST, [tmp_path], sensor="tpot").events == 0
+
+
+def test_nul_in_strings_is_stored_escaped(db_session, tmp_path):
+    p = tmp_path / "nul.json"
+    p.write_bytes(b'{"timestamp":"2023-08-18T05:38:42.437967+0000","event_type":"http","src_ip":"1.2.3.4\\u0000",'
+                  b'"http":{"hostname":"a\\u0000b","http_method":"\\u0001\\u0000"}}\n')
+    rep = services.eve_ingest(db_session, ANALYST, [p], sensor="s1")
+    assert rep.events == 1
+    assert db_session.execute(text("SELECT hostname FROM secmon_http")).scalar_one() == "a\\x00b"

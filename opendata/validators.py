@@ -217,6 +217,15 @@ def uscc_check_char(body17: str) -> str:
     return _USCC_ALPHABET[(31 - total % 31) % 31]
 
 
+def looks_like_resident_id(v: str) -> bool:
+    """18 digits with a province prefix and a real birth date at positions 7-14 (checksum not considered):
+    when such a number fails the MOD 11-2 check it is more likely a mistyped ID than a card or credit code."""
+    if len(v) != 18 or not v[:17].isdigit() or v[:2] not in PROVINCE_CODES:
+        return False
+    y = int(v[6:10])
+    return 1900 <= y <= 2100 and _date(y, int(v[10:12]), int(v[12:14])) is not None
+
+
 def cn_uscc(value: str, **_: Any) -> Check:
     """Unified social credit code (GB 32100-2015)."""
     v = _STRIP.sub("", value).upper()
@@ -226,6 +235,8 @@ def cn_uscc(value: str, **_: Any) -> Check:
         return Check(False, v, "InvalidFormat")
     if uscc_check_char(v[:17]) != v[17]:
         return Check(False, v, "InvalidChecksum")
+    if v.isdigit() and looks_like_resident_id(v):
+        return Check(True, v, info={"resident_id_lookalike": True}, weight=0.4)
     return Check(True, v, info={"registration_authority": v[0], "org_type": v[1], "area_code": v[2:8]})
 
 
@@ -252,6 +263,8 @@ def bank_card(value: str, **_: Any) -> Check:
         return Check(False, v, "InvalidFormat")
     if len(set(v)) == 1:
         return Check(False, v, "InvalidFormat")
+    if looks_like_resident_id(v):
+        return Check(True, v, info={"luhn": luhn_ok(v), "resident_id_lookalike": True}, weight=0.4)
     if luhn_ok(v):
         return Check(True, v, info={"luhn": True})
     if v.startswith("62") and len(v) >= 16:

@@ -38,7 +38,10 @@ def import_models() -> None:
             if exc.name != pkg:
                 raise
             continue
-        root = Path(package.__file__).resolve().parent
+        paths = list(getattr(package, "__path__", []))
+        if not paths:
+            continue
+        root = Path(paths[0]).resolve()
         if (root / "models.py").exists():
             importlib.import_module(f"{pkg}.models")
         for info in pkgutil.iter_modules([str(root)]):
@@ -137,7 +140,10 @@ def migration_locations() -> list[str]:
             module = importlib.import_module(pkg)
         except ModuleNotFoundError:
             continue
-        versions = Path(module.__file__).resolve().parent / "migrations" / "versions"
+        roots = [Path(p) for p in getattr(module, "__path__", [])]  # works for namespace packages too
+        if not roots:
+            continue
+        versions = roots[0].resolve() / "migrations" / "versions"
         if versions.is_dir() and any(versions.glob("*.py")):
             found.append(str(versions))
     return found

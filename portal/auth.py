@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import functools
+import hashlib
 
 from flask import Flask, g, request, session
 
@@ -33,7 +34,7 @@ def _load_principal() -> Principal:
         return ANONYMOUS
     db = get_session()
     user = db.get(User, user_id)
-    if user is None or not user.active or session.get("pw") != user.password_hash[-16:]:
+    if user is None or not user.active or session.get("pw") != _password_epoch(user):
         session.clear()
         return ANONYMOUS
     return accounts.principal_for_user(db, user)
@@ -42,8 +43,13 @@ def _load_principal() -> Principal:
 def login_session(user: User) -> None:
     session.clear()
     session["user_id"] = user.id
-    session["pw"] = user.password_hash[-16:]  # a password change ends other sessions
+    session["pw"] = _password_epoch(user)  # a password change ends other sessions
     session.permanent = True
+
+
+def _password_epoch(user: User) -> str:
+    """A value that changes with the password, revealing nothing of its hash (the cookie is signed, not secret)."""
+    return hashlib.sha256(("citygov-session:" + user.password_hash).encode()).hexdigest()[:16]
 
 
 def logout_session() -> None:

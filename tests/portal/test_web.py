@@ -96,3 +96,13 @@ def test_audit_page_refused_to_non_admin(client, auth):
     auth.user("expert", username="quinn")
     auth.login(client, "quinn")
     assert client.get("/audit").status_code == 403
+
+
+def test_password_change_ends_other_sessions(client, auth, db_session):
+    from portal.accounts import services as accounts
+
+    user = auth.user("expert", username="rita")
+    auth.login(client, "rita")
+    assert client.get("/account").status_code == 200
+    accounts.password_change(db_session, auth.principal(user), user.id, "another long passphrase")
+    assert client.get("/account").status_code == 302

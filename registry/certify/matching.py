@@ -250,8 +250,15 @@ def compiled(spec: dict[str, Any], digest: str | None = None) -> CompiledDocumen
     from openapi_core import Config, OpenAPI
 
     req_cls, resp_cls = _validator_classes(str(spec.get("openapi", "3.0")))
-    cfg = Config(spec_validator_cls=None, request_validator_cls=req_cls, response_validator_cls=resp_cls)
+    import json as _json
+
+    # "+json" media types (application/problem+json …) are JSON: openapi-core only knows application/json
+    extra = {mt: _json.loads for mt in _media_types(spec) if mt.endswith("+json")}
+    cfg = Config(spec_validator_cls=None, request_validator_cls=req_cls, response_validator_cls=resp_cls,
+                 extra_media_type_deserializers=extra)
     api = OpenAPI.from_dict(spec, config=cfg, base_uri="urn:citygov:certify/")
+    for v in (api.request_validator, api.response_validator):
+        v.schema_validators_factory = _CachingFactory(v.schema_validators_factory)
     doc = CompiledDocument(digest, spec, OperationIndex(spec), api)
     with _DOCS_LOCK:
         _DOCS[digest] = doc
@@ -259,6 +266,46 @@ def compiled(spec: dict[str, Any], digest: str | None = None) -> CompiledDocumen
         while len(_DOCS) > 16:
             _DOCS.popitem(last=False)
     return doc
+
+
+class _CachingFactory:
+    """openapi-core builds a jsonschema validator (deep-copying its format checker) for every value it
+    checks; the documents are immutable, so build each one once per schema location."""
+
+    def __init__(self, inner):
+        self.inner = inner
+        self.cache: dict = {}
+
+    def __getattr__(self, name):
+        return getattr(self.inner, name)
+
+    def create(self, spec, schema, *args, **kw):
+        try:
+            key = (tuple(schema.parts), args, tuple(sorted(kw.items())))
+            hash(key)
+        except TypeError:
+            return self.inner.create(spec, schema, *args, **kw)
+        hit = self.cache.get(key)
+        if hit is None:
+            hit = self.cache[key] = self.inner.create(spec, schema, *args, **kw)
+        return hit
+
+
+def _media_types(node: Any, depth: int = 0) -> set[str]:
+    out: set[str] = set()
+    stack = [(node, 0)]
+    while stack:
+        cur, d = stack.pop()
+        if d > 64:
+            continue
+        if isinstance(cur, dict):
+            content = cur.get("content")
+            if isinstance(content, dict):
+                out.update(k.split(";", 1)[0].strip().lower() for k in content if isinstance(k, str))
+            stack.extend((v, d + 1) for v in cur.values() if isinstance(v, (dict, list)))
+        elif isinstance(cur, list):
+            stack.extend((v, d + 1) for v in cur if isinstance(v, (dict, list)))
+    return out
 
 
 def _stable(spec: Any) -> bytes:

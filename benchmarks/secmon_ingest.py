@@ -37,19 +37,15 @@ def bare_parse(files: list[str]) -> tuple[int, float, float, int]:
     nbytes = 0
     w, c = time.perf_counter(), time.process_time()
     for f in files:
-        opener = gzip.open if open(f, "rb").read(2) == b"\x1f\x8b" else open
-        with opener(f, "rb") as fh:
-            while True:
-                chunk = fh.read(1 << 20)
-                if not chunk:
-                    break
-                nbytes += len(chunk)
+        with open(f, "rb") as probe:
+            opener = gzip.open if probe.read(2) == b"\x1f\x8b" else open
         with opener(f, "rb") as fh:
             buf = b""
             while True:
                 chunk = fh.read1(1 << 20) if hasattr(fh, "read1") else fh.read(1 << 20)
                 if not chunk:
                     break
+                nbytes += len(chunk)
                 parts = (buf + chunk).split(b"\n")
                 buf = parts.pop()
                 for line in parts:

@@ -219,7 +219,33 @@ def schema_validator(schema_dir: str, version: str):
 
     schema = json.loads(path.read_text(encoding="utf-8"))
     cls = jsonschema.validators.validator_for(schema, default=jsonschema.Draft7Validator)
-    return cls(schema)
+    return SchemaCheck(cls(schema), schema)
+
+
+class SchemaCheck:
+    """fastjsonschema (compiled, formats not asserted, like jsonschema's default) for the yes/no answer;
+    jsonschema for the message of the first error when an event fails."""
+
+    def __init__(self, validator, schema: dict):
+        import fastjsonschema
+
+        self.validator = validator
+        self._exc = fastjsonschema.JsonSchemaException
+        self._fast = fastjsonschema.compile(schema, use_formats=False)
+
+    def first_error(self, event: dict) -> str | None:
+        try:
+            self._fast(event)
+            return None
+        except self._exc:
+            pass
+        except Exception:  # noqa: BLE001 - fall back to the reference validator
+            pass
+        err = next(iter(self.validator.iter_errors(event)), None)
+        if err is None:
+            return None
+        where = "/".join(str(p) for p in err.absolute_path)
+        return (f"{where}: " if where else "") + err.message[:500]
 
 
 def default_schema_dir() -> str | None:

@@ -250,11 +250,8 @@ class _Ingestor:
                         ts = parse_ts(tsv)
                     status, err = no_schema_status, None
                     if validator is not None:
-                        if validator.is_valid(ev):
-                            status = "valid"
-                        else:
-                            e = next(iter(validator.iter_errors(ev)), None)
-                            status, err = "invalid", (e.message[:500] if e is not None else "invalid")
+                        err = validator.first_error(ev)
+                        status = "valid" if err is None else "invalid"
                     if ts is None:
                         status, err = "invalid", f"unparsable timestamp {str(tsv)[:80]!r}" + (
                             f"; {err}" if err else "")

@@ -100,5 +100,8 @@ def run_forever(app: Flask) -> None:
 
 def run_all_once(app: Flask) -> dict[str, str]:
     global _APP
-    _APP = app
-    return {spec.id: run_job(spec.id) for spec in job_specs()}
+    previous, _APP = _APP, app
+    try:
+        return {spec.id: run_job(spec.id) for spec in job_specs()}
+    finally:
+        _APP = previous

@@ -148,12 +148,15 @@ def db_group():
 
 @db_group.command("upgrade")
 @click.option("--revision", default="heads", show_default=True)
-def db_upgrade(revision):
+@format_option
+def db_upgrade(revision, fmt):
     """Migrate the database to the latest schema."""
     from portal import db as db_mod
 
-    db_mod.upgrade(current_app.config["DATABASE_URL"], revision)
-    click.echo(f"database at {', '.join(sorted(db_mod.current_revisions(current_app.config['DATABASE_URL'])))}")
+    url = current_app.config["DATABASE_URL"]
+    db_mod.upgrade(url, revision)
+    current = sorted(db_mod.current_revisions(url))
+    emit({"revisions": current}, fmt, f"database at {', '.join(current)}")
 
 
 @db_group.command("current")
@@ -296,12 +299,15 @@ def token_create(username, name, scopes, days, fmt):
 
 @token_group.command("revoke")
 @click.argument("token_id")
-def token_revoke(token_id):
+@format_option
+def token_revoke(token_id, fmt):
+    """Revoke a token by id."""
     from portal.accounts import services as accounts
 
     with cli_session("cli:token") as (session, system):
-        accounts.token_revoke(session, system, token_id)
-    click.echo(f"token {token_id} revoked")
+        token = accounts.token_revoke(session, system, token_id)
+        data = accounts.token_state(token)
+    emit(data, fmt, f"token {token_id} revoked")
 
 
 # --------------------------------------------------------------------------- scheduler and demo
@@ -309,13 +315,14 @@ def token_revoke(token_id):
 
 @cli.command("scheduler")
 @click.option("--once", is_flag=True, help="Run every job once now and exit (for cron and checks).")
-def scheduler_command(once):
+@format_option
+def scheduler_command(once, fmt):
     """Run the single scheduler process (APScheduler, SQLAlchemy job store)."""
     from portal import scheduler
 
     if once:
-        for name, outcome in scheduler.run_all_once(current_app._get_current_object()).items():
-            click.echo(f"{name}: {outcome}")
+        outcomes = scheduler.run_all_once(current_app._get_current_object())
+        emit(outcomes, fmt, lambda d: "\n".join(f"{k}: {v}" for k, v in d.items()))
         return
     scheduler.run_forever(current_app._get_current_object())
 

@@ -54,3 +54,14 @@ def test_serve_refuses_production_without_secret(tmp_path, monkeypatch):
     monkeypatch.setenv("CITYGOV_INSTANCE_PATH", str(tmp_path / "empty"))
     result = CliRunner().invoke(cli, ["serve"])
     assert result.exit_code == 2 and "SECRET_KEY" in result.output
+
+
+def test_token_revoke_and_scheduler_once(runner, db_session):
+    make_org(db_session, "CLI-ORG2")
+    runner.invoke(["user", "add", "nina", "--org", "CLI-ORG2", "--password", "correct horse battery"])
+    created = json.loads(runner.invoke(["token", "create", "--user", "nina", "--name", "x", "--format", "json"]).output)
+    revoked = runner.invoke(["token", "revoke", created["id"], "--format", "json"])
+    assert revoked.exit_code == 0 and json.loads(revoked.output)["revoked"] is True
+    once = runner.invoke(["scheduler", "--once", "--format", "json"])
+    assert once.exit_code == 0, once.output
+    assert json.loads(once.output)["audit:checkpoint:sign"].startswith("checkpoint size")

@@ -728,12 +728,14 @@ def project_import(session, principal: Principal, rows: list[tuple[int, Any]], *
             errors.append({"row": row, "field": "organisation", "message": f"unknown organisation {org_ref!r}"})
         if not org_ref and not any(p["field"] == "organisation" for p in problems):
             errors.append({"row": row, "field": "organisation", "message": "required"})
+        if not str(data.get("title") or "").strip() and not any(p["field"] == "title" for p in problems):
+            errors.append({"row": row, "field": "title", "message": "required"})
         key = (sim.normalise(str(data.get("title") or "")), org_ref)
         if key[0] and key in seen:
             errors.append({"row": row, "field": "title", "message": f"duplicate of row {seen[key]} (same title and organisation)"})
         elif key[0]:
             seen[key] = row
-        if not problems and org_id:
+        if not problems and org_id and str(data.get("title") or "").strip():
             ready.append((row, data, org_id))
     if errors:
         raise ValidationFailed(f"{len({e['row'] for e in errors})} of {len(rows)} row(s) have errors; nothing was imported",
@@ -822,7 +824,7 @@ def clusters(session, principal: Principal, *, min_score: float = LIKELY_DUPLICA
             continue
         out.append({"size": len(rows), "budget": round(sum(r.budget or 0 for r in rows), 2),
                     "projects": [{"id": r.id, "title": r.title, "organisation": r.organisation, "state": r.state}
-                                 for r in sorted(rows, key=lambda r: r.created_at)]})
+                                 for r in sorted(rows, key=lambda r: r.id)]})
     return sorted(out, key=lambda c: (-c["size"], -c["budget"]))
 
 

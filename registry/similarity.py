@@ -7,8 +7,8 @@ weighted ``(1 + log tf) · idf`` and L2-normalised, so cosine is a dot product.
 Index: a sparse document × feature matrix kept both row-major (exact re-scoring) and column-major (postings
 for candidate generation), plus a small "pending" block that new documents go into immediately — a new
 submission is searchable at once, and pending rows are merged into the main block in batches (amortised, no
-full rebuild). A query first scores every document on its ``select_terms`` most informative n-grams (the
-postings of rare n-grams are short), then re-scores a candidate pool exactly with the full query vector, adds
+full rebuild). A query first scores every document on its rarest n-grams that occur in the library, as many as fit a
+postings budget (the postings of rare n-grams are short), then re-scores a candidate pool exactly with the full query vector, adds
 the structured overlap (same capability tags, data resources, interfaces, organisation, district) and ranks.
 :func:`explain` says why a pair matched: shared phrases, tags, data resources and interfaces.
 """
@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import math
 import re
+import sys
 import threading
 import unicodedata
 from collections.abc import Iterable
@@ -82,7 +83,7 @@ def features_of(data: dict[str, Any], org: str | None = None, district: str | No
         out.add("o:" + str(org))
     if district and district not in ("全市", "citywide"):
         out.add("g:" + str(district))
-    return frozenset(out)
+    return frozenset(sys.intern(x) for x in out)
 
 
 def structured_score(a: frozenset[str], b: frozenset[str]) -> float:
@@ -111,9 +112,9 @@ class _Block:
 class SimilarityIndex:
     """An incremental char n-gram TF-IDF index with structured re-ranking (thread-safe)."""
 
-    def __init__(self, *, merge_every: int = 4096, select_terms: int = 96, pool: int = 300):
+    def __init__(self, *, merge_every: int = 4096, postings_budget: int = 400_000, pool: int = 300):
         self.merge_every = merge_every
-        self.select_terms = select_terms
+        self.postings_budget = postings_budget
         self.pool = pool
         self.ids: list[str] = []
         self.pos: dict[str, int] = {}
@@ -125,6 +126,7 @@ class SimilarityIndex:
         self.csc = self.csr.tocsc()
         self.pending_start = 0  # rows >= pending_start are in self.pending
         self.pending: list[tuple[np.ndarray, np.ndarray]] = []
+        self._pending_cache = None
         self._lock = threading.RLock()
 
     # ----------------------------------------------------------------------------- building
@@ -145,36 +147,40 @@ class SimilarityIndex:
         return (w / n).astype(np.float32) if n > 0 else w.astype(np.float32)
 
     def build(self, docs: Iterable[tuple[str, str, frozenset[str]]]) -> None:
-        """Bulk-load ``(id, text, features)`` (replaces the index): global IDF, one matrix."""
+        """Bulk-load ``(id, text, features)`` (replaces the index): global IDF, one matrix. Two passes over
+        compact per-document arrays keep the peak memory near the size of the final index."""
         with self._lock:
-            self.__init__(merge_every=self.merge_every, select_terms=self.select_terms, pool=self.pool)
-            all_ids, all_counts, lens = [], [], []
+            self.__init__(merge_every=self.merge_every, postings_budget=self.postings_budget, pool=self.pool)
+            per_doc: list[tuple[np.ndarray, np.ndarray]] = []
             for doc_id, text, feats in docs:
                 ids, counts = term_counts(text)
                 self.pos[doc_id] = len(self.ids)
                 self.ids.append(doc_id)
                 self.features.append(feats)
-                all_ids.append(ids)
-                all_counts.append(counts)
-                lens.append(len(ids))
+                per_doc.append((ids.astype(np.int32), np.minimum(counts, 65535).astype(np.uint16)))
+                self.df[ids] += 1
             n = len(self.ids)
             self.alive = np.ones(n, dtype=bool)
             self.live = n
             if n == 0:
                 return
-            cols = np.concatenate(all_ids)
-            np.add.at(self.df, cols, 1) if len(cols) < 1000 else self.df.__iadd__(
-                np.bincount(cols, minlength=N_FEATURES).astype(np.int32))
-            counts = np.concatenate(all_counts)
-            idf = self.idf(cols)
-            w = (1.0 + np.log(counts)) * idf
+            lens = np.fromiter((len(r[0]) for r in per_doc), dtype=np.int64, count=n)
             indptr = np.zeros(n + 1, dtype=np.int64)
-            indptr[1:] = np.cumsum(lens)
-            norms = np.sqrt(np.add.reduceat(w * w, indptr[:-1])) if len(w) else np.zeros(n)
-            norms[np.array(lens) == 0] = 1.0
-            w = w / np.repeat(norms, lens)
-            self.csr = sparse.csr_matrix((w.astype(np.float32), cols.astype(np.int32), indptr),
-                                         shape=(n, N_FEATURES))
+            np.cumsum(lens, out=indptr[1:])
+            nnz = int(indptr[-1])
+            indices = np.empty(nnz, dtype=np.int32)
+            data = np.empty(nnz, dtype=np.float32)
+            idf_all = (np.log((1.0 + n) / (1.0 + self.df)) + 1.0).astype(np.float32)
+            for i in range(n):
+                ids, counts = per_doc[i]
+                w = (1.0 + np.log(counts.astype(np.float32))) * idf_all[ids]
+                norm = float(np.sqrt(np.dot(w, w))) or 1.0
+                a, b = indptr[i], indptr[i + 1]
+                indices[a:b] = ids
+                data[a:b] = w / norm
+                per_doc[i] = None  # type: ignore[call-overload]
+            del per_doc
+            self.csr = sparse.csr_matrix((data, indices, indptr), shape=(n, N_FEATURES))
             self.csc = self.csr.tocsc()
             self.pending_start = n
 
@@ -221,6 +227,7 @@ class SimilarityIndex:
         self.csr = sparse.vstack([self.csr, self._pending_matrix()], format="csr")
         self.csc = self.csr.tocsc()
         self.pending = []
+        self._pending_cache = None
         self.pending_start = self.csr.shape[0]
 
     # ----------------------------------------------------------------------------- querying
@@ -228,6 +235,54 @@ class SimilarityIndex:
     def vector(self, text: str) -> tuple[np.ndarray, np.ndarray]:
         ids, counts = term_counts(text)
         return ids, self._weights(ids, counts)
+
+    def _pending_arrays(self) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        if self._pending_cache is None or self._pending_cache[0] != len(self.pending):
+            lens = [len(r[0]) for r in self.pending]
+            indptr = np.zeros(len(lens) + 1, dtype=np.int64)
+            indptr[1:] = np.cumsum(lens)
+            idx = np.concatenate([r[0] for r in self.pending]) if self.pending else np.zeros(0, np.int32)
+            dat = np.concatenate([r[1] for r in self.pending]) if self.pending else np.zeros(0, np.float32)
+            self._pending_cache = (len(self.pending), indptr, idx, dat)
+        return self._pending_cache[1], self._pending_cache[2], self._pending_cache[3]
+
+    @staticmethod
+    def _row_dots(indptr: np.ndarray, indices: np.ndarray, data: np.ndarray, q_ids: np.ndarray,
+                  q_w: np.ndarray) -> np.ndarray:
+        """Dot products of CSR rows with the sparse query (``q_ids`` sorted)."""
+        n = len(indptr) - 1
+        if n == 0 or len(q_ids) == 0 or len(indices) == 0:
+            return np.zeros(n, dtype=np.float32)
+        pos = np.searchsorted(q_ids, indices)
+        pos[pos >= len(q_ids)] = 0
+        contrib = np.where(q_ids[pos] == indices, data * q_w[pos], 0.0)
+        row_of = np.repeat(np.arange(n), np.diff(indptr))
+        return np.bincount(row_of, weights=contrib, minlength=n)
+
+    def _select(self, q_ids: np.ndarray) -> np.ndarray:
+        """The query n-grams used for candidate generation: the rarest ones that occur in the library, as
+        many as fit a postings budget (rare n-grams carry the evidence and have short postings; n-grams made
+        by typos occur nowhere and are skipped)."""
+        df = self.df[q_ids].astype(np.int64)
+        order = np.argsort(df, kind="stable")
+        order = order[df[order] > 0]
+        within = np.cumsum(df[order]) <= self.postings_budget
+        keep = max(int(within.sum()), min(len(order), 16))
+        return order[:keep]
+
+    def _postings_scores(self, cols: np.ndarray, weights: np.ndarray, n_base: int) -> np.ndarray:
+        """Scores of every base document on the given feature columns (sum over their postings)."""
+        indptr = self.csc.indptr
+        starts, ends = indptr[cols], indptr[cols + 1]
+        lens = ends - starts
+        total = int(lens.sum())
+        if total == 0:
+            return np.zeros(n_base, dtype=np.float64)
+        offsets = np.repeat(starts - np.concatenate(([0], np.cumsum(lens)[:-1])), lens)
+        flat = np.arange(total) + offsets
+        rows = self.csc.indices[flat]
+        w = self.csc.data[flat] * np.repeat(weights, lens)
+        return np.bincount(rows, weights=w, minlength=n_base)
 
     def query(self, text: str, feats: frozenset[str] = frozenset(), *, top: int = 5,
               exclude: Iterable[str] = (), exact: bool = False) -> list[Match]:
@@ -241,52 +296,49 @@ class SimilarityIndex:
                 return []
             n_base = self.pending_start
             excluded = {self.pos[e] for e in exclude if e in self.pos}
-            cand: np.ndarray
-            if n_base:
-                if exact or len(q_ids) <= self.select_terms:
-                    sel = np.arange(len(q_ids))
-                else:
-                    sel = np.sort(np.argpartition(-q_w, self.select_terms)[:self.select_terms])
-                sub = self.csc[:, q_ids[sel]]
-                partial = np.asarray(sub @ q_w[sel]).ravel()
-                partial[~self.alive[:n_base]] = -1.0
-                k = min(n_base, self.pool if not exact else n_base)
+            text_scores: dict[int, float] = {}
+            if n_base and len(q_ids):
                 if exact:
-                    cand = np.arange(n_base)
+                    full = self._postings_scores(q_ids, q_w, n_base)
+                    cand = np.flatnonzero(full > 0)
+                    text_scores.update(zip(cand.tolist(), full[cand].tolist()))
                 else:
+                    sel = self._select(q_ids)
+                    partial = self._postings_scores(q_ids[sel], q_w[sel], n_base)
+                    partial[~self.alive[:n_base]] = 0.0
+                    k = min(n_base, self.pool)
                     cand = np.argpartition(-partial, k - 1)[:k] if k < n_base else np.arange(n_base)
-                    cand = cand[partial[cand] > 0] if feats == frozenset() else cand
-                    cand = np.union1d(cand, self._struct_candidates(feats, n_base))
-            else:
-                cand = np.zeros(0, dtype=np.int64)
-            q_vec = sparse.csr_matrix((q_w, q_ids.astype(np.int32), [0, len(q_ids)]), shape=(1, N_FEATURES)).T
-            scores: dict[int, float] = {}
-            if len(cand):
-                s = np.asarray((self.csr[cand] @ q_vec).todense()).ravel()
-                scores.update(zip(cand.tolist(), s.tolist()))
-            if self.pending:
-                s = np.asarray((self._pending_matrix() @ q_vec).todense()).ravel()
-                scores.update(zip(range(n_base, n_base + len(s)), s.tolist()))
+                    cand = cand[partial[cand] > 0]
+                    if len(cand):
+                        sub = self.csr[np.sort(cand)]
+                        exact_scores = self._row_dots(sub.indptr, sub.indices, sub.data, q_ids, q_w)
+                        text_scores.update(zip(np.sort(cand).tolist(), exact_scores.tolist()))
+            if self.pending and len(q_ids):
+                indptr, idx, dat = self._pending_arrays()
+                s = self._row_dots(indptr, idx, dat, q_ids, q_w)
+                text_scores.update(zip(range(n_base, n_base + len(s)), s.tolist()))
+            if feats and n_base <= 5000:
+                for p in self._struct_candidates(feats, n_base):
+                    text_scores.setdefault(int(p), 0.0)
+            live = [(p, ts) for p, ts in text_scores.items() if self.alive[p] and p not in excluded]
+            # structured overlap re-ranks the best text candidates
+            live.sort(key=lambda t: -t[1])
+            shortlist = live[:max(50, top * 5)] if not (feats and n_base <= 5000) else live
             out = []
-            for p, ts in scores.items():
-                if not self.alive[p] or p in excluded:
-                    continue
+            for p, ts in shortlist:
                 st = structured_score(feats, self.features[p]) if feats else 0.0
                 total = TEXT_WEIGHT * ts + (1 - TEXT_WEIGHT) * st if feats else ts
                 out.append(Match(self.ids[p], round(total, 4), round(ts, 4), round(st, 4)))
             out.sort(key=lambda m: (-m.score, m.id))
             return out[:top]
 
-    def _struct_candidates(self, feats: frozenset[str], n_base: int) -> np.ndarray:
-        """Documents that share two or more tags / data resources with the query (small libraries only:
-        above 20,000 documents the text postings carry the candidate generation)."""
-        if not feats or n_base > 20000:
-            return np.zeros(0, dtype=np.int64)
+    def _struct_candidates(self, feats: frozenset[str], n_base: int) -> list[int]:
+        """Documents sharing two or more tags / data resources / interfaces with the query (small libraries:
+        in large ones the text postings carry the candidate generation)."""
         keys = {f for f in feats if f[0] in "tdi"}
-        if not keys:
-            return np.zeros(0, dtype=np.int64)
-        hits = [p for p in range(n_base) if len(keys & self.features[p]) >= 2]
-        return np.array(hits, dtype=np.int64)
+        if len(keys) < 2:
+            return []
+        return [p for p in range(n_base) if len(keys & self.features[p]) >= 2]
 
     def memory_bytes(self) -> int:
         m = self.csr.data.nbytes + self.csr.indices.nbytes + self.csr.indptr.nbytes

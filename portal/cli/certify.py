@@ -1,0 +1,225 @@
+"""``citygov certify`` (a certification run), ``citygov cert issue|verify|revoke|list`` and
+``citygov keys public``.
+
+Exit codes: 0 conformant / valid / done, 1 not conformant / not valid, 2 input or usage error.
+"""
+
+from __future__ import annotations
+
+import json
+import sys
+from pathlib import Path
+
+import click
+
+from kernel.errors import CityGovError
+from portal.cli._common import cli_session, emit, fail, format_option
+
+REPORT_FORMATS = ("text", "json", "junit", "sarif", "html")
+
+
+def _allowlist():
+    from flask import current_app
+
+    from registry.certify.probe import allowlist_from_env
+
+    configured = current_app.config.get("CERTIFY_PROBE_ALLOWLIST")
+    if configured:
+        return tuple(configured) if not isinstance(configured, str) else tuple(
+            x.strip() for x in configured.split(",") if x.strip())
+    return allowlist_from_env()
+
+
+def _standard(session, principal, ref: str):
+    """A registered standard ``NAME@VERSION`` or, for vendors' own CI, an OpenAPI file."""
+    from kernel.ids import sha256_hex
+    from registry.certify import engine
+    from standards.loading import parse_document, read_path
+
+    p = Path(ref)
+    if p.is_file():
+        data = read_path(p)
+        doc = parse_document(data, filename=p.name)
+        if not isinstance(doc, dict):
+            raise click.UsageError(f"{ref} is not an OpenAPI document")
+        return engine.Standard(p.name, doc, sha256_hex(data))
+    if "@" not in ref:
+        raise click.UsageError("--standard must be NAME@VERSION (or a file)")
+    from registry.certify.services import _standard as lookup
+
+    return lookup(session, principal, ref)[2]
+
+
+def _as_principal(session, username: str | None, system):
+    if not username:
+        return system
+    from portal.accounts import services as accounts
+
+    return accounts.principal_for_user(session, accounts.user_get(session, username))
+
+
+def register(cli: click.Group) -> None:
+    @cli.command("certify")
+    @click.option("--standard", "standard_ref", required=True, help="NAME@VERSION of a published standard (or a file).")
+    @click.option("--spec", "spec_file", required=True, type=click.Path(dir_okay=False),
+                  help="The vendor's OpenAPI document.")
+    @click.option("--har", "har_files", multiple=True, type=click.Path(dir_okay=False), help="HAR 1.2 file (repeatable).")
+    @click.option("--base-url", help="Probe this base URL live (allowlisted hosts only; default loopback).")
+    @click.option("--max-requests", type=click.IntRange(0, 10000), default=None, help="Probe: at most N requests.")
+    @click.option("--max-seconds", type=click.FloatRange(0.1, 3600), default=None, help="Probe: total time budget.")
+    @click.option("--timeout", "req_timeout", type=click.FloatRange(0.1, 600), default=None,
+                  help="Probe: per-request time limit.")
+    @click.option("--format", "fmt", type=click.Choice(REPORT_FORMATS), default="text", show_default=True)
+    @click.option("--out", "out_dir", type=click.Path(file_okay=False), help="Write the report into this folder.")
+    def certify_cmd(standard_ref, spec_file, har_files, base_url, max_requests, max_seconds, req_timeout, fmt, out_dir):
+        """Certify a vendor's interface against a standard: exit 0 conformant, 1 not, 2 input error."""
+        from registry.certify import engine, reports
+        from registry.certify.har import read_har_file
+        from standards.loading import read_path
+
+        limits = {k: v for k, v in (("max_requests", max_requests), ("max_seconds", max_seconds),
+                                    ("timeout", req_timeout)) if v is not None}
+        try:
+            spec = read_path(spec_file)
+            hars = []
+            for f in har_files:
+                name, entries = read_har_file(f)
+                hars.append(engine.Har(name, entries))
+            with cli_session("cli:certify") as (session, system):
+                std = _standard(session, system, standard_ref)
+            report = engine.run_certification(std, spec, vendor_filename=Path(spec_file).name, hars=hars,
+                                              base_url=base_url, allowlist=_allowlist(), probe_limits=limits)
+        except CityGovError as exc:
+            fail(exc.detail)
+        text = reports.render(report, fmt)
+        if out_dir:
+            out = Path(out_dir)
+            try:
+                out.mkdir(parents=True, exist_ok=True)
+                target = out / f"certification.{reports.EXTENSIONS[fmt]}"
+                target.write_text(text, encoding="utf-8")
+            except OSError as exc:
+                fail(f"cannot write to {out_dir}: {exc.strerror or exc}")
+            click.echo(reports.render_text(report) if fmt != "text" else text, nl=False)
+            click.echo(f"report written to {target}")
+        else:
+            click.echo(text, nl=False)
+        sys.exit(0 if report["conformant"] else 1)
+
+    @cli.group("cert")
+    def cert_group():
+        """Interface certificates: issue, verify, revoke, list."""
+
+    @cert_group.command("issue")
+    @click.argument("run_id")
+    @click.option("--validity-days", type=int, default=365, show_default=True)
+    @click.option("--as", "as_user", help="Act as this commission reviewer (default: the system).")
+    @format_option
+    def issue_cmd(run_id, validity_days, as_user, fmt):
+        """Issue the certificate of a conformant run."""
+        from portal.cli.audit import key_dir, origin
+        from registry.certify import services
+
+        try:
+            with cli_session("cli:cert") as (session, system):
+                principal = _as_principal(session, as_user, system)
+                cert = services.certificate_issue(session, principal, run_id, key_dir=key_dir(), origin=origin(),
+                                                  validity_days=validity_days)
+                data = cert.to_dict()
+        except CityGovError as exc:
+            fail(exc.detail)
+        emit(data, fmt, lambda d: f"issued {d['serial']} ({d['standard']}, {d['vendor']}) until {d['expires_at']}")
+
+    @cert_group.command("verify")
+    @click.argument("cert_file", type=click.Path(dir_okay=False))
+    @click.option("--public-key", "public_key", type=click.Path(),
+                  help="Key file (verifier keys or JWKS from GET /api/v1/keys) or a directory of *.pub files.")
+    @click.option("--offline", is_flag=True, help="Do not look up the revocation status in the database.")
+    @format_option
+    def verify_cmd(cert_file, public_key, offline, fmt):
+        """Verify signature, expiry, revocation (online) and log inclusion; exit 1 when not valid."""
+        from audit import notes
+        from portal.cli.audit import key_dir
+        from registry.certify import certificates as certs
+        from registry.certify import services
+
+        try:
+            data = Path(cert_file).read_bytes()[: certs.MAX_FILE_BYTES + 1]
+        except OSError as exc:
+            fail(f"cannot read {cert_file}: {exc.strerror or exc}")
+        try:
+            keys = certs.read_keys(public_key) if public_key else notes.load_verifiers(key_dir())
+        except (certs.CertificateError, notes.NoteError, OSError) as exc:
+            fail(f"cannot read public key: {exc}")
+        if not keys:
+            fail("no public key: give --public-key")
+        if offline:
+            result = certs.verify_file(data, keys)
+        else:
+            try:
+                with cli_session("cli:cert") as (session, _system):
+                    result = services.verify(session, data, keys)
+            except Exception:  # noqa: BLE001 - no database: verify offline
+                result = certs.verify_file(data, keys)
+
+        def text(r):
+            lines = [f"certificate {r.get('serial') or '?'}: " + ("VALID" if r["valid"] else "NOT VALID")]
+            lines += [f"  {k}: {v}" for k, v in r["checks"].items()]
+            lines += [f"  problem ({p['check']}): {p['message']}" for p in r["problems"]]
+            return "\n".join(lines)
+
+        emit(result, fmt, text)
+        sys.exit(0 if result["valid"] else 1)
+
+    @cert_group.command("revoke")
+    @click.argument("serial")
+    @click.option("--reason", required=True)
+    @click.option("--as", "as_user", help="Act as this commission reviewer (default: the system).")
+    @format_option
+    def revoke_cmd(serial, reason, as_user, fmt):
+        """Revoke a certificate (audited, with a reason)."""
+        from registry.certify import services
+
+        try:
+            with cli_session("cli:cert") as (session, system):
+                cert = services.certificate_revoke(session, _as_principal(session, as_user, system), serial,
+                                                   reason=reason)
+                data = cert.to_dict()
+        except CityGovError as exc:
+            fail(exc.detail)
+        emit(data, fmt, lambda d: f"revoked {d['serial']}: {d['status_reason']}")
+
+    @cert_group.command("list")
+    @click.option("--vendor")
+    @click.option("--standard")
+    @click.option("--status", type=click.Choice(["valid", "revoked", "expired", "superseded"]))
+    @format_option
+    def list_cmd(vendor, standard, status, fmt):
+        """List certificates (public records)."""
+        from registry.certify import services
+
+        with cli_session("cli:cert") as (session, _system):
+            rows = [c.to_dict() for c in services.certificate_list(session, vendor=vendor, standard=standard,
+                                                                   status=status, limit=1000)]
+        emit(rows, fmt, lambda rs: "\n".join(f"{r['serial']}  {r['status']:<10} {r['standard']:<30} {r['vendor']} "
+                                             f"{r['system']}  until {r['expires_at']}" for r in rs) or "no certificates")
+
+    @cli.group("keys")
+    def keys_group():
+        """The platform's public keys."""
+
+    @keys_group.command("public")
+    @format_option
+    def keys_public_cmd(fmt):
+        """Print the platform's Ed25519 public keys (verifier keys; JSON: a JWKS)."""
+        from portal.cli.audit import key_dir
+        from registry.certify import certificates as certs
+
+        keys = certs.public_keys(key_dir())
+        if not keys:
+            fail("no keys yet: sign a checkpoint or issue a certificate first", 2)
+        if fmt == "json":
+            click.echo(json.dumps({"keys": [certs.jwk(v) for v in keys]}, indent=2))
+        else:
+            for v in keys:
+                click.echo(v.to_string())

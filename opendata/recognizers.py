@@ -23,6 +23,9 @@ from opendata.validators import VALIDATORS, AreaCodes, Check
 __all__ = ["Recognizer", "Finding", "Detector", "load_recognizers", "default_detector", "DATA_DIR"]
 
 DATA_DIR = Path(__file__).with_name("data")
+#: candidate tokens for the 'token' family: starts with a digit, capital, '+' or bracket, then 6+ of the
+#: characters identifiers of that family are written with
+_TOKEN = re.compile(r"(?<![0-9A-Za-z])[0-9A-Z+(（][0-9A-Za-z+()（）\- ]{6,40}")
 _FLAGS = {"IGNORECASE": re.IGNORECASE, "MULTILINE": re.MULTILINE, "ASCII": re.ASCII}
 
 
@@ -61,12 +64,15 @@ class Recognizer:
     operator: dict[str, Any] = field(default_factory=dict)
     priority: int = 0
     flags: int = 0
+    prefilter: str | None = None
+    family: str | None = None
 
     def __post_init__(self) -> None:
         if self.validator and self.validator not in VALIDATORS:
             raise ValueError(f"recogniser {self.name}: unknown validator {self.validator!r}")
         flags = self.flags | (re.MULTILINE if self.cell_only else 0)
         self.regex = re.compile(self.pattern, flags)
+        self.prefilter_rx = re.compile(self.prefilter) if self.prefilter else None
         self.context = tuple(w.lower() for w in self.context)
 
 
@@ -219,30 +225,55 @@ class Detector:
             starts.append(pos)
         hinted = set(header_entities)
         best_full: dict[int, tuple[float, int, str]] = {}
+        claimed: dict[tuple[int, int], float] = {}  # span -> best score so far (skip weaker re-validation)
         contains: dict[str, set[int]] = {}
-        for rec in self.recognizers:
+        thr = self.threshold
+        def consume(rec: Recognizer, matches: Iterable[re.Match]) -> None:
             has_value = "value" in rec.regex.groupindex
             boost = self.context_boost if rec.entity in hinted else 0.0
-            for m in rec.regex.finditer(joined):
+            rthr = min(thr, 0.4) if rec.cell_only else thr
+            top_possible = min(1.0, rec.score + boost)
+            validator = VALIDATORS[rec.validator] if rec.validator else None
+            for m in matches:
                 s, e = m.span("value") if has_value else m.span()
-                chk = self.check(rec, joined[s:e])
-                if not chk.ok:
+                prev = claimed.get((s, e))
+                if prev is not None and prev >= top_possible:
                     continue
-                e -= chk.end_trim
-                score = min(1.0, rec.score * chk.weight + boost)
-                if not boost and not rec.cell_only:
-                    score = self._context_score(rec, joined, m.start(), score)
-                if score < (min(self.threshold, 0.4) if rec.cell_only else self.threshold):
+                if validator is not None:
+                    chk = validator(joined[s:e], area_codes=self.area_codes, strict=self.strict_area)
+                    if not chk.ok:
+                        continue
+                    e -= chk.end_trim
+                    weight, entity = chk.weight, chk.entity or rec.entity
+                else:
+                    weight, entity = 1.0, rec.entity
+                # in a column the header hint is the context (the text before a cell is another cell)
+                score = min(1.0, rec.score * weight + boost)
+                if score < rthr:
                     continue
+                if prev is None or score > prev:
+                    claimed[(s, e)] = score
                 line = bisect.bisect_right(starts, s) - 1
-                entity = chk.entity or rec.entity
                 contains.setdefault(entity, set()).add(line)
                 ls = starts[line]
                 if s == ls and e == ls + len(clean[line]):
-                    key = (score, rec.priority, entity)
                     old = best_full.get(line)
-                    if old is None or key[:2] > old[:2]:
-                        best_full[line] = key
+                    if old is None or (score, rec.priority) > old[:2]:
+                        best_full[line] = (score, rec.priority, entity)
+
+        ordered = sorted(self.recognizers, key=lambda r: -r.score)
+        token_recs = [r for r in ordered if r.family == "token"]
+        if token_recs:
+            spans = [t.span() for t in _TOKEN.finditer(joined)]
+            for rec in token_recs:
+                rx = rec.regex
+                consume(rec, (m for a, b in spans for m in rx.finditer(joined, a, b)))
+        for rec in ordered:
+            if rec.family == "token":
+                continue
+            if rec.prefilter_rx is not None and rec.prefilter_rx.search(joined) is None:
+                continue
+            consume(rec, rec.regex.finditer(joined))
         for score, _prio, entity in best_full.values():
             st = stats.entity(entity)
             st[0] += 1

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import datetime as _dt
 import ipaddress
+import operator
 import re
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -133,7 +134,7 @@ class AreaCodes:
 
 
 def resident_id_check_char(body17: str) -> str:
-    total = sum(int(d) * w for d, w in zip(body17, _RIC_WEIGHTS))
+    total = sum(map(operator.mul, map(int, body17), _RIC_WEIGHTS))
     value = (12 - total % 11) % 11
     return "X" if value == 10 else str(value)
 
@@ -158,7 +159,8 @@ def cn_resident_id(
     before 1800), province prefix; with ``area_codes`` the 6-digit area code must exist in the table
     (at any time), with ``strict`` also be valid in the birth year.
     """
-    v = _STRIP.sub("", value).upper()
+    v = value if len(value) == 18 else _STRIP.sub("", value)
+    v = v.upper()
     if len(v) != 18:
         return Check(False, v, "InvalidLength")
     if not (v[:17].isdigit() and (v[17].isdigit() or v[17] == "X")) or not v.isascii():
@@ -213,7 +215,7 @@ def cn_resident_id_15(value: str, *, area_codes: AreaCodes | None = None, strict
 
 
 def uscc_check_char(body17: str) -> str:
-    total = sum(_USCC_VALUE[c] * w for c, w in zip(body17, _USCC_WEIGHTS))
+    total = sum(map(operator.mul, map(_USCC_VALUE.__getitem__, body17), _USCC_WEIGHTS))
     return _USCC_ALPHABET[(31 - total % 31) % 31]
 
 
@@ -231,7 +233,7 @@ def cn_uscc(value: str, **_: Any) -> Check:
     v = _STRIP.sub("", value).upper()
     if len(v) != 18:
         return Check(False, v, "InvalidLength")
-    if any(c not in _USCC_VALUE for c in v) or not v[2:8].isdigit():
+    if v.strip(_USCC_ALPHABET) or not v[2:8].isdigit():
         return Check(False, v, "InvalidFormat")
     if uscc_check_char(v[:17]) != v[17]:
         return Check(False, v, "InvalidChecksum")
@@ -240,15 +242,11 @@ def cn_uscc(value: str, **_: Any) -> Check:
     return Check(True, v, info={"registration_authority": v[0], "org_type": v[1], "area_code": v[2:8]})
 
 
+_LUHN_DOUBLE = (0, 2, 4, 6, 8, 1, 3, 5, 7, 9)
+
+
 def luhn_ok(digits: str) -> bool:
-    total = 0
-    for i, ch in enumerate(reversed(digits)):
-        d = ord(ch) - 48
-        if i % 2:
-            d *= 2
-            if d > 9:
-                d -= 9
-        total += d
+    total = sum(map(int, digits[-1::-2])) + sum(map(_LUHN_DOUBLE.__getitem__, map(int, digits[-2::-2])))
     return total % 10 == 0
 
 

@@ -82,11 +82,13 @@ def open_stream(path: str | os.PathLike | BinaryIO) -> tuple[BinaryIO, str]:
 _READ_ERRORS = (EOFError, zlib.error, gzip.BadGzipFile, OSError)
 
 
-def iter_raw_lines(fh: BinaryIO, max_line: int | None = None, chunk_size: int = 1 << 20) -> Iterator[RawLine]:
+def iter_raw_lines(fh: BinaryIO, max_line: int | None = None, chunk_size: int = 1 << 20,
+                   chunk_marks: bool = False) -> Iterator[RawLine | None]:
     """Physical lines with their 1-based number and byte offset. Reads with ``read1`` (returns what is
     available: streaming-friendly for stdin and keeps every byte decompressed before a gzip stream breaks);
     oversized lines and a corrupt or truncated compressed stream are reported, never raised. A last line
-    without a final newline is still a line."""
+    without a final newline is still a line. With ``chunk_marks`` a ``None`` follows every chunk read, so
+    that a streaming consumer can commit what it has before blocking on the next read."""
     if max_line is None:
         max_line = MAX_LINE
     read = getattr(fh, "read1", None) or fh.read
@@ -131,6 +133,8 @@ def iter_raw_lines(fh: BinaryIO, max_line: int | None = None, chunk_size: int = 
             if len(buf) > max_line:
                 skipping, skip_head, skip_len, skip_offset = True, buf[:EXCERPT], len(buf), offset
                 buf = b""
+            if chunk_marks:
+                yield None
             continue
         # end of stream or error
         if skipping:

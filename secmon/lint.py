@@ -246,6 +246,11 @@ def lint_ruleset(ruleset: RuleSet, *, vars_file: str | Path | None = None,
             for r in rs:
                 add(Finding("flowbits", "note", f"flowbit {name!r} is set but never checked", r.file, r.line,
                             r.sid, r.rule_id))
+    ids = {r.id for r in rules}
+    for t in ruleset.thresholds:
+        if t["sid"] != 0 and (t["gid"], t["sid"]) not in ids:
+            add(Finding("threshold", "warning", f"{t['kind']} refers to {t['gid']}:{t['sid']}, which no loaded rule has",
+                        t["file"], t["line"], t["sid"], f"{t['gid']}:{t['sid']}"))
     findings.sort(key=lambda x: (x.file, x.line, x.check))
     return findings
 
@@ -289,6 +294,7 @@ _CHECK_HELP = {
     "pcre": "PCRE that cannot compile.",
     "priority-format": "priority must be an integer 1..255.",
     "metadata-format": "metadata entries are 'key value' pairs.",
+    "threshold": "threshold.config entry for a gid:sid no loaded rule has.",
 }
 
 

@@ -12,7 +12,7 @@ import secrets
 import time
 from collections import Counter
 from dataclasses import asdict, dataclass, field
-from datetime import timedelta
+from datetime import UTC, datetime, timedelta
 from itertools import chain
 from pathlib import Path
 from typing import Any, BinaryIO
@@ -191,8 +191,9 @@ class _Ingestor:
         return src
 
     def ingest(self, fh: BinaryIO, name: str, report: IngestReport, *, flush_seconds: float | None = None) -> None:
-        lines = eve.iter_raw_lines(fh)
-        first = next(lines, None)
+        streaming = flush_seconds is not None
+        lines = eve.iter_raw_lines(fh, chunk_marks=streaming)
+        first = next((x for x in lines if x is not None), None)
         if first is None:
             report.sources.append({"source": name, "events": 0, "quarantined": 0, "duplicates_skipped": 0,
                                    "empty": True})
@@ -204,10 +205,11 @@ class _Ingestor:
         # detect the engine version on a first sample
         sample: list[eve.RawLine] = [first]
         decoded: list[dict] = []
-        for rl in lines:
-            sample.append(rl)
-            if len(sample) >= 500:
-                break
+        if not streaming:  # a stream may pause: do not wait for a sample there
+            for rl in lines:
+                sample.append(rl)
+                if len(sample) >= 500:
+                    break
         for rl in sample:
             if rl.data is not None and rl.error is None:
                 ev, _ = eve.decode_line(rl.data)
@@ -229,6 +231,14 @@ class _Ingestor:
         parse_ts = eve.parse_ts
         event_row = eve.event_row
         for rl in chain(sample, lines):
+            if rl is None:  # end of a chunk read from a stream: commit if due, before blocking again
+                if rows or qrows:
+                    n_ev += len(rows)
+                    n_q += len(qrows)
+                    self._flush(src, rows, qrows, trows, last_end)
+                    rows, qrows, trows = [], [], {}
+                    last_flush = time.monotonic()
+                continue
             if rl.offset < hwm:
                 n_dup += 1
                 continue
@@ -386,21 +396,45 @@ def _bucket_expr(dialect: str, bucket: str) -> str:
     return f"to_char(date_trunc('{bucket}', a.ts AT TIME ZONE 'UTC'), 'YYYY-MM-DD\"T\"HH24:MI:SS\"Z\"')"
 
 
-def _sensor_filter(session: Session, sensor: str | None) -> tuple[str, dict]:
-    if not sensor:
-        return "", {}
-    s = get_sensor(session, sensor)
-    if s is None:
-        raise NotFound(f"no sensor {sensor!r}")
-    return " AND a.sensor_id = :sensor_id", {"sensor_id": s.id}
+def parse_time(value: str | datetime | None, field: str) -> datetime | None:
+    """An RFC 3339 / ISO 8601 time (naive = UTC) or None; a 422 naming the field otherwise."""
+    if value is None or value == "":
+        return None
+    if isinstance(value, datetime):
+        dt = value
+    else:
+        try:
+            dt = datetime.fromisoformat(str(value).replace("Z", "+00:00"))
+        except ValueError:
+            raise ValidationFailed(f"{field} is not an ISO 8601 time", errors=[{"field": field,
+                                                                              "message": "ISO 8601 time"}]) from None
+    return dt.replace(tzinfo=UTC) if dt.tzinfo is None else dt.astimezone(UTC)
 
 
-def alerts_over_time(session: Session, principal: Principal, *, bucket: str = "hour",
-                     sensor: str | None = None) -> list[dict]:
-    """Alert counts per time bucket and severity."""
+def _sensor_filter(session: Session, sensor: str | None, since=None, until=None) -> tuple[str, dict]:
+    where, params = "", {}
+    if sensor:
+        s = get_sensor(session, sensor)
+        if s is None:
+            raise NotFound(f"no sensor {sensor!r}")
+        where, params = " AND a.sensor_id = :sensor_id", {"sensor_id": s.id}
+    since, until = parse_time(since, "since"), parse_time(until, "until")
+    sqlite = dialect_name(session) == "sqlite"
+    if since is not None:
+        where += " AND a.ts >= :since"
+        params["since"] = since.replace(tzinfo=None).isoformat(" ", "microseconds") if sqlite else since
+    if until is not None:
+        where += " AND a.ts < :until"
+        params["until"] = until.replace(tzinfo=None).isoformat(" ", "microseconds") if sqlite else until
+    return where, params
+
+
+def alerts_over_time(session: Session, principal: Principal, *, bucket: str = "hour", sensor: str | None = None,
+                     since: str | datetime | None = None, until: str | datetime | None = None) -> list[dict]:
+    """Alert counts per time bucket and severity, optionally for one sensor and a [since, until) window."""
     authorize(principal, "secmon:events:read")
     expr = _bucket_expr(dialect_name(session), bucket)
-    where, params = _sensor_filter(session, sensor)
+    where, params = _sensor_filter(session, sensor, since, until)
     sql = (f"SELECT {expr} AS b, a.severity, count(*) FROM secmon_alert a WHERE a.ts IS NOT NULL{where} "
            "GROUP BY b, a.severity ORDER BY b, a.severity")
     return [{"bucket": b, "severity": sev, "count": c} for b, sev, c in session.execute(text(sql), params)]
@@ -411,14 +445,15 @@ _TOP = {"signature": "a.signature", "src_ip": "a.src_ip", "dest_ip": "a.dest_ip"
 
 
 def top_alerts(session: Session, principal: Principal, *, by: str = "signature", limit: int = 10,
-               sensor: str | None = None) -> list[dict]:
+               sensor: str | None = None, since: str | datetime | None = None,
+               until: str | datetime | None = None) -> list[dict]:
     """Top signatures / sources / destinations / sensors / sids among alerts."""
     authorize(principal, "secmon:events:read")
     col = _TOP.get(by)
     if col is None:
         raise ValidationFailed(f"unknown dimension {by!r}", errors=[{"field": "by", "message": "|".join(_TOP)}])
     limit = max(1, min(int(limit), 1000))
-    where, params = _sensor_filter(session, sensor)
+    where, params = _sensor_filter(session, sensor, since, until)
     sql = (f"SELECT {col} AS v, count(*) AS n FROM secmon_alert a JOIN secmon_sensor s ON s.id = a.sensor_id "
            f"WHERE 1 = 1{where} GROUP BY {col} ORDER BY n DESC, v LIMIT :limit")
     return [{"value": v, "count": n} for v, n in session.execute(text(sql), params | {"limit": limit})]

@@ -66,7 +66,8 @@ def _sensor() -> str | None:
 def alerts_timeline():
     bucket = request.args.get("bucket", "hour")
     return ok({"items": services.alerts_over_time(get_session(), current_principal(), bucket=bucket,
-                                                  sensor=_sensor())})
+                                                  sensor=_sensor(), since=request.args.get("since"),
+                                                  until=request.args.get("until"))})
 
 
 @bp.get("/secmon/alerts/top")
@@ -74,7 +75,8 @@ def alerts_top():
     by = request.args.get("by", "signature")
     limit = query_int("limit", 10, minimum=1, maximum=1000)
     return ok({"items": services.top_alerts(get_session(), current_principal(), by=by, limit=limit,
-                                            sensor=_sensor())})
+                                            sensor=_sensor(), since=request.args.get("since"),
+                                            until=request.args.get("until"))})
 
 
 @bp.get("/secmon/alerts/unknown-sids")

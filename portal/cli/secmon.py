@@ -154,8 +154,10 @@ def register(cli: click.Group) -> None:
     @click.option("--bucket", default="hour", type=click.Choice(["minute", "hour", "day"]))
     @click.option("--limit", default=10, type=click.IntRange(1, 10000))
     @click.option("--sensor")
+    @click.option("--since", help="ISO 8601 time (inclusive) for alerts/top.")
+    @click.option("--until", help="ISO 8601 time (exclusive) for alerts/top.")
     @format_option
-    def report(view, by, bucket, limit, sensor, fmt):
+    def report(view, by, bucket, limit, sensor, since, until, fmt):
         """Monitoring views: alerts over time, top N, alerts with unknown sids, coverage, sensor health."""
         from kernel.errors import CityGovError
         from secmon import services
@@ -163,9 +165,11 @@ def register(cli: click.Group) -> None:
         with cli_session("cli:secmon") as (session, system):
             try:
                 if view == "alerts":
-                    data = services.alerts_over_time(session, system, bucket=bucket, sensor=sensor)
+                    data = services.alerts_over_time(session, system, bucket=bucket, sensor=sensor, since=since,
+                                                     until=until)
                 elif view == "top":
-                    data = services.top_alerts(session, system, by=by, limit=limit, sensor=sensor)
+                    data = services.top_alerts(session, system, by=by, limit=limit, sensor=sensor, since=since,
+                                               until=until)
                 elif view == "unknown-sids":
                     data = services.alerts_unknown_sid(session, system, limit=limit)
                 elif view == "coverage":

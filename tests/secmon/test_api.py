@@ -33,6 +33,10 @@ def test_eve_push_with_sensor_token(client, db_session, auth):
     assert top.status_code == 200 and top.get_json()["items"] == [{"value": "1.2.3.4", "count": 2}]
     tl = client.get("/api/v1/secmon/alerts/timeline?bucket=day", headers=h).get_json()["items"]
     assert tl == [{"bucket": "2023-08-18T00:00:00Z", "severity": 2, "count": 2}]
+    assert client.get("/api/v1/secmon/alerts/timeline?since=2023-08-19T00:00:00Z", headers=h).get_json()["items"] == []
+    win = client.get("/api/v1/secmon/alerts/top?since=2023-08-18T05:00:00Z&until=2023-08-18T06:00:00", headers=h)
+    assert win.get_json()["items"][0]["count"] == 2
+    assert client.get("/api/v1/secmon/alerts/top?since=yesterday", headers=h).status_code == 422
     assert client.get("/api/v1/secmon/alerts/unknown-sids", headers=h).get_json()["items"][0]["sid"] == 2000001
     assert client.get("/api/v1/secmon/sensors/health", headers=h).status_code == 200
     assert client.get("/api/v1/secmon/quarantine", headers=h).get_json()["items"][0]["line"] == 2

@@ -179,3 +179,22 @@ def test_nul_in_strings_is_stored_escaped(db_session, tmp_path):
     rep = services.eve_ingest(db_session, ANALYST, [p], sensor="s1")
     assert rep.events == 1
     assert db_session.execute(text("SELECT hostname FROM secmon_http")).scalar_one() == "a\\x00b"
+
+
+def test_stdin_stream_commits_each_chunk_before_blocking(db_session, monkeypatch):
+    import sys
+
+    seen = []
+
+    class Pipe:
+        def __init__(self):
+            self.chunks = [lines(3), lines(2, 3)[:50], lines(2, 3)[50:]]
+
+        def read1(self, n):
+            seen.append(count(db_session, "secmon_event"))  # what is committed when the reader would block
+            return self.chunks.pop(0) if self.chunks else b""
+
+    monkeypatch.setattr(sys, "stdin", type("S", (), {"buffer": Pipe()})())
+    rep = services.eve_ingest(db_session, ANALYST, ["-"], sensor="pipe")
+    assert rep.events == 5
+    assert seen == [0, 3, 3, 5]

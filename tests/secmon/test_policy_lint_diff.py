@@ -77,3 +77,18 @@ def test_diff():
     assert [e["rule_id"] for e in d["enabled"]] == ["1:2"]
     assert [(m["rule_id"], m["rev_bumped"]) for m in d["modified"]] == [("1:3", False)]
     assert d["summary"]["modified_without_rev_bump"] == 1
+
+
+def test_lint_oisf_and_threshold(suricata_data, tmp_path):
+    from secmon.rules import load_ruleset
+
+    import shutil
+
+    d = tmp_path / "oisf"
+    shutil.copytree(suricata_data / "rules" / "oisf", d)
+    (d / "threshold.config").write_text("suppress gen_id 1, sig_id 2270000, track by_src, ip 10.0.0.1\n"
+                                        "threshold gen_id 1, sig_id 99, type limit, track by_src, count 1, seconds 60\n")
+    f = lint_ruleset(load_ruleset([d]))
+    assert not [x for x in f if x.check == "parse-error"]
+    assert [(x.check, x.sid) for x in f if x.check == "threshold"] == [("threshold", 99)]
+    assert [x.check for x in f if x.severity == "error"] == []

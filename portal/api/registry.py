@@ -1,0 +1,283 @@
+"""The project library under ``/api/v1/projects…`` (documented in ``openapi/registry.yaml``)."""
+
+from __future__ import annotations
+
+from flask import Blueprint, Response, request
+from sqlmodel import select
+
+from kernel.errors import BadRequest, ValidationFailed
+from portal.api import json_body, ok, public, query_int
+from portal.auth import current_principal
+from portal.db import get_session
+from registry import export as reg_export
+from registry import importing, proposal
+from registry import services as reg
+
+bp = Blueprint("api_registry", __name__)
+
+
+# ------------------------------------------------------------------------------------- helpers
+
+
+def org_resolver(session):
+    """``ref -> org id``: an organisation's id, code or name (None if unknown)."""
+    from portal.accounts.models import Organisation
+
+    cache: dict[str, str | None] = {}
+
+    def resolve(ref: str) -> str | None:
+        ref = (ref or "").strip()
+        if ref not in cache:
+            org = session.get(Organisation, ref) or session.exec(select(Organisation).where(Organisation.code == ref)).first() \
+                or session.exec(select(Organisation).where(Organisation.name == ref)).first()
+            cache[ref] = org.id if org is not None else None
+        return cache[ref]
+
+    return resolve
+
+
+def expert_refs(session, usernames: list[str]) -> list[reg.ExpertRef]:
+    from kernel.errors import NotFound
+    from portal.accounts import services as accounts
+
+    refs, errors = [], []
+    for name in usernames:
+        try:
+            user = accounts.user_get(session, name)
+        except NotFound:
+            errors.append({"field": "experts", "message": f"no user {name!r}"})
+            continue
+        p = accounts.principal_for_user(session, user)
+        refs.append(reg.ExpertRef(id=user.id, name=user.username, org_id=user.org_id, roles=p.roles))
+    if errors:
+        raise ValidationFailed("unknown experts", errors=errors)
+    return refs
+
+
+def org_for(session, principal, data: dict) -> str | None:
+    ref = str(data.get("organisation") or "").strip() if isinstance(data, dict) else ""
+    if not ref:
+        return principal.org_id
+    org_id = org_resolver(session)(ref)
+    if org_id is None:
+        raise ValidationFailed(f"unknown organisation {ref!r}", errors=[{"field": "organisation", "pointer": "/organisation",
+                                                                        "message": "no such organisation (code or name)"}])
+    return org_id
+
+
+def _filters() -> dict:
+    f = {k: request.args.get(k) for k in ("state", "area", "org_id", "organisation", "district", "construction_mode",
+                                          "deployment", "q") if request.args.get(k)}
+    year = query_int("year", None, minimum=1900, maximum=2200)
+    if year is not None:
+        f["year"] = year
+    for key in ("budget_min", "budget_max"):
+        raw = request.args.get(key)
+        if raw:
+            try:
+                f[key] = float(raw)
+            except ValueError:
+                raise BadRequest(f"query parameter {key!r} must be a number") from None
+    return f
+
+
+def _flag(name: str) -> bool:
+    return request.args.get(name, "").lower() in ("1", "true", "yes")
+
+
+def _pj(project, full: bool = True) -> dict:
+    return reg.project_json(get_session(), current_principal(), project, full=full)
+
+
+# -------------------------------------------------------------------------------------- reads
+
+
+@bp.get("/projects/schema")
+@public
+def proposal_schema():
+    return ok({"ref": proposal.SCHEMA_REF, "schema": proposal.packaged_schema(),
+               "codes": {f: proposal.labels(f) for f in ("area", "construction_mode", "deployment")}})
+
+
+@bp.get("/projects")
+def list_projects():
+    page = query_int("page", 1, minimum=1)
+    per_page = query_int("per_page", 50, minimum=1, maximum=500)
+    order = request.args.get("order", "-updated_at")
+    items, total = reg.project_list(get_session(), current_principal(), filters=_filters(), page=page,
+                                    per_page=per_page, order=order)
+    return ok({"items": [_pj(p, full=False) for p in items], "total": total, "page": page, "per_page": per_page})
+
+
+@bp.get("/projects/<project_id>")
+def get_project(project_id: str):
+    return ok(_pj(reg.project_get(get_session(), current_principal(), project_id)))
+
+
+@bp.get("/projects/<project_id>/history")
+def project_history(project_id: str):
+    return ok({"items": reg.project_history(get_session(), current_principal(), project_id)})
+
+
+@bp.get("/projects/<project_id>/similar")
+def similar_to_project(project_id: str):
+    top = query_int("top", 5, minimum=1, maximum=100)
+    return ok({"items": reg.project_similar(get_session(), current_principal(), project_id=project_id, top=top,
+                                            include_distinct=_flag("include_distinct"))})
+
+
+@bp.post("/projects/similar")
+def similar_to_document():
+    body = json_body("ProjectDocument")
+    top = query_int("top", 5, minimum=1, maximum=100)
+    return ok({"items": reg.project_similar(get_session(), current_principal(), data=body, top=top)})
+
+
+@bp.post("/projects/precheck")
+def precheck_document():
+    body = json_body("ProjectDocument")
+    return ok(reg.precheck_data(get_session(), current_principal(), body))
+
+
+@bp.get("/projects/portfolio")
+def portfolio():
+    return ok(reg.portfolio(get_session(), current_principal(), filters=_filters()))
+
+
+@bp.get("/projects/clusters")
+def clusters():
+    return ok({"items": reg.clusters(get_session(), current_principal())})
+
+
+@bp.get("/projects/export")
+def export_projects():
+    fmt = request.args.get("format", "csv")
+    if fmt not in ("csv", "xlsx", "json"):
+        raise BadRequest("format must be csv, xlsx or json")
+    items = reg.projects_for_export(get_session(), current_principal(), filters=_filters())
+    mime = {"csv": "text/csv; charset=utf-8", "json": "application/json",
+            "xlsx": "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"}[fmt]
+    return Response(reg_export.export(items, fmt), mimetype=mime.split(";")[0], content_type=mime,
+                    headers={"Content-Disposition": f"attachment; filename=projects.{fmt}"})
+
+
+@bp.get("/projects/rules")
+def list_rules():
+    return ok({"items": reg.rule_list(get_session(), current_principal())})
+
+
+@bp.get("/projects/<project_id>/reviews")
+def list_reviews(project_id: str):
+    return ok(reg.reviews_get(get_session(), current_principal(), project_id))
+
+
+# ------------------------------------------------------------------------------------- writes
+
+
+@bp.post("/projects")
+def create_project():
+    body = json_body("ProjectDocument")
+    session, principal = get_session(), current_principal()
+    project = reg.project_create(session, principal, body, org_id=org_for(session, principal, body))
+    if _flag("submit"):
+        reg.project_submit(session, principal, project.id)
+    return ok(_pj(project), 201)
+
+
+@bp.put("/projects/<project_id>")
+def update_project(project_id: str):
+    body = json_body("ProjectDocument")
+    revision = query_int("revision", None, minimum=1)
+    project = reg.project_update(get_session(), current_principal(), project_id, body, revision=revision)
+    return ok(_pj(project))
+
+
+@bp.post("/projects/<project_id>/submit")
+def submit_project(project_id: str):
+    body = json_body("ReasonRequest") if request.get_data() else {}
+    return ok(_pj(reg.project_submit(get_session(), current_principal(), project_id, reason=body.get("reason", ""))))
+
+
+@bp.post("/projects/<project_id>/precheck")
+def precheck_project(project_id: str):
+    return ok(_pj(reg.project_precheck(get_session(), current_principal(), project_id)))
+
+
+@bp.post("/projects/<project_id>/panel")
+def form_panel(project_id: str):
+    body = json_body("PanelRequest")
+    session = get_session()
+    result = reg.panel_form(session, current_principal(), project_id, expert_refs(session, body["experts"]),
+                            reason=body.get("reason", ""))
+    return ok(result, 201)
+
+
+@bp.post("/projects/<project_id>/panel/close")
+def close_panel(project_id: str):
+    return ok(reg.panel_close(get_session(), current_principal(), project_id))
+
+
+@bp.post("/projects/<project_id>/reviews")
+def submit_review(project_id: str):
+    body = json_body("ReviewRequest")
+    review = reg.review_submit(get_session(), current_principal(), project_id, body["scores"],
+                               comment=body.get("comment", ""))
+    return ok({"id": review.id, "total": review.total, "scores": review.scores, "comment": review.comment}, 201)
+
+
+@bp.post("/projects/<project_id>/decision")
+def decide(project_id: str):
+    body = json_body("DecisionRequest")
+    return ok(_pj(reg.project_decide(get_session(), current_principal(), project_id, body["decision"],
+                                     reason=body["reason"])))
+
+
+@bp.post("/projects/<project_id>/transitions")
+def transition(project_id: str):
+    body = json_body("TransitionRequest")
+    return ok(_pj(reg.project_transition(get_session(), current_principal(), project_id, body["event"],
+                                         reason=body["reason"])))
+
+
+@bp.post("/projects/pairs")
+def mark_pair():
+    body = json_body("PairRequest")
+    pair = reg.pair_mark(get_session(), current_principal(), body["project_a"], body["project_b"], body["verdict"],
+                         reason=body.get("reason", ""))
+    return ok({"project_a": pair.project_a, "project_b": pair.project_b, "verdict": pair.verdict,
+               "reason": pair.reason, "marked_by": pair.marked_by}, 200)
+
+
+@bp.post("/projects/rules")
+def create_rule():
+    body = json_body("RuleRequest")
+    rule = reg.rule_create(get_session(), current_principal(), body)
+    return ok({**rule.definition, "code": rule.code, "severity": rule.severity, "enabled": rule.enabled,
+               "source": "database"}, 201)
+
+
+IMPORT_TYPES = {"text/csv": "csv", "application/json": "json", "application/x-ndjson": "ndjson",
+                "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet": "xlsx"}
+
+
+@bp.post("/projects/import")
+def import_projects():
+    """The file is the request body; its format comes from the content type (or ``?format=``). Every row is
+    checked first; any error → 422 listing each row's problems and nothing imported."""
+    from kernel.errors import UnsupportedMediaType
+
+    fmt = request.args.get("format") or IMPORT_TYPES.get(request.mimetype)
+    if fmt not in importing.FORMATS:
+        raise UnsupportedMediaType(f"send text/csv, application/json, application/x-ndjson or XLSX, not {request.mimetype or 'nothing'}")
+    session, principal = get_session(), current_principal()
+    from kernel.permissions import authorize
+
+    authorize(principal, "registry:project:import")
+    parsed = importing.parse(request.get_data(), fmt=fmt)
+    if parsed.errors:
+        raise ValidationFailed(f"the file has {len(parsed.errors)} problem(s); nothing was imported",
+                               errors=parsed.errors[:1000])
+    created = reg.project_import(session, principal, parsed.rows, resolve_org=org_resolver(session),
+                                 submit=_flag("submit"))
+    return ok({"imported": len(created), "encoding": parsed.encoding, "format": parsed.format,
+               "ids": [p.id for p in created]}, 201)

@@ -346,14 +346,59 @@ def _looks_like_rule(text: str) -> bool:
     return bool(m and m.group("action") in ACTIONS)
 
 
-def iter_logical_lines(text: str) -> Iterator[tuple[int, int, str]]:
-    """(first line, last line, joined text) with ``\\`` continuations joined as suricata-update does."""
-    buf = ""
-    start = 0
+#: longest physical line read into memory; longer ones are reported (and skipped) without being loaded
+MAX_RULE_LINE = 1 << 20
+
+
+class _Oversized:
+    __slots__ = ("length",)
+
+    def __init__(self, length: int):
+        self.length = length
+
+
+def _physical_lines(text: str) -> Iterator[str]:
     lines = text.split("\n")
     if lines and lines[-1] == "":
         lines.pop()
+    yield from lines
+
+
+def _physical_lines_of_file(fh, hasher) -> Iterator[str | _Oversized]:
+    readline = fh.readline
+    while True:
+        data = readline(MAX_RULE_LINE + 1)
+        if not data:
+            return
+        hasher.update(data)
+        if len(data) > MAX_RULE_LINE and not data.endswith(b"\n"):
+            total = len(data)
+            while True:
+                more = readline(1 << 20)
+                hasher.update(more)
+                total += len(more)
+                if not more or more.endswith(b"\n"):
+                    break
+            yield _Oversized(total)
+            continue
+        yield data.decode("utf-8", errors="replace").rstrip("\n")
+
+
+def iter_logical_lines(lines) -> Iterator[tuple[int, int, str | _Oversized]]:
+    """(first line, last line, joined text) with ``\\`` continuations joined as suricata-update does.
+    ``lines`` is the text of a file or an iterable of its physical lines."""
+    if isinstance(lines, str):
+        lines = _physical_lines(lines)
+    buf = ""
+    start = 0
+    no = 0
     for no, line in enumerate(lines, 1):
+        if isinstance(line, _Oversized):
+            if buf:
+                yield start, no - 1, buf
+                buf = ""
+            yield no, no, line
+            continue
         line = line.rstrip("\r")
         if not buf:
             start = no
@@ -364,20 +409,24 @@ def iter_logical_lines(text: str) -> Iterator[tuple[int, int, str]]:
         yield start, no, buf + line
         buf = ""
     if buf:
-        yield start, len(lines), buf
+        yield start, no, buf
 
 
-def parse_text(text: str, path: str = "<string>") -> RuleFile:
-    rf = RuleFile(path=path, sha256=hashlib.sha256(text.encode("utf-8", "surrogateescape")).hexdigest())
-    if "\x00" in text:
-        rf.errors.append(LineIssue(path, 1, "binary content (NUL bytes)", end_line=max(1, text.count("\n"))))
-        rf.total_lines = max(1, text.count("\n"))
-        return rf
-    for start, end, logical in iter_logical_lines(text):
+def _parse_lines(rf: RuleFile, lines) -> RuleFile:
+    path = rf.path
+    for start, end, logical in iter_logical_lines(lines):
         rf.total_lines = end
+        if isinstance(logical, _Oversized):
+            rf.errors.append(LineIssue(path, start, f"line longer than {MAX_RULE_LINE} bytes ({logical.length})",
+                                       "", end))
+            continue
         s = logical.strip()
         if not s:
             rf.blank_lines += end - start + 1
+            continue
+        if "\x00" in s:
+            rf.errors.append(LineIssue(path, start, "binary content (NUL bytes)", s[:300].replace("\x00", "\\x00"),
+                                       end))
             continue
         commented = s.startswith("#")
         if commented and not _looks_like_rule(s):
@@ -398,13 +447,24 @@ def parse_text(text: str, path: str = "<string>") -> RuleFile:
     return rf
 
 
+def parse_text(text: str, path: str = "<string>") -> RuleFile:
+    rf = RuleFile(path=path, sha256=hashlib.sha256(text.encode("utf-8", "surrogateescape")).hexdigest())
+    return _parse_lines(rf, _physical_lines(text))
+
+
 def read_text(path: str | os.PathLike) -> str:
     data = Path(path).read_bytes()
     return data.decode("utf-8", errors="replace")
 
 
 def parse_file(path: str | os.PathLike) -> RuleFile:
-    return parse_text(read_text(path), str(path))
+    """Parse a rule file, streaming: memory is bounded by :data:`MAX_RULE_LINE`, whatever the file holds."""
+    hasher = hashlib.sha256()
+    rf = RuleFile(path=str(path))
+    with open(path, "rb") as fh:
+        _parse_lines(rf, _physical_lines_of_file(fh, hasher))
+    rf.sha256 = hasher.hexdigest()
+    return rf
 
 
 def parse_classification(text: str, path: str = "<string>") -> tuple[dict[str, Classification], list[LineIssue]]:

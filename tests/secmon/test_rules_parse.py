@@ -108,3 +108,20 @@ def test_load_ruleset_tree_and_ignore(tmp_path):
     assert [r.sid for r in rs.rules] == [1]
     assert len(rs.ignored_files) == 1 and "x" in rs.classifications and len(rs.thresholds) == 1
     assert len(load_ruleset([tmp_path], ignore=()).rules) == 2
+
+
+def test_oversized_line_is_reported_without_loading(tmp_path, monkeypatch):
+    from secmon import rules as rules_mod
+
+    monkeypatch.setattr(rules_mod, "MAX_RULE_LINE", 200)
+    p = tmp_path / "big.rules"
+    p.write_bytes(b'alert tcp any any -> any any (msg:"a"; sid:1; rev:1;)\r\n'
+                  + b'alert tcp any any -> any any (msg:"' + b"x" * 5000 + b'"; sid:2; rev:1;)\r\n'
+                  + b'alert tcp any any -> any any (msg:"c"; sid:3; rev:1;)\r\n')
+    rf = rules_mod.parse_file(p)
+    assert [r.sid for r in rf.rules] == [1, 3]
+    assert [(e.line, "longer than" in e.reason) for e in rf.errors] == [(2, True)]
+    assert rf.accounted_lines == rf.total_lines == 3
+    import hashlib
+
+    assert rf.sha256 == hashlib.sha256(p.read_bytes()).hexdigest()

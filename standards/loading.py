@@ -122,19 +122,28 @@ def parse_json(data: bytes | str, *, max_bytes: int | None = None, max_depth: in
     else:
         text = data
     try:
-        value = orjson.loads(text)
-    except orjson.JSONDecodeError as exc:
-        if "recursion" in str(exc).lower():
+        # orjson turns integers beyond 64 bits into floats: keep them exact with the standard library
+        value = _stdlib_json(text) if _BIG_INT.search(text) else orjson.loads(text)
+    except RecursionError:
+        raise InputError(f"{what} nests too deeply to be read") from None
+    except json.JSONDecodeError as exc:  # orjson's error is a subclass
+        msg = str(exc).lower()
+        if isinstance(exc, orjson.JSONDecodeError) and ("recursion" in msg or "depth" in msg):
             raise InputError(f"{what} nests too deeply to be read") from None
-        # orjson refuses integers above 64 bits; the standard library does not
-        try:
-            value = _stdlib_json(text)
-        except RecursionError:
-            raise InputError(f"{what} nests too deeply to be read") from None
-        except json.JSONDecodeError as exc2:
-            raise _json_error(exc2, text, what) from None
+        if isinstance(exc, orjson.JSONDecodeError):
+            try:  # re-parse with the standard library for its clearer message and position
+                value = _stdlib_json(text)
+            except RecursionError:
+                raise InputError(f"{what} nests too deeply to be read") from None
+            except json.JSONDecodeError as exc2:
+                raise _json_error(exc2, text, what) from None
+        else:
+            raise _json_error(exc, text, what) from None
     check_depth(value, max_depth, what=what)
     return value
+
+
+_BIG_INT = re.compile(r"\d{19,}")
 
 
 def _stdlib_json(text: str) -> Any:

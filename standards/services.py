@@ -16,6 +16,7 @@ State changes are audited in the same transaction (``audit.record``) and committ
 from __future__ import annotations
 
 import io
+import os
 import re
 import threading
 from collections.abc import Iterable
@@ -42,8 +43,6 @@ from standards.loading import InputError, decode_utf8, parse_document, rdf_forma
 from standards.models import KINDS, Standard, StandardResource, StandardVersion
 from standards.openapi_engine import openapi_version, parse_cached, problems_cached
 from standards.reports import DEFAULT_EXAMPLES, Report
-
-import os
 
 BASE_URL = os.environ.get("CITYGOV_STANDARDS_BASE_URL", "https://standards.citygov.example").rstrip("/")
 NAME_RE = re.compile(r"^[a-z0-9][a-z0-9._-]{0,119}$")
@@ -181,12 +180,8 @@ def _ref_problems(schema: Any, registry, dialect: str) -> list[dict[str, Any]]:
     resolver = registry.with_resource(root_uri, spec.create_resource(schema)).resolver(base_uri=root_uri)
     problems = []
     for ref in find_refs(schema):
-        if ref.startswith("#") and not root_uri:
-            target = ref
-        else:
-            target = ref
         try:
-            resolver.lookup(target)
+            resolver.lookup(ref)
         except (referencing.exceptions.Unresolvable, referencing.exceptions.NoSuchResource) as exc:
             if ref.startswith("#"):
                 # local fragments may be relative to a nested $id; leave them to the validator

@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import datetime as _dt
 import json
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from functools import lru_cache
 from importlib import resources
 from typing import Any
@@ -86,8 +86,10 @@ class Doc:
 
 class Differ:
     def __init__(self, old: dict[str, Any], new: dict[str, Any], *, today: _dt.date | None = None,
-                 include_unstable: bool = False):
+                 include_unstable: bool = False, deprecation_days: int | None = None):
         self.o = Doc(old)
+        self.deprecation_days = deprecation_days
+        self._stab: str | None = None
         self.n = Doc(new)
         self.findings: list[dict[str, Any]] = []
         self.today = today or _dt.date.today()
@@ -164,6 +166,22 @@ class Differ:
             return "invalid"
         return d
 
+    def sunset_policy(self, obj: dict[str, Any], missing_rule: str, small_rule: str, op_: str | None,
+                      np_: str | None, label: str, out: Callable[..., None] | None = None) -> None:
+        """With a deprecation policy (``deprecation_days``), a deprecation needs a sunset date at least that
+        many days ahead (oasdiff's ``--deprecation-days-*``); draft and alpha APIs are exempt."""
+        if not self.deprecation_days or self._stab in ("draft", "alpha"):
+            return
+        emit = out or (lambda rid, msg, o, n: self.emit(rid, msg, o, n))
+        raw = obj.get("x-sunset")
+        if raw is None:
+            emit(missing_rule, f"{label} deprecated without a sunset date (policy: {self.deprecation_days} days)",
+                 op_, np_)
+            return
+        d = _parse_date(raw)
+        if d is not None and d < self.today + _dt.timedelta(days=self.deprecation_days):
+            emit(small_rule, f"{label}: sunset date {d} is less than {self.deprecation_days} days away", op_, np_)
+
     def path_removed(self, path: str, oitem: dict[str, Any], opp: str) -> None:
         for m in METHODS:
             op = oitem.get(m) if isinstance(oitem, dict) else None
@@ -232,6 +250,7 @@ class Differ:
                       f"{oop.get('x-stability-level', 'stable')!r} to {nop.get('x-stability-level')!r}",
                       op_o, op_n)
         unstable = (nop.get("x-stability-level") in ("draft", "alpha")) and not self.include_unstable
+        self._stab = nop.get("x-stability-level")
         # deprecation
         od, nd = bool(oop.get("deprecated")), bool(nop.get("deprecated"))
         if not od and nd:
@@ -241,6 +260,9 @@ class Differ:
                           op_o, op_n)
             elif sunset is None:
                 self.emit("endpoint-deprecated", "endpoint deprecated", op_o, op_n)
+            if sunset != "invalid":
+                self.sunset_policy(nop, "api-deprecated-sunset-missing", "api-sunset-date-too-small", op_o, op_n,
+                                   "endpoint")
         elif od and not nd:
             self.emit("endpoint-reactivated", "endpoint reactivated", op_o, op_n)
         elif od and nd:
@@ -348,6 +370,8 @@ class Differ:
                               f"parameter {name!r}", None, np_ + "/x-sunset")
                     return
             self.emit("request-parameter-deprecated", f"{loc} request parameter {name!r} deprecated", op, np_)
+            self.sunset_policy(n, "request-parameter-deprecated-sunset-missing",
+                               "request-parameter-sunset-date-too-small", op, np_, f"{loc} parameter {name!r}")
         elif od and not nd:
             self.emit("request-parameter-reactivated", f"{loc} request parameter {name!r} reactivated", op, np_)
         elif od and nd:
@@ -943,6 +967,10 @@ class SchemaDiff:
             else:
                 self.raw(f"{d}-property-deprecated-with-sunset", f"{d} property {prop!r} deprecated with sunset "
                          f"{raw}", osp, nsp, prop)
+            if raw is None or _parse_date(raw) is not None:
+                self.d.sunset_policy(n, f"{d}-property-deprecated-sunset-missing", f"{d}-property-sunset-date-too-small",
+                                     osp, nsp, f"{d} property {prop!r}",
+                                     out=lambda rid, msg, o, nn: self.raw(rid, msg, o, nn, prop))
         elif od and not nd:
             self.raw(f"{d}-property-reactivated", f"{d} property {prop!r} reactivated", osp, nsp, prop)
         ost, nst = o.get("x-stability-level"), n.get("x-stability-level")
@@ -1105,9 +1133,10 @@ def _parse_date(raw: Any) -> _dt.date | None:
 
 
 def diff(old: dict[str, Any], new: dict[str, Any], *, today: _dt.date | None = None,
-         include_unstable: bool = False) -> list[dict[str, Any]]:
-    """All findings (error / warning / info) between two OpenAPI documents."""
-    return Differ(old, new, today=today, include_unstable=include_unstable).run()
+         include_unstable: bool = False, deprecation_days: int | None = None) -> list[dict[str, Any]]:
+    """All findings (error / warning / info) between two OpenAPI documents. ``deprecation_days`` turns on the
+    sunset policy (deprecations need a sunset date at least that many days ahead)."""
+    return Differ(old, new, today=today, include_unstable=include_unstable, deprecation_days=deprecation_days).run()
 
 
 def diff_report(old: dict[str, Any], new: dict[str, Any], *, subject: str = "", min_level: str = "info",

@@ -33,7 +33,8 @@ FIXTURES = DATA / "oasdiff-testdata"
 EXPECTATIONS = DATA / "reference" / "oasdiff-test-expectations.json"
 CHECKER_EXPECTED = json.loads((HERE / "data" / "oasdiff_checker_expected.json").read_text())
 
-# Rules that need oasdiff's deprecation-days configuration (not claimed), and mentions that are negative
+# Rules that need oasdiff's deprecation-days policy (checked with ``deprecation_days`` below), and mentions that
+# are negative
 # assertions in the Go tests (the pair must NOT produce them, or produces them only under another option).
 CONFIG_DEPENDENT = {
     "api-deprecated-sunset-missing", "api-sunset-date-too-small", "request-parameter-deprecated-sunset-missing",
@@ -98,6 +99,29 @@ def _diff(old: str, new: str):
     return _CACHE[key]
 
 
+def _policy_cases():
+    if not EXPECTATIONS.is_file():
+        return [pytest.param(None, None, None, marks=pytest.mark.skip(reason="oasdiff fixtures absent"))]
+    out = []
+    for t in json.loads(EXPECTATIONS.read_text())["tests"]:
+        ids = [i for i in t["ids_mentioned"] if i in CONFIG_DEPENDENT]
+        if ids:
+            out.append(pytest.param(*t["files_old_new"], ids, id=t["test"].split("::")[-1]))
+    return out
+
+
+@pytest.mark.parametrize(("old", "new", "ids"), _policy_cases())
+def test_oasdiff_deprecation_policy(old, new, ids):
+    """With a 30-day policy: deprecations without a sunset, and (on a date just before the fixtures' far-future
+    sunset 9999-08-10) sunsets too close, are errors; without a policy they are not reported."""
+    import datetime as dt
+
+    o, n = load_document(FIXTURES / old), load_document(FIXTURES / new)
+    got = {f["rule"] for f in diff(o, n, deprecation_days=30, today=dt.date(9999, 8, 1))}
+    assert set(ids) <= got
+    assert not CONFIG_DEPENDENT & {f["rule"] for f in diff(o, n)}
+
+
 @pytest.mark.parametrize(("old", "new", "ids"), _expectation_cases())
 def test_oasdiff_expectations(old, new, ids):
     _, _, findings = _diff(old, new)
@@ -125,7 +149,7 @@ def test_checker_fixture_pairs(stem):
 
 
 def test_claimed_rules_are_in_table():
-    claimed = set().union(*CHECKER_EXPECTED.values())
+    claimed = set().union(*CHECKER_EXPECTED.values()) | CONFIG_DEPENDENT
     assert claimed <= set(rule_table())
     assert len(claimed) >= 100
 

@@ -75,8 +75,57 @@ def line_of(text: str, pointer: str) -> int | None:
     return None if off is None else text.count("\n", 0, off) + 1
 
 
+def yaml_line_of(root: Any, pointer: str) -> int | None:
+    """Line of the node at ``pointer`` in a composed YAML node tree (None if not found)."""
+    import yaml
+
+    node = root
+    segments = [s.replace("~1", "/").replace("~0", "~") for s in pointer.split("/")[1:]] if pointer else []
+    for seg in segments:
+        if isinstance(node, yaml.MappingNode):
+            nxt = None
+            for k, v in node.value:
+                if isinstance(k, yaml.ScalarNode) and k.value == seg:
+                    nxt = v
+                    break
+            node = nxt
+        elif isinstance(node, yaml.SequenceNode) and seg.isdigit() and int(seg) < len(node.value):
+            node = node.value[int(seg)]
+        else:
+            return None
+        if node is None:
+            return None
+    return node.start_mark.line + 1
+
+
+class _YamlLines:
+    """Composes a YAML document once, on the first error that needs a line number."""
+
+    def __init__(self, text: str):
+        self.text = text
+        self.root: Any = None
+        self.done = False
+
+    def line(self, pointer: str) -> int | None:
+        if not self.done:
+            import yaml
+
+            from standards.loading import _SafeLimitedLoader
+
+            self.done = True
+            loader = _SafeLimitedLoader(self.text)
+            try:
+                self.root = loader.get_single_node()
+            except (yaml.YAMLError, RecursionError, InputError):
+                self.root = None
+            finally:
+                loader.dispose()
+        return yaml_line_of(self.root, pointer) if self.root is not None else None
+
+
 def validate_instance(compiled: CompiledSchema, instance: Any, report: Report, *, file: str | None = None,
-                      line: int | None = None, text: str | None = None, record: int | None = None) -> int:
+                      line: int | None = None, text: str | None = None, record: int | None = None,
+                      yaml_lines: _YamlLines | None = None) -> int:
     """Add the errors of one instance to ``report``; returns how many."""
     n = 0
     try:
@@ -88,8 +137,11 @@ def validate_instance(compiled: CompiledSchema, instance: Any, report: Report, *
                 f["record"] = record
             if line is not None:
                 f["line"] = line
-            elif text is not None and len(report.examples.get(f["rule"], ())) < report.max_examples:
-                f["line"] = line_of(text, f["pointer"])
+            elif len(report.examples.get(f["rule"], ())) < report.max_examples:
+                if text is not None:
+                    f["line"] = line_of(text, f["pointer"])
+                elif yaml_lines is not None:
+                    f["line"] = yaml_lines.line(f["pointer"])
             report.add(f)
             n += 1
     except (_RefResolutionError, Unresolvable) as exc:
@@ -105,7 +157,8 @@ def validate_document(compiled: CompiledSchema, data: bytes | str, *, filename: 
     text = decode_utf8(data) if isinstance(data, bytes) else data
     is_json = (fmt == "json") or filename.lower().endswith(".json") or text.lstrip()[:1] in ("{", "[")
     report.checked = 1
-    validate_instance(compiled, instance, report, file=filename, text=text if is_json else None)
+    validate_instance(compiled, instance, report, file=filename, text=text if is_json else None,
+                      yaml_lines=None if is_json else _YamlLines(text))
     return report
 
 

@@ -119,6 +119,13 @@ def test_json_document_errors_have_line_numbers():
     assert line_of('{"x": {"y/z": [0, {"k": 1}]}}', "/x/y~1z/1/k") == 1
 
 
+def test_yaml_document_errors_have_line_numbers():
+    compiled = compile_schema({"type": "object", "properties": {"a": {"type": "array", "items": {"type": "integer"}}}})
+    rep = validate_document(compiled, b"b: 1\na:\n  - 1\n  - x\n", filename="d.yaml")
+    (f,) = rep.findings()
+    assert f["pointer"] == "/a/1" and f["line"] == 4
+
+
 def test_ndjson_reports_per_record_and_caps_examples():
     compiled = compile_schema({"type": "object", "required": ["id"]})
     data = b"".join(b"{}\n" for _ in range(100)) + b'{"id": 1}\n' + b"\xff\n"

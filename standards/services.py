@@ -23,6 +23,7 @@ from collections.abc import Iterable
 from pathlib import Path
 from typing import IO, Any
 
+from sqlalchemy.exc import IntegrityError
 from sqlmodel import select
 
 import audit
@@ -328,7 +329,10 @@ def version_create(session, principal: Principal, name: str, version: str, conte
         v.ontology = decode_utf8(ontology, what=ontology_filename or "ontology")
         v.ontology_media_type = _MEDIA[rdf_format_for(ontology_filename, None if ontology_filename else "turtle")]
     session.add(v)
-    session.flush()
+    try:
+        session.flush()
+    except IntegrityError:
+        raise Conflict(f"{name}@{version} was registered concurrently: versions are immutable") from None
     for uri, body in (bundle or {}).items():
         doc = parse_document(body, filename=uri)
         session.add(StandardResource(version_id=v.id, uri=uri, sha256=sha256_hex(body), content=_canonical_json(doc)))

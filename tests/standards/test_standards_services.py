@@ -156,3 +156,16 @@ def test_shacl_standard_mixes_in_the_ontology(db_session):
     f = report.findings()[0]
     assert f["rule"] == "MinCountConstraintComponent" and f["focus_node"].endswith("#alice")
     assert f["path"].endswith("#name")
+
+
+def test_bundle_resources_resolve(db_session):
+    address = {"$id": "https://city.example/common/address", "type": "object", "required": ["street"],
+               "properties": {"street": {"type": "string"}}}
+    person = {"type": "object", "properties": {"home": {"$ref": "https://city.example/common/address"}}}
+    with pytest.raises(ValidationFailed):  # not in the registry, not in a bundle
+        services.publish(db_session, ADMIN, "with.bundle", "1.0.0", json.dumps(person).encode(), kind="jsonschema",
+                         filename="p.json")
+    services.publish(db_session, ADMIN, "with.bundle", "1.0.0", json.dumps(person).encode(), kind="jsonschema",
+                     filename="p.json", bundle={"https://city.example/common/address": json.dumps(address).encode()})
+    rep = services.validate_data(db_session, ANONYMOUS, "with.bundle@1.0.0", [("d.json", b'{"home": {}}')])
+    assert [f["pointer"] for f in rep.findings()] == ["/home"]

@@ -23,14 +23,27 @@ def shared() -> Path:
     return Path(os.environ.get("CITYGOV_SHARED_DATA") or ROOT / ".." / "shared" / "data").resolve()
 
 
-def timed(fn, repeat=3):
-    best = None
+CPU: dict[str, float] = {}
+
+
+def timed(fn, repeat=3, label=None):
+    """Best wall time of ``repeat`` runs (and the best CPU time, own process plus children, in CPU[label])."""
+    import resource
+
+    best = best_cpu = None
     result = None
     for _ in range(repeat):
+        ch0 = resource.getrusage(resource.RUSAGE_CHILDREN)
+        c = time.process_time()
         t = time.perf_counter()
         result = fn()
         el = time.perf_counter() - t
+        ch1 = resource.getrusage(resource.RUSAGE_CHILDREN)
+        cpu = time.process_time() - c + (ch1.ru_utime + ch1.ru_stime) - (ch0.ru_utime + ch0.ru_stime)
         best = el if best is None else min(best, el)
+        best_cpu = cpu if best_cpu is None else min(best_cpu, cpu)
+    if label:
+        CPU[label] = best_cpu
     return best, result
 
 
@@ -45,15 +58,15 @@ def main() -> None:
     from secmon.policy_files import build
     from secmon.rules import load_ruleset
 
-    t_sp, sp_rules = timed(lambda: [r for f in files for r in sp_parse_file(f)])
+    t_sp, sp_rules = timed(lambda: [r for f in files for r in sp_parse_file(f)], label="sp")
     n = len(sp_rules)
-    t_load, rs = timed(lambda: load_ruleset([rules_dir], ignore=()))
-    t_lint, findings = timed(lambda: lint_ruleset(rs))
-    t_build, res = timed(lambda: build(load_ruleset([rules_dir])))
+    t_load, rs = timed(lambda: load_ruleset([rules_dir], ignore=()), label="load")
+    t_lint, findings = timed(lambda: lint_ruleset(rs), label="lint")
+    t_build, res = timed(lambda: build(load_ruleset([rules_dir])), label="build")
     try:
         from suricata.update import rule as su_rule
 
-        t_su_parse, su_rules = timed(lambda: [r for f in files for r in su_rule.parse_file(str(f), str(f))])
+        t_su_parse, su_rules = timed(lambda: [r for f in files for r in su_rule.parse_file(str(f), str(f))], label="su_parse")
         with tempfile.TemporaryDirectory() as tmp:
             tmp = Path(tmp)
             (tmp / "empty.rules").write_text("")
@@ -63,7 +76,7 @@ def main() -> None:
                    "file://" + str(tmp / "empty.rules"), "--no-test", "--no-reload", "--local", str(rules_dir),
                    "--disable-conf", str(tmp / "x"), "--enable-conf", str(tmp / "x"), "--drop-conf", str(tmp / "x"),
                    "--modify-conf", str(tmp / "x")]
-            t_su_cli, _ = timed(lambda: subprocess.run(cmd, capture_output=True, check=True), repeat=2)
+            t_su_cli, _ = timed(lambda: subprocess.run(cmd, capture_output=True, check=True), repeat=2, label="su_cli")
             t0 = time.perf_counter()
             subprocess.run([sys.executable, "-c", "import suricata.update.main"], check=True)
             t_su_import = time.perf_counter() - t0
@@ -83,7 +96,17 @@ def main() -> None:
     print(f"citygov lint ({len(findings)} findings)           {t_lint:7.3f} s")
     print(f"citygov load + lint                  {ours:7.3f} s")
     print(f"citygov build (load+policy+flowbits) {t_build:7.3f} s  ({res.summary()['enabled']} enabled)")
-    print("ratios:")
+    cpu_ours = CPU["load"] + CPU["lint"]
+    print("CPU seconds (best of runs; less sensitive to other load on the machine):")
+    print(f"  suricataparser {CPU['sp']:.3f}, citygov load {CPU['load']:.3f}, lint {CPU['lint']:.3f}, "
+          f"load+lint {cpu_ours:.3f}, build {CPU['build']:.3f}"
+          + (f", suricata-update parse {CPU['su_parse']:.3f}, suricata-update CLI {CPU['su_cli']:.3f}"
+             if "su_parse" in CPU else ""))
+    print(f"  CPU ratios: load/suricataparser {CPU['load'] / CPU['sp']:.2f}x, load+lint/suricataparser "
+          f"{cpu_ours / CPU['sp']:.2f}x" + (f", load+lint/suricata-update parse {cpu_ours / CPU['su_parse']:.2f}x, "
+                                             f"build/suricata-update CLI {CPU['build'] / CPU['su_cli']:.2f}x"
+                                             if "su_parse" in CPU else ""))
+    print("wall-clock ratios:")
     print(f"  citygov load / suricataparser            {t_load / t_sp:5.2f}x")
     print(f"  citygov load+lint / suricataparser       {ours / t_sp:5.2f}x")
     if t_su_parse:

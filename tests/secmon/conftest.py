@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import os
 import subprocess
 import sys
 from pathlib import Path
@@ -10,16 +9,10 @@ from pathlib import Path
 import pytest
 
 
-def _shared_dir() -> Path:
-    env = os.environ.get("CITYGOV_SHARED_DATA")
-    if env:
-        return Path(env)
-    return (Path(__file__).resolve().parents[2] / ".." / "shared" / "data").resolve()
-
-
 @pytest.fixture(scope="session")
-def suricata_data() -> Path:
-    d = _shared_dir() / "suricata"
+def suricata_data(shared_data) -> Path:
+    """``shared_data / "suricata"`` (skips with a clear message when absent)."""
+    d = shared_data / "suricata"
     if not d.is_dir():
         pytest.skip(f"shared Suricata data not found at {d} (set CITYGOV_SHARED_DATA)")
     return d

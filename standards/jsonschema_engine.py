@@ -44,12 +44,20 @@ class InvalidSchema(ValidationFailed):
     title = "Invalid schema"
 
 
-def dialect_of(schema: Any, default: str = "2020-12") -> str:
-    """``2020-12`` or ``draft7`` from ``$schema`` (default when absent); other dialects are refused."""
+def dialect_of(schema: Any, default: str = "2020-12", registry: referencing.Registry | None = None) -> str:
+    """``2020-12`` or ``draft7`` from ``$schema`` (default when absent). A custom meta-schema found in
+    ``registry`` counts as the dialect it is itself written in; other dialects are refused."""
     if isinstance(schema, Mapping) and "$schema" in schema:
         uri = str(schema["$schema"]).rstrip("#")
         if uri in _DIALECT_BY_URI:
             return _DIALECT_BY_URI[uri]
+        if registry is not None:
+            try:
+                meta = registry.contents(str(schema["$schema"]))
+            except (referencing.exceptions.NoSuchResource, referencing.exceptions.Unretrievable, LookupError):
+                meta = None
+            if isinstance(meta, Mapping) and str(meta.get("$schema", "")).rstrip("#") in _DIALECT_BY_URI:
+                return _DIALECT_BY_URI[str(meta["$schema"]).rstrip("#")]
         raise InvalidSchema(f"unsupported JSON Schema dialect {schema['$schema']!r}: use draft 2020-12 or draft 7",
                             errors=[{"pointer": "/$schema", "message": "unsupported dialect"}])
     if default not in DIALECTS:
@@ -153,7 +161,7 @@ class CompiledSchema:
 
     def __init__(self, schema: Any, *, registry: referencing.Registry | None = None, dialect: str | None = None,
                  check: bool = True, format_assert: bool = False) -> None:
-        self.dialect = dialect or dialect_of(schema)
+        self.dialect = dialect or dialect_of(schema, registry=registry)
         if check:
             problems = schema_problems(schema, self.dialect)
             if problems:

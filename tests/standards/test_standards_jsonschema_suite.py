@@ -69,7 +69,7 @@ def test_suite_case(draft, fname, index, case):
     schema = case["schema"]
     failures = []
     try:
-        compiled = compile_schema(schema, registry=_registry(dialect), dialect=dialect_of(schema, dialect))
+        compiled = compile_schema(schema, registry=_registry(dialect), dialect=dialect_of(schema, dialect, _registry(dialect)))
         for t in case["tests"]:
             got = compiled.is_valid(t["data"])
             if got != t["valid"]:

@@ -28,9 +28,9 @@ MAX_LINE = 16 * 1024 * 1024
 IDENTITY_BYTES = 4096
 EXCERPT = 2000
 
-#: the column order of a secmon_event row: 4 bookkeeping columns, then what :func:`event_row` returns
+#: the column order of a secmon_event row: 5 bookkeeping columns, then what :func:`event_row` returns
 EVENT_COLUMNS = (
-    "sensor_id", "source_id", "line_offset", "line_no",
+    "sensor_id", "source_id", "line_offset", "line_no", "day",
     "ts", "event_type", "flow_id", "src_ip", "src_port", "dest_ip", "dest_port", "proto", "app_proto",
     "engine_version", "schema_status", "schema_error", "dns_rrname", "dns_rrtype", "dns_rcode", "raw",
 )

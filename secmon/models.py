@@ -1,17 +1,20 @@
 """secmon tables: sensors, rule-set versions and their rules, EVE sources, events, quarantine.
 
-``secmon_event`` is one wide table: typed common columns, nullable per-type columns (alert, dns, http,
-tls, fileinfo, flow, anomaly, stats) and the raw line. Idempotency: ``(source_id, line_offset)`` is
-unique, and a source is identified by sensor + the digest of its first line (stable across rotation and
-gzip compression), so re-ingesting a file or an overlapping rotation never duplicates an event.
+``secmon_event`` holds every event: typed common columns (and the DNS fields, the bulk of most sensors'
+output) plus the raw line; per-type tables (``secmon_alert``, ``_http``, ``_tls``, ``_fileinfo``, ``_flow``,
+``_anomaly``, ``_stats``) share its key ``(source_id, line_offset)``. Idempotency: a source is identified
+by sensor + the digest of its first line (stable across rotation and gzip compression) and keeps a
+high-water offset, and the event key is ``(source_id, line_offset, day)``, so re-ingesting a file or an
+overlapping rotation never duplicates an event. On PostgreSQL ``secmon_event`` is partitioned by ``day``
+(range, one partition per UTC day, created on demand), so retention drops whole partitions.
 """
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import date, datetime
 from typing import Any
 
-from sqlalchemy import JSON, BigInteger, Boolean, Column, DateTime, Index, Integer, String, Text, UniqueConstraint
+from sqlalchemy import JSON, BigInteger, Boolean, Column, Date, DateTime, Index, Integer, String, Text, UniqueConstraint
 from sqlalchemy import text
 from sqlmodel import Field, SQLModel
 
@@ -87,15 +90,15 @@ class SecmonSource(SQLModel, table=True):
 class SecmonEvent(SQLModel, table=True):
     __tablename__ = "secmon_event"
     __table_args__ = (
-        UniqueConstraint("source_id", "line_offset", name="uq_secmon_event_offset"),
         Index("ix_secmon_event_type_ts", "event_type", "ts"),
         Index("ix_secmon_event_flow_id", "flow_id", sqlite_where=text(FLOW_WHERE), postgresql_where=text(FLOW_WHERE)),
     )
 
-    id: int | None = Field(default=None, sa_column=Column(Integer, primary_key=True, autoincrement=True))
+    # the natural key: a line of a source (plus its UTC day, the PostgreSQL partition key)
+    source_id: int = Field(sa_column=Column(Integer, primary_key=True, autoincrement=False))
+    line_offset: int = Field(sa_column=Column(BigInteger, primary_key=True, autoincrement=False))
+    day: date = Field(sa_column=Column(Date, primary_key=True))
     sensor_id: str = Field(sa_column=Column(String(32), nullable=False))
-    source_id: int = Field(sa_column=Column(Integer, nullable=False))
-    line_offset: int = Field(sa_column=Column(BigInteger, nullable=False))
     line_no: int = Field(sa_column=Column(BigInteger, nullable=False))
     ts: datetime | None = Field(default=None, sa_column=Column(DateTime(timezone=True), nullable=True))
     event_type: str = Field(sa_column=Column(String(40), nullable=False))

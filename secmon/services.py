@@ -12,7 +12,7 @@ import secrets
 import time
 from collections import Counter
 from dataclasses import asdict, dataclass, field
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, date, datetime, timedelta
 from itertools import chain
 from pathlib import Path
 from typing import Any, BinaryIO
@@ -219,6 +219,7 @@ class _Ingestor:
         validator = eve.schema_validator(self.schema_dir, version) if (self.validate and self.schema_dir) else None
         no_schema_status = "unchecked" if not self.validate else "noschema"
         sqlite = self.dialect == "sqlite"
+        today: Any = utcnow().date().isoformat() if sqlite else utcnow().date()
         sensor_id, source_id = self.sensor.id, src.id
         rows: list[tuple] = []
         qrows: list[tuple] = []
@@ -269,13 +270,17 @@ class _Ingestor:
                         n_inv += 1
                     if fast is not None:
                         ts_value: Any = fast
-                    elif ts is not None and sqlite:
+                        day: Any = fast[:10]
+                    elif ts is None:
+                        ts_value, day = None, today  # unparsable time: kept under the ingestion day
+                    elif sqlite:
                         ts_value = ts.replace(tzinfo=None).isoformat(" ", "microseconds")
+                        day = ts_value[:10]
                     else:
-                        ts_value = ts
+                        ts_value, day = ts, ts.date()
                     raw = rl.data.decode("utf-8", "replace").rstrip("\r\n")
                     common, extras = event_row(ev, ts_value, version, status, err, raw, sensor_id)
-                    rows.append((sensor_id, source_id, rl.offset, rl.line_no) + common)
+                    rows.append((sensor_id, source_id, rl.offset, rl.line_no, day) + common)
                     for table, vals in extras:
                         trows.setdefault(table, []).append((source_id, rl.offset) + vals)
                     types[ev["event_type"]] += 1
@@ -302,6 +307,8 @@ class _Ingestor:
                end: int) -> None:
         conn = self.session.connection()
         if rows:
+            if self.dialect == "postgresql":
+                ensure_partitions(conn, {r[4] for r in rows})
             conn.exec_driver_sql(self.ev_sql, rows)
         for table, vals in trows.items():
             conn.exec_driver_sql(self.type_sql[table], vals)
@@ -314,6 +321,30 @@ class _Ingestor:
             src.updated_at = utcnow()
             self.session.add(src)
         self.session.commit()
+
+
+def _partition_name(day: date) -> str:
+    return f"secmon_event_p{day:%Y%m%d}"
+
+
+def ensure_partitions(conn, days) -> None:
+    """PostgreSQL: the daily range partitions of ``secmon_event`` for ``days`` (created if missing)."""
+    for day in sorted(days):
+        name = _partition_name(day)
+        nxt = day + timedelta(days=1)
+        conn.exec_driver_sql(
+            f"CREATE TABLE IF NOT EXISTS {name} PARTITION OF secmon_event "
+            f"FOR VALUES FROM ('{day.isoformat()}') TO ('{nxt.isoformat()}')")
+
+
+def event_partitions(session: Session) -> list[str]:
+    """PostgreSQL: the names of ``secmon_event``'s partitions, oldest first (empty elsewhere)."""
+    if dialect_name(session) != "postgresql":
+        return []
+    rows = session.execute(text(
+        "SELECT c.relname FROM pg_inherits i JOIN pg_class c ON c.oid = i.inhrelid "
+        "JOIN pg_class p ON p.oid = i.inhparent WHERE p.relname = 'secmon_event' ORDER BY c.relname"))
+    return [r[0] for r in rows]
 
 
 def eve_ingest(session: Session, principal: Principal, paths: list[str | Path], *, sensor: str,
@@ -370,17 +401,36 @@ def events_purge(session: Session, principal: Principal, *, older_than_days: int
         raise ValidationFailed("older_than_days must be >= 1", errors=[{"field": "older_than_days",
                                                                       "message": "must be >= 1"}])
     cutoff = utcnow() - timedelta(days=older_than_days)
-    params = {"cutoff": cutoff}
+    sqlite = dialect_name(session) == "sqlite"
+    params = {"cutoff": cutoff.replace(tzinfo=None).isoformat(" ", "microseconds") if sqlite else cutoff,
+              "cutoff_day": cutoff.date().isoformat() if sqlite else cutoff.date()}
+    dropped: list[str] = []
+    n_dropped = 0
+    if dialect_name(session) == "postgresql":
+        # whole days before the cutoff: drop their partitions (after their per-type rows)
+        for name in event_partitions(session):
+            day = datetime.strptime(name.rsplit("_p", 1)[1], "%Y%m%d").date()
+            if day + timedelta(days=1) <= cutoff.date():
+                for table in eve.TYPE_COLUMNS:
+                    session.execute(text(f"DELETE FROM {table} t USING {name} e WHERE e.source_id = t.source_id "
+                                         "AND e.line_offset = t.line_offset"))
+                n_dropped += session.execute(text(f"SELECT count(*) FROM {name}")).scalar_one()
+                session.execute(text(f"ALTER TABLE secmon_event DETACH PARTITION {name}"))
+                session.execute(text(f"DROP TABLE {name}"))
+                dropped.append(name)
     for table in eve.TYPE_COLUMNS:
         session.execute(text(f"DELETE FROM {table} WHERE EXISTS (SELECT 1 FROM secmon_event e WHERE "
                              f"e.source_id = {table}.source_id AND e.line_offset = {table}.line_offset "
-                             "AND e.ts < :cutoff)"), params)
-    n = session.execute(delete(SecmonEvent).where(SecmonEvent.ts < cutoff)).rowcount
+                             "AND (e.ts < :cutoff OR (e.ts IS NULL AND e.day < :cutoff_day)))"), params)
+    old_event = (SecmonEvent.ts < cutoff) | (SecmonEvent.ts.is_(None) & (SecmonEvent.day < cutoff.date()))
+    n = session.execute(delete(SecmonEvent).where(old_event)).rowcount + n_dropped
     q = session.execute(delete(SecmonQuarantine).where(SecmonQuarantine.created_at < cutoff)).rowcount
     audit.record(session, principal, "secmon:sensor:manage", object_type="secmon_event", object_id="retention",
-                 state={"cutoff": cutoff.isoformat()}, details={"events_deleted": n, "quarantine_deleted": q})
+                 state={"cutoff": cutoff.isoformat()},
+                 details={"events_deleted": n, "quarantine_deleted": q, "partitions_dropped": dropped})
     session.commit()
-    return {"cutoff": cutoff.isoformat(), "events_deleted": n, "quarantine_deleted": q}
+    return {"cutoff": cutoff.isoformat(), "events_deleted": n, "quarantine_deleted": q,
+            "partitions_dropped": dropped}
 
 
 # ------------------------------------------------------------------------------------------ monitoring

@@ -198,3 +198,27 @@ def test_stdin_stream_commits_each_chunk_before_blocking(db_session, monkeypatch
     rep = services.eve_ingest(db_session, ANALYST, ["-"], sensor="pipe")
     assert rep.events == 5
     assert seen == [0, 3, 3, 5]
+
+
+def test_retention(db_session, tmp_path):
+    from datetime import timedelta
+
+    from kernel import system_principal, utcnow
+
+    old = (utcnow() - timedelta(days=400)).strftime("%Y-%m-%dT%H:%M:%S.000001+0000")
+    new = (utcnow() - timedelta(days=1)).strftime("%Y-%m-%dT%H:%M:%S.000001+0000")
+    p = tmp_path / "r.json"
+    p.write_bytes(
+        b"".join(b'{"timestamp":"%s","event_type":"alert","alert":{"signature_id":%d,"gid":1}}\n' % (t.encode(), i)
+                 for i, t in enumerate([old, old, new]))
+        + b'{"timestamp":"garbage","event_type":"dns"}\n')
+    rep = services.eve_ingest(db_session, ANALYST, [p], sensor="r")
+    assert rep.events == 4
+    with pytest.raises(NotAuthorized):
+        services.events_purge(db_session, ANALYST, older_than_days=180)
+    res = services.events_purge(db_session, system_principal("retention"), older_than_days=180)
+    assert res["events_deleted"] == 2
+    assert count(db_session, "secmon_event") == 2 and count(db_session, "secmon_alert") == 1
+    if db_session.get_bind().dialect.name == "postgresql":
+        assert len(res["partitions_dropped"]) == 1
+        assert len(services.event_partitions(db_session)) == 2  # yesterday and today (the unparsable time)

@@ -75,10 +75,10 @@ def upgrade() -> None:
     )
     op.create_table(
         "secmon_event",
-        sa.Column("id", sa.Integer(), primary_key=True, autoincrement=True),
+        sa.Column("source_id", sa.Integer(), primary_key=True, autoincrement=False),
+        sa.Column("line_offset", sa.BigInteger(), primary_key=True, autoincrement=False),
+        sa.Column("day", sa.Date(), primary_key=True),
         sa.Column("sensor_id", _s(32), nullable=False),
-        sa.Column("source_id", sa.Integer(), nullable=False),
-        sa.Column("line_offset", sa.BigInteger(), nullable=False),
         sa.Column("line_no", sa.BigInteger(), nullable=False),
         sa.Column("ts", sa.DateTime(timezone=True), nullable=True),
         sa.Column("event_type", _s(40), nullable=False),
@@ -96,7 +96,8 @@ def upgrade() -> None:
         sa.Column("dns_rrtype", _s(20), nullable=True),
         sa.Column("dns_rcode", _s(20), nullable=True),
         sa.Column("raw", sa.Text(), nullable=False),
-        sa.UniqueConstraint("source_id", "line_offset", name="uq_secmon_event_offset"),
+        # PostgreSQL: one range partition per UTC day, created on demand by the ingestion
+        postgresql_partition_by="RANGE (day)",
     )
     op.create_index("ix_secmon_event_type_ts", "secmon_event", ["event_type", "ts"])
     flow = sa.text("event_type IN ('alert', 'flow', 'fileinfo', 'anomaly')")

@@ -15,9 +15,20 @@ What this module implements (RFC 8785 §3.2):
 Stricter than the RFC, on purpose: integers must lie within ±(2**53 - 1), the range in which every
 implementation (JavaScript included) reads them exactly; larger values must be passed as strings.
 
-No third-party library is used: the scheme is short, and its two subtle parts (number formatting and key
-order) are tested against the RFC's own examples in ``tests/audit/test_canonical.py``. The PyPI package
-``rfc8785`` (Trail of Bits) produces the same bytes for the values we accept and may be used by auditors.
+The reference encoder (:func:`reference_canonical_bytes`) is plain Python: the scheme is short, and its two
+subtle parts (number formatting and key order) are tested against the RFC's own examples in
+``tests/audit/test_canonical.py``. The PyPI package ``rfc8785`` (Trail of Bits) produces the same bytes for
+the values we accept and may be used by auditors.
+
+:func:`canonical_bytes` is what the log uses: a fast path through ``orjson`` (``OPT_SORT_KEYS``,
+``OPT_STRICT_INTEGER``) on the domain where the two are byte-for-byte identical, the reference encoder
+everywhere else. The domain: values built only of exact ``dict`` (exact ``str`` keys), ``list``, ``tuple``,
+``str``, ``int``, ``bool``, ``None`` and finite ``float`` — floats are pre-formatted by the reference number
+formatter and embedded as ``orjson.Fragment`` — whose output holds no character outside the BMP (there
+UTF-8 byte order, which orjson sorts keys by, and UTF-16 code-unit order, which RFC 8785 requires, agree).
+Anything outside it (a subclass, an integer beyond ±(2**53-1), a lone surrogate, NaN, an astral character,
+nesting orjson refuses) is handed to the reference encoder, which produces the bytes or the error. The
+equivalence is checked by a hypothesis differential test (``tests/audit/test_canonical.py``).
 
 :func:`normalize` turns the Python values services naturally hold (datetimes, enums, UUIDs, decimals,
 tuples, sets of strings) into plain JSON values *before* hashing or storing; it is documented here because
@@ -36,7 +47,9 @@ from datetime import UTC, date, datetime
 from decimal import Decimal
 from typing import Any
 
-__all__ = ["CanonicalizationError", "canonical_bytes", "normalize", "MAX_SAFE_INT"]
+import orjson
+
+__all__ = ["CanonicalizationError", "canonical_bytes", "normalize", "reference_canonical_bytes", "MAX_SAFE_INT"]
 
 MAX_SAFE_INT = 2**53 - 1
 
@@ -126,11 +139,88 @@ def _encode(value: Any, out: list[str]) -> None:
         raise CanonicalizationError(f"{type(value).__name__} is not a JSON value")
 
 
-def canonical_bytes(value: Any) -> bytes:
-    """The RFC 8785 canonical UTF-8 serialisation of a JSON value (dict, list, str, int, float, bool, None)."""
+def reference_canonical_bytes(value: Any) -> bytes:
+    """The RFC 8785 canonical UTF-8 serialisation of a JSON value: the reference encoder (pure Python)."""
     out: list[str] = []
     _encode(value, out)
     return "".join(out).encode("utf-8")
+
+
+_SCALARS = frozenset({str, int, bool, type(None)})
+_FLOAT = float
+_Fragment = orjson.Fragment
+_ORJSON_OPTS = orjson.OPT_SORT_KEYS | orjson.OPT_STRICT_INTEGER
+_ASTRAL = re.compile(rb"[\xf0-\xff]")  # lead byte of a 4-byte UTF-8 sequence
+_isfinite = math.isfinite
+
+
+class _Outside(Exception):
+    """The value is outside the fast path's domain (the reference encoder decides)."""
+
+
+def _prepare(value: Any) -> Any:
+    """``value`` itself if it holds no float, a copy with floats as pre-formatted fragments otherwise;
+    raises :class:`_Outside` for anything but exact JSON types and finite floats."""
+    t = type(value)
+    if t in _SCALARS:
+        return value
+    if t is dict:
+        copy = None
+        for k, v in value.items():
+            if type(k) is not str:
+                raise _Outside
+            tv = type(v)
+            if tv in _SCALARS:
+                continue
+            nv = _prepare(v)
+            if nv is not v:
+                if copy is None:
+                    copy = dict(value)
+                copy[k] = nv
+        return value if copy is None else copy
+    if t is list or t is tuple:
+        copy = None
+        for i, v in enumerate(value):
+            if type(v) in _SCALARS:
+                continue
+            nv = _prepare(v)
+            if nv is not v:
+                if copy is None:
+                    copy = list(value)
+                copy[i] = nv
+        return value if copy is None else copy
+    if t is _FLOAT:
+        if not _isfinite(value):
+            raise _Outside
+        return _Fragment(_fast_number(value))
+    raise _Outside
+
+
+def _fast_number(value: float) -> str:
+    """:func:`_encode_number` for finite floats, skipping the decimal round trip when ``repr`` has no
+    exponent (then both are the shortest round-tripping digits in plain notation; only ``.0`` differs)."""
+    if value == 0:
+        return "0"
+    r = repr(value)
+    if "e" in r:
+        return _encode_number(value)
+    return r[:-2] if r.endswith(".0") else r
+
+
+def canonical_bytes(value: Any) -> bytes:
+    """The RFC 8785 canonical UTF-8 serialisation of a JSON value (dict, list, str, int, float, bool, None).
+
+    Byte-for-byte :func:`reference_canonical_bytes` (same bytes, same errors); faster on the common domain
+    described in the module docstring.
+    """
+    try:
+        prepared = _prepare(value)
+        out = orjson.dumps(prepared, option=_ORJSON_OPTS)
+    except (_Outside, orjson.JSONEncodeError, RecursionError):
+        return reference_canonical_bytes(value)
+    if out.isascii() or not _ASTRAL.search(out):
+        return out
+    return reference_canonical_bytes(value)
 
 
 def normalize(value: Any) -> Any:
@@ -142,6 +232,32 @@ def normalize(value: Any) -> Any:
     * ``bytes`` → standard base64; tuples → lists; sets/frozensets → sorted lists;
     * dict keys must already be strings; anything else raises :class:`CanonicalizationError`.
     """
+    t = type(value)
+    if t in _SCALARS:
+        return value
+    if t is dict:
+        result = {}
+        for key, item in value.items():
+            if type(key) is not str:
+                key = _normalize_key(key)
+            result[key] = item if type(item) in _SCALARS else normalize(item)
+        return result
+    if t is list or t is tuple:
+        return [item if type(item) in _SCALARS else normalize(item) for item in value]
+    return _normalize_general(value)
+
+
+def _normalize_key(key: Any) -> str:
+    if isinstance(key, enum.Enum):
+        key = key.value
+    if not isinstance(key, str):
+        raise CanonicalizationError(f"object keys must be strings, not {type(key).__name__}")
+    return key
+
+
+def _normalize_general(value: Any) -> Any:
+    """:func:`normalize` for everything but exact ``str/int/bool/None/dict/list/tuple`` (and their
+    subclasses when reached from here): the original, type-by-type mapping."""
     if value is None or isinstance(value, bool | str):
         return value
     if isinstance(value, enum.Enum):

@@ -10,15 +10,19 @@ hashes) are read once per transaction, under a lock that is held until the trans
 
 Within the transaction the tail is cached in ``session.info`` and dropped whenever any transaction or
 savepoint of the session ends (commit or rollback), so a rolled-back append never leaves a stale cache.
-An append then costs one INSERT of the event and one executemany of ``1 + trailing_ones(n)`` nodes.
+An append then costs one INSERT of the event and one executemany of ``1 + trailing_ones(n)`` nodes;
+``record_many()`` appends a whole batch with one executemany of events and one of nodes.
 """
 
 from __future__ import annotations
 
 import base64
 import hashlib
+import operator
 import re
 import secrets
+import weakref
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
@@ -28,8 +32,9 @@ from sqlalchemy.orm import Session as _SASession
 
 from audit import merkle
 from audit.canonical import CanonicalizationError, canonical_bytes, normalize
-from audit.models import AuditEvent, AuditNode, leaf_object
+from audit.models import AuditEvent, AuditNode, RecordedEvent, leaf_object
 from kernel.clock import utcnow
+from kernel.context import current_request_id
 from kernel.db import Session, dialect_name
 from kernel.errors import BadRequest, NotFound, ValidationFailed
 from kernel.principal import Principal
@@ -47,6 +52,7 @@ __all__ = [
     "lock_log",
     "node_reader",
     "record",
+    "record_many",
     "root_at",
 ]
 
@@ -150,13 +156,155 @@ def _json_object(errors: list, name: str, value: Any, *, encode: bool = True) ->
 
 def event_leaf(row: Any) -> bytes:
     """The leaf bytes (RFC 8785 canonical JSON) of an event or a mapping of its columns."""
-    obj = row.leaf_object() if isinstance(row, AuditEvent) else leaf_object(row)
+    obj = row.leaf_object() if isinstance(row, AuditEvent | RecordedEvent) else leaf_object(row)
     return canonical_bytes(obj)
 
 
 def private_digest(salt_hex: str, private_details: dict) -> str:
     """``SHA-256(salt || JCS(private_details))`` as hex: what the leaf commits to instead of the details."""
     return hashlib.sha256(bytes.fromhex(salt_hex) + canonical_bytes(private_details)).hexdigest()
+
+
+# --------------------------------------------------------------------------------------------------
+# Appending. The hot path avoids the ORM entirely: the INSERTs are compiled once per dialect and run as
+# driver SQL on the session's connection (SQLAlchemy still wraps errors and fires its events), with the
+# columns' own bind processors applied, so the stored values are exactly what a Core insert would store.
+
+_EVENT_FIELDS = ("action", "object_type", "object_id", "state", "details", "private_details", "request_id")
+
+
+class _Insert:
+    """``INSERT INTO <table> (all columns)`` compiled for one dialect, plus the columns' bind processors."""
+
+    __slots__ = ("sql", "names", "procs", "positional", "_get")
+
+    def __init__(self, table, dialect) -> None:
+        compiled = insert(table).compile(dialect=dialect)
+        self.sql = compiled.string
+        self.positional = bool(compiled.positional)
+        self.names = tuple(compiled.positiontup) if self.positional else tuple(compiled.binds)
+        types = {c.key: c.type for c in table.columns}
+        procs = (types[n].dialect_impl(dialect).bind_processor(dialect) for n in self.names)
+        self.procs = tuple((i, p) for i, p in enumerate(procs) if p is not None)
+        self._get = operator.itemgetter(*self.names)
+
+    def params(self, rows: list[dict[str, Any]]) -> list:
+        get, procs, out = self._get, self.procs, []
+        for row in rows:
+            vals = list(get(row))
+            for i, p in procs:
+                vals[i] = p(vals[i])
+            out.append(vals)
+        if self.positional:
+            return [tuple(v) for v in out]
+        names = self.names
+        return [dict(zip(names, v, strict=True)) for v in out]
+
+    def run(self, conn, rows: list[dict[str, Any]]) -> None:
+        params = self.params(rows)
+        conn.exec_driver_sql(self.sql, params if len(params) > 1 else params[0])
+
+
+_INSERTS: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()
+
+
+def _inserts(dialect) -> tuple[_Insert, _Insert]:
+    got = _INSERTS.get(dialect)
+    if got is None:
+        got = (_Insert(AuditEvent.__table__, dialect), _Insert(AuditNode.__table__, dialect))
+        _INSERTS[dialect] = got
+    return got
+
+
+def _check_event(
+    errors: list, prefix: str, action: Any, object_type: Any, object_id: Any, state: Any, details: Any,
+    private_details: Any, request_id: Any,
+) -> tuple | None:
+    """Validate one event's input; ``(state_digest, details, private_details, private_bytes)`` or None."""
+    n = len(errors)
+    if not isinstance(action, str) or not ACTION_RE.match(action):
+        errors.append({"field": prefix + "action",
+                       "message": "must be an area:subject:verb tag, e.g. registry:project:approve"})
+    _validate_str(errors, prefix + "object_type", object_type, 60)
+    _validate_str(errors, prefix + "object_id", object_id, 200)
+    _validate_str(errors, prefix + "request_id", request_id, 100, required=False)
+    _, state_bytes = _json_object(errors, prefix + "state", state)
+    details_n, _ = _json_object(errors, prefix + "details", details, encode=False)  # encoded in the leaf
+    private_n, private_bytes = _json_object(errors, prefix + "private_details", private_details)
+    if len(errors) > n:
+        return None
+    state_digest = hashlib.sha256(state_bytes).hexdigest() if state_bytes is not None else None
+    return state_digest, details_n, private_n, private_bytes
+
+
+def _check_principal(principal: Any) -> str:
+    if not isinstance(principal, Principal):
+        raise ValidationFailed("invalid audit event",
+                               errors=[{"field": "principal", "message": "must be a kernel Principal"}])
+    actor = principal.actor
+    if len(actor) > 200:
+        raise ValidationFailed("invalid audit event", errors=[{"field": "actor", "message": "too long"}])
+    return actor
+
+
+def _append(session: Session, rows: list[dict[str, Any]], detail_fields: list[str]) -> list[RecordedEvent]:
+    """Sequence ``rows`` (event columns without ``seq``) after the current tail, hash them, write the
+    events and the new subtree nodes (one statement each), and advance the cached tail."""
+    tail = _tail(session)
+    size = tail.size
+    frontier = list(tail.frontier)
+    hash_leaf, append_nodes = merkle.hash_leaf, merkle.append_nodes
+
+    def read(keys):  # the left siblings of an append are the smallest subtrees of the frontier
+        got = {(lv, ix): h for lv, ix, h in frontier[len(frontier) - len(keys):]} if keys else {}
+        return {k: got[k] for k in keys}
+
+    node_rows: list[dict[str, Any]] = []
+    for i, row in enumerate(rows):
+        row["seq"] = size
+        try:
+            leaf = canonical_bytes(leaf_object(row))
+        except CanonicalizationError as exc:  # only the details can fail here (big integers, lone surrogates)
+            raise ValidationFailed("invalid audit event",
+                                   errors=[{"field": detail_fields[i], "message": str(exc)}]) from None
+        nodes = append_nodes(size, hash_leaf(leaf), read)
+        node_rows.extend({"level": lv, "idx": ix, "hash": h} for lv, ix, h in nodes)
+        merged = len(nodes) - 1
+        if merged:
+            del frontier[-merged:]
+        frontier.append(nodes[-1])
+        size += 1
+    # Executed now, in the caller's transaction, so failures surface here; nothing is committed.
+    conn = session.connection()
+    ins_event, ins_node = _inserts(conn.dialect)
+    ins_event.run(conn, rows)
+    ins_node.run(conn, node_rows)
+    # Success: advance the cached tail.
+    tail.size, tail.frontier = size, frontier
+    return [RecordedEvent(**row) for row in rows]
+
+
+def _new_row(actor: str, action: str, object_type: str, object_id: str, request_id: str | None,
+             checked: tuple) -> dict[str, Any]:
+    state_digest, details_n, private_n, private_bytes = checked
+    salt = digest = None
+    if private_n is not None:
+        salt = secrets.token_hex(16)
+        digest = hashlib.sha256(bytes.fromhex(salt) + private_bytes).hexdigest()
+    return {
+        "seq": None,
+        "created_at": utcnow(),
+        "actor": actor,
+        "action": action,
+        "object_type": object_type,
+        "object_id": object_id,
+        "state_digest": state_digest,
+        "request_id": request_id,
+        "details": details_n or {},
+        "private_digest": digest,
+        "private_salt": salt,
+        "private_details": private_n,
+    }
 
 
 def record(
@@ -170,7 +318,7 @@ def record(
     details: dict | None = None,
     private_details: dict | None = None,
     request_id: str | None = None,
-) -> AuditEvent:
+) -> RecordedEvent:
     """Append an audit event in the caller's transaction (executes its INSERTs now, never commits).
 
     ``state`` is the object's new state; only ``SHA-256(JCS(normalize(state)))`` is kept. ``details`` is
@@ -178,69 +326,63 @@ def record(
     for commission admins but withheld from public entries; the leaf commits to their salted digest.
     ``request_id`` defaults to the current request's id (``kernel.context``).
 
-    Returns the new event as a (transient) :class:`AuditEvent`; ``session.get(AuditEvent, ev.seq)`` loads
-    the stored row. Raises :class:`ValidationFailed` before writing anything if the input is invalid.
+    Returns the new event as a :class:`audit.models.RecordedEvent` (the columns, ``area``,
+    ``leaf_object()``); ``session.get(AuditEvent, ev.seq)`` loads the stored row. Raises
+    :class:`ValidationFailed` before writing anything if the input is invalid.
     """
+    if request_id is None:
+        request_id = current_request_id()
     errors: list[dict[str, str]] = []
     if not isinstance(principal, Principal):
         errors.append({"field": "principal", "message": "must be a kernel Principal"})
-    if not isinstance(action, str) or not ACTION_RE.match(action):
-        errors.append({"field": "action", "message": "must be an area:subject:verb tag, e.g. registry:project:approve"})
-    _validate_str(errors, "object_type", object_type, 60)
-    _validate_str(errors, "object_id", object_id, 200)
-    if request_id is None:
-        from kernel.context import current_request_id
-
-        request_id = current_request_id()
-    _validate_str(errors, "request_id", request_id, 100, required=False)
-    _, state_bytes = _json_object(errors, "state", state)
-    details_n, _ = _json_object(errors, "details", details, encode=False)  # encoded within the leaf below
-    private_n, private_bytes = _json_object(errors, "private_details", private_details)
+    checked = _check_event(errors, "", action, object_type, object_id, state, details, private_details, request_id)
     if errors:
         raise ValidationFailed("invalid audit event", errors=errors)
-    actor = principal.actor
-    if len(actor) > 200:
-        raise ValidationFailed("invalid audit event", errors=[{"field": "actor", "message": "too long"}])
+    actor = _check_principal(principal)
+    row = _new_row(actor, action, object_type, object_id, request_id, checked)
+    return _append(session, [row], ["details"])[0]
 
-    state_digest = hashlib.sha256(state_bytes).hexdigest() if state_bytes is not None else None
-    salt = digest = None
-    if private_n is not None:
-        salt = secrets.token_hex(16)
-        digest = hashlib.sha256(bytes.fromhex(salt) + private_bytes).hexdigest()
 
-    tail = _tail(session)
-    row = {
-        "seq": tail.size,
-        "created_at": utcnow(),
-        "actor": actor,
-        "action": action,
-        "object_type": object_type,
-        "object_id": object_id,
-        "state_digest": state_digest,
-        "request_id": request_id,
-        "details": details_n or {},
-        "private_digest": digest,
-        "private_salt": salt,
-        "private_details": private_n,
-    }
-    try:
-        leaf = canonical_bytes(leaf_object(row))
-    except CanonicalizationError as exc:  # only the details can fail here (big integers, lone surrogates)
-        raise ValidationFailed("invalid audit event", errors=[{"field": "details", "message": str(exc)}]) from None
-    leaf_hash = merkle.hash_leaf(leaf)
-    known = {(lv, ix): h for lv, ix, h in tail.frontier}
-    nodes = merkle.append_nodes(tail.size, leaf_hash, lambda keys: {k: known[k] for k in keys})
-    # Core INSERTs in the caller's transaction (executed now, so failures surface here): the ORM unit of
-    # work would cost more than everything else an append does.
-    session.execute(insert(AuditEvent.__table__), [row])
-    session.execute(insert(AuditNode.__table__), [{"level": lv, "idx": ix, "hash": h} for lv, ix, h in nodes])
-    # Success: advance the cached tail (the merged siblings leave the frontier, the top node joins it).
-    merged = len(nodes) - 1
-    if merged:
-        del tail.frontier[-merged:]
-    tail.frontier.append(nodes[-1])
-    tail.size += 1
-    return AuditEvent(**row)
+def record_many(session: Session, principal: Principal, items: Iterable[Mapping[str, Any]]) -> list[RecordedEvent]:
+    """Append several events, in order, in the caller's transaction: the batch form of :func:`record`.
+
+    ``items`` are mappings with :func:`record`'s keyword fields (``action``, ``object_type``,
+    ``object_id``, and optionally ``state``, ``details``, ``private_details``, ``request_id``), all by
+    ``principal``. Every item is validated before anything is written (errors name ``items[i].field``);
+    the leaves and subtree nodes are computed in memory from the cached tail, then the events and the
+    nodes are written with one executemany each. Same sequencing lock as :func:`record`; never commits.
+    The tree is exactly the one the same events appended one by one would build.
+    """
+    items = list(items)
+    if not items:
+        return []
+    default_request_id = None
+    errors: list[dict[str, str]] = []
+    actor = _check_principal(principal)
+    prepared = []
+    for i, item in enumerate(items):
+        prefix = f"items[{i}]."
+        if not isinstance(item, Mapping):
+            errors.append({"field": f"items[{i}]", "message": "must be an object"})
+            continue
+        unknown = [k for k in item if k not in _EVENT_FIELDS]
+        if unknown:
+            errors.append({"field": f"items[{i}]", "message": f"unknown fields {sorted(map(str, unknown))}"})
+            continue
+        request_id = item.get("request_id")
+        if request_id is None:
+            if default_request_id is None:
+                default_request_id = (current_request_id(),)
+            request_id = default_request_id[0]
+        action, object_type, object_id = item.get("action"), item.get("object_type"), item.get("object_id")
+        checked = _check_event(errors, prefix, action, object_type, object_id, item.get("state"),
+                               item.get("details"), item.get("private_details"), request_id)
+        if checked is not None:
+            prepared.append((action, object_type, object_id, request_id, checked))
+    if errors:
+        raise ValidationFailed("invalid audit events", errors=errors)
+    rows = [_new_row(actor, *p[:4], p[4]) for p in prepared]
+    return _append(session, rows, [f"items[{i}].details" for i in range(len(rows))])
 
 
 # --------------------------------------------------------------------------------------------------

@@ -12,6 +12,7 @@ Keys are not in the database: they live in a key directory (the instance folder)
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
@@ -90,6 +91,42 @@ def leaf_object(row: Any) -> dict[str, Any]:
         "details": row["details"] if row["details"] is not None else {},
         "private_sha256": row["private_digest"],
     }
+
+
+@dataclass(frozen=True, slots=True)
+class RecordedEvent:
+    """What :func:`audit.record` / :func:`audit.record_many` return: the appended event's columns, as a
+    light immutable value (building an ORM instance per append would cost more than the append).
+
+    Offers what callers use of :class:`AuditEvent`: the column attributes, :attr:`area`,
+    :meth:`leaf_object`, and item access by column name (so :func:`leaf_object` accepts it).
+    ``session.get(AuditEvent, ev.seq)`` loads the stored row.
+    """
+
+    seq: int
+    created_at: datetime
+    actor: str
+    action: str
+    object_type: str
+    object_id: str
+    state_digest: str | None
+    request_id: str | None
+    details: dict[str, Any]
+    private_digest: str | None
+    private_salt: str | None
+    private_details: dict[str, Any] | None
+
+    def __getitem__(self, name: str) -> Any:
+        if name not in self.__dataclass_fields__:
+            raise KeyError(name)
+        return getattr(self, name)
+
+    def leaf_object(self) -> dict[str, Any]:
+        return leaf_object(self)
+
+    @property
+    def area(self) -> str:
+        return self.action.split(":", 1)[0]
 
 
 class AuditNode(SQLModel, table=True):

@@ -1,0 +1,92 @@
+"""The commission's daily pages for the project library: the portfolio list with filters, and a
+project's page with its pre-check findings, likely duplicates (with why), history and the decision form."""
+
+from __future__ import annotations
+
+from flask import flash, redirect, render_template, request, url_for
+from flask_babel import gettext as _
+
+from kernel.errors import BadRequest, CityGovError
+from kernel.permissions import is_allowed
+from portal.auth import current_principal, login_required
+from portal.db import get_session
+from portal.web import bp
+
+PAGE = 50
+LIST_FILTERS = ("state", "area", "district", "construction_mode", "deployment", "year", "q")
+
+
+def _format_error(exc: CityGovError) -> str:
+    parts = [exc.detail] + [f"{e.get('field') or e.get('pointer', '')}: {e.get('message')}" for e in exc.errors]
+    return "; ".join(parts)
+
+
+@bp.get("/projects")
+@login_required
+def projects():
+    from registry import services as registry
+
+    session = get_session()
+    principal = current_principal()
+    filters = {k: request.args.get(k, "").strip() for k in LIST_FILTERS}
+    filters = {k: v for k, v in filters.items() if v}
+    if "year" in filters and not filters["year"].isdigit():
+        raise BadRequest("year must be a number")
+    try:
+        page = max(int(request.args.get("page", "1")), 1)
+    except ValueError:
+        raise BadRequest("page must be a whole number") from None
+    items, total = registry.project_list(session, principal, filters=filters, page=page, per_page=PAGE)
+    totals = registry.portfolio(session, principal, filters=filters)
+    return render_template("web/projects.html", items=items, total=total, page=page, page_size=PAGE,
+                           filters=filters, totals=totals)
+
+
+@bp.get("/projects/<project_id>")
+@login_required
+def project(project_id: str):
+    from registry import services as registry
+
+    session = get_session()
+    principal = current_principal()
+    proj = registry.project_get(session, principal, project_id)
+    data = registry.project_json(session, principal, proj)
+    similar = []
+    if is_allowed(principal, "registry:project:similar") and proj.state != "draft":
+        similar = registry.project_similar(session, principal, project_id=proj.id, top=5)
+    history = registry.project_history(session, principal, proj.id)
+    can_decide = is_allowed(principal, "registry:project:decide", registry.access(session, proj))
+    return render_template("web/project.html", p=proj, data=data, similar=similar, history=history,
+                           can_decide=can_decide)
+
+
+@bp.post("/projects/<project_id>/decide")
+@login_required
+def project_decide(project_id: str):
+    from registry import services as registry
+
+    try:
+        registry.project_decide(get_session(), current_principal(), project_id, request.form.get("decision", ""),
+                                reason=request.form.get("reason", ""))
+        flash(_("Decision recorded."))
+    except CityGovError as exc:
+        if exc.status in (401, 403, 404):
+            raise
+        flash(_format_error(exc), "error")
+    return redirect(url_for("web.project", project_id=project_id))
+
+
+@bp.post("/projects/<project_id>/pairs/<other_id>")
+@login_required
+def project_mark_pair(project_id: str, other_id: str):
+    from registry import services as registry
+
+    try:
+        registry.pair_mark(get_session(), current_principal(), project_id, other_id, request.form.get("verdict", ""),
+                           reason=request.form.get("reason", ""))
+        flash(_("Marked."))
+    except CityGovError as exc:
+        if exc.status in (401, 403, 404):
+            raise
+        flash(_format_error(exc), "error")
+    return redirect(url_for("web.project", project_id=project_id))

@@ -47,7 +47,7 @@ TYPE_COLUMNS = {
 }
 
 
-@dataclass
+@dataclass(slots=True)
 class RawLine:
     line_no: int
     offset: int
@@ -330,15 +330,15 @@ def event_row(ev: dict, ts_value: Any, engine_version: str, schema_status: str, 
     extras: list[tuple[str, tuple]] = []
     if et == "dns":
         d = g("dns")
-        if isinstance(d, dict):
+        if type(d) is dict:
             q = d.get("queries")
-            if isinstance(q, list) and q and isinstance(q[0], dict):  # DNS v3 (Suricata 8)
-                dns_rrname = _str(q[0].get("rrname"))
-                dns_rrtype = _str(q[0].get("rrtype"))
-            else:
-                dns_rrname = _str(d.get("rrname"))
-                dns_rrtype = _str(d.get("rrtype"))
-            dns_rcode = _str(d.get("rcode"))
+            src = q[0] if type(q) is list and q and type(q[0]) is dict else d  # DNS v3 (Suricata 8) groups queries
+            x = src.get("rrname")
+            dns_rrname = x if x is None or (type(x) is str and "\x00" not in x) else _str(x)
+            x = src.get("rrtype")
+            dns_rrtype = x if x is None or (type(x) is str and "\x00" not in x) else _str(x)
+            x = d.get("rcode")
+            dns_rcode = x if x is None or (type(x) is str and "\x00" not in x) else _str(x)
     elif et == "alert":
         al = g("alert")
         if isinstance(al, dict):
@@ -380,10 +380,17 @@ def event_row(ev: dict, ts_value: Any, engine_version: str, schema_status: str, 
             extras.append(("secmon_tls", t))
     src_ip, dest_ip, proto, app_proto = g("src_ip"), g("dest_ip"), g("proto"), g("app_proto")
     flow_id, src_port, dest_port = g("flow_id"), g("src_port"), g("dest_port")
+    # inline fast paths of _str(): plain strings without NUL pass as they are
     return (
-        ts_value, _str(et), flow_id if type(flow_id) is int else None, _str(src_ip),
-        src_port if type(src_port) is int else None, _str(dest_ip), dest_port if type(dest_port) is int else None,
-        _str(proto), _str(app_proto), engine_version, schema_status, _str(schema_error),
+        ts_value, et if type(et) is str and "\x00" not in et else _str(et),
+        flow_id if type(flow_id) is int else None,
+        src_ip if src_ip is None or (type(src_ip) is str and "\x00" not in src_ip) else _str(src_ip),
+        src_port if type(src_port) is int else None,
+        dest_ip if dest_ip is None or (type(dest_ip) is str and "\x00" not in dest_ip) else _str(dest_ip),
+        dest_port if type(dest_port) is int else None,
+        proto if proto is None or (type(proto) is str and "\x00" not in proto) else _str(proto),
+        app_proto if app_proto is None or (type(app_proto) is str and "\x00" not in app_proto) else _str(app_proto),
+        engine_version, schema_status, schema_error if schema_error is None else _str(schema_error),
         dns_rrname, dns_rrtype, dns_rcode, raw,
     ), extras
 

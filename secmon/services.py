@@ -7,6 +7,7 @@ quarantined lines and the source's high-water mark — is atomic).
 
 from __future__ import annotations
 
+import fnmatch
 import hashlib
 import secrets
 import time
@@ -27,7 +28,7 @@ from secmon import eve
 from secmon.models import (SecmonEvent, SecmonQuarantine, SecmonRule, SecmonRulesetVersion, SecmonSensor,
                            SecmonSource)
 from secmon.policy_files import build, load_policy
-from secmon.rules import RuleLoadError, load_ruleset
+from secmon.rules import DEFAULT_IGNORE, RuleLoadError, RuleSet, load_ruleset
 
 # ------------------------------------------------------------------------------------------ sensors
 
@@ -81,19 +82,26 @@ def sensor_principal(session: Session, name: str, token: str | None) -> Principa
 
 def ruleset_import(session: Session, principal: Principal, paths: list[str | Path], *, name: str | None = None,
                    policy_dir: str | Path | None = None) -> dict:
-    """Load rule files/trees, build the effective set, store a version (content hash) with all rules; audited."""
+    """Load rule files/trees, build the effective set, store a version (content hash) with every rule; audited.
+
+    Every rule of every file is stored (zero lost), including files suricata-update ignores by default
+    (``*deleted.rules``); ``effective`` marks the rules enabled in the set built as suricata-update builds it.
+    """
     authorize(principal, "secmon:ruleset:import", name)
     try:
-        rs = load_ruleset(paths)
+        rs = load_ruleset(paths, ignore=())
     except RuleLoadError as exc:
         raise ValidationFailed(str(exc), errors=[{"field": "paths", "message": str(exc)}]) from None
     policy = load_policy(policy_dir) if policy_dir else None
-    result = build(rs, policy)
+    ignored = [f for f in rs.files if any(fnmatch.fnmatch(Path(f.path).name, pat) for pat in DEFAULT_IGNORE)]
+    eff_set = RuleSet(files=[f for f in rs.files if f not in ignored], classifications=rs.classifications,
+                      thresholds=rs.thresholds, ignored_files=[f.path for f in ignored])
+    result = build(eff_set, policy)
     name = name or (Path(str(paths[0])).name if paths else "ruleset")
     content_hash = rs.content_hash()
     latest = session.execute(select(SecmonRulesetVersion).where(SecmonRulesetVersion.name == name)
                              .order_by(SecmonRulesetVersion.imported_at.desc()).limit(1)).scalars().first()
-    stats = rs.stats() | {"build": result.summary()}
+    stats = rs.stats() | {"ignored_by_default": [Path(f.path).name for f in ignored], "build": result.summary()}
     if latest is not None and latest.content_hash == content_hash and not policy_dir:
         return {"version_id": latest.id, "name": name, "content_hash": content_hash, "unchanged": True,
                 "stats": latest.stats, "errors": [asdict(e) for e in rs.errors]}

@@ -222,3 +222,13 @@ def test_retention(db_session, tmp_path):
     if db_session.get_bind().dialect.name == "postgresql":
         assert len(res["partitions_dropped"]) == 1
         assert len(services.event_partitions(db_session)) == 2  # yesterday and today (the unparsable time)
+
+
+@pytest.mark.slow
+def test_et_open_import_keeps_every_rule(db_session, suricata_data):
+    r = services.ruleset_import(db_session, ANALYST, [suricata_data / "rules" / "et-open-2024-04-21",
+                                                      suricata_data / "rules" / "oisf"], name="et+oisf")
+    v = r["version_id"]
+    assert count(db_session, "secmon_rule", "version_id = :v", v=v) == 34850 + 494  # deleted.rules included
+    assert count(db_session, "secmon_rule", "version_id = :v AND effective = :t", v=v, t=True) == 25400
+    assert r["stats"]["ignored_by_default"] == ["emerging-deleted.rules"]

@@ -140,11 +140,18 @@ def _format_error(exc: CityGovError) -> str:
 
 
 def init_app(app: Flask) -> None:
-    """Import every page module ``portal/web/<area>.py`` (they add routes to ``bp``), then register."""
+    app.register_blueprint(bp)
+
+
+def _load_page_modules() -> None:
+    """Import every page module ``portal/web/<area>.py`` once, at import time, so their routes are on
+    ``bp`` before any app registers it."""
     import importlib
     import pkgutil
     from pathlib import Path
 
     for info in pkgutil.iter_modules([str(Path(__file__).resolve().parent)]):
         importlib.import_module(f"portal.web.{info.name}")
-    app.register_blueprint(bp)
+
+
+_load_page_modules()

@@ -77,6 +77,7 @@ def browser(tmp_path_factory):
 
 def test_login_token_audit_and_language_in_a_real_browser(server, browser, tmp_path):
     from selenium.webdriver.common.by import By
+    from selenium.webdriver.support.wait import WebDriverWait
 
     base, password = server
     browser.get(base + "/")
@@ -85,12 +86,17 @@ def test_login_token_audit_and_language_in_a_real_browser(server, browser, tmp_p
     browser.find_element(By.NAME, "username").send_keys("admin")
     browser.find_element(By.NAME, "password").send_keys(password)
     browser.find_element(By.CSS_SELECTOR, "form.form button[type=submit]").click()
-    assert browser.current_url.rstrip("/") == base
+    WebDriverWait(browser, 30).until(lambda d: not d.current_url.rstrip("/").endswith("/login"))
+    assert browser.current_url.rstrip("/") == base, browser.page_source[:2000]
     browser.get(base + "/account")
     browser.find_element(By.NAME, "name").send_keys("browser-test")
     browser.find_elements(By.CSS_SELECTOR, "form.form button[type=submit]")[-1].click()
-    secret = browser.find_element(By.CSS_SELECTOR, ".secret code").text
+    secret = WebDriverWait(browser, 30).until(lambda d: d.find_element(By.CSS_SELECTOR, ".secret code")).text
     assert secret.startswith("cgv_")
+    browser.get(base + "/projects")
+    assert browser.find_elements(By.CSS_SELECTOR, "tbody a"), "the demo's project library is listed"
+    browser.find_elements(By.CSS_SELECTOR, "tbody a")[0].click()
+    WebDriverWait(browser, 30).until(lambda d: "/projects/" in d.current_url)
     browser.get(base + "/audit?area=portal")
     assert "portal:token:create" in browser.page_source
     browser.save_screenshot(str(tmp_path / "audit.png"))

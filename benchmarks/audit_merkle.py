@@ -3,7 +3,7 @@
 Run: ``python benchmarks/audit_merkle.py`` (options: ``--events``, ``--batch``, ``--n``, ``--skip-db-1m``).
 
 1. Append on a SQLite file configured as ``portal.db`` configures it (WAL, BEGIN IMMEDIATE,
-   synchronous=NORMAL): ``audit.record_many()`` batches of ``--batch`` events per transaction (the issue's
+   synchronous=FULL): ``audit.record_many()`` batches of ``--batch`` events per transaction (the issue's
    ">= 5,000 events/s in batches" — events/s and the ratio to that target are printed), ``audit.record()``
    called once per event in transactions of ``--batch`` events, and single-event transactions
    (record + commit) for latency. The tree built by all of them is checked against a recomputation.

@@ -1,6 +1,7 @@
 """Database engine, per-request sessions and migrations.
 
-SQLite (embedded default): WAL journal, foreign keys on, a busy timeout, and every transaction opened
+SQLite (embedded default): WAL journal with synchronous=FULL (an acknowledged commit is durable), foreign
+keys on, a busy timeout, and every transaction opened
 with ``BEGIN IMMEDIATE`` so that there is exactly one writer at a time (the audit log's sequencing
 relies on it; readers in WAL mode are never blocked by the writer). PostgreSQL: psycopg 3, the same
 models and the same migrations.
@@ -67,7 +68,9 @@ def _configure_sqlite(engine: Engine) -> None:
             cur.execute("PRAGMA journal_mode=WAL")
         cur.execute("PRAGMA foreign_keys=ON")
         cur.execute("PRAGMA busy_timeout=30000")
-        cur.execute("PRAGMA synchronous=NORMAL")
+        # FULL: a commit is on disk before it is acknowledged, so it survives a power loss too
+        # (NORMAL in WAL mode survives a process crash but may lose the last commits on power loss).
+        cur.execute("PRAGMA synchronous=FULL")
         cur.close()
 
     @event.listens_for(engine, "begin")

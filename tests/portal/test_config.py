@@ -47,3 +47,12 @@ def test_sqlite_runs_in_wal_mode_with_foreign_keys(tmp_path):
 def test_bad_env_value_is_a_configuration_error(tmp_path):
     with pytest.raises(ConfigurationError):
         create_app({"INSTANCE_PATH": str(tmp_path), "SECRET_KEY": "k" * 32, "ENV": "staging"})
+
+
+def test_sqlite_commits_are_durable(tmp_path):
+    from portal.db import make_engine
+
+    engine = make_engine(f"sqlite:///{tmp_path / 'd.sqlite'}")
+    with engine.connect() as conn:
+        assert conn.exec_driver_sql("PRAGMA synchronous").scalar() == 2  # FULL
+    engine.dispose()

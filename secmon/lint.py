@@ -54,7 +54,10 @@ def load_vars(path: str | Path | None = None) -> tuple[set[str], set[str]]:
         text = resources.files("secmon").joinpath("data", "suricata-default-vars.yaml").read_text(encoding="utf-8")
     else:
         text = Path(path).read_text(encoding="utf-8")
-    doc = yaml.safe_load(text) or {}
+    try:
+        doc = yaml.safe_load(text) or {}
+    except yaml.YAMLError as exc:
+        raise ValueError(f"vars file is not valid YAML: {exc}") from None
     if not isinstance(doc, dict):
         raise ValueError("vars file must be a YAML mapping")
     v = doc.get("vars", doc)

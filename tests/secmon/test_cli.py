@@ -79,3 +79,20 @@ def test_import_and_ingest_cli(runner, rules_dir, suricata_data):
     assert r.exit_code == 0 and json.loads(r.output)
     assert runner.invoke(["secmon", "ingest", "/nonexistent", "--sensor", "x"]).exit_code == 2
     assert runner.invoke(["secmon", "ingest", str(rules_dir), "--sensor", "bad name!"]).exit_code == 2
+
+
+def test_report_views_and_bad_vars(runner, rules_dir, suricata_data, tmp_path):
+    bad = tmp_path / "vars.yaml"
+    bad.write_text("vars: [unclosed\n")
+    assert runner.invoke(["secmon", "rules", "lint", str(rules_dir), "--vars", str(bad)]).exit_code == 2
+    assert runner.invoke(["secmon", "report", "coverage"]).exit_code == 2  # no rule set imported yet
+    runner.invoke(["secmon", "ingest", str(suricata_data / "eve" / "d3vzer0-2017-fileinfo-stats.eve.json"),
+                   "--sensor", "dc", "--no-validate"])
+    runner.invoke(["secmon", "rules", "import", str(rules_dir)])
+    health = json.loads(runner.invoke(["secmon", "report", "health", "--format", "json"]).output)
+    assert health[0]["sensor"] == "dc" and health[0]["stats_events"] == 90
+    cov = json.loads(runner.invoke(["secmon", "report", "coverage", "--format", "json"]).output)
+    assert cov["enabled_rules"] == 4
+    r = runner.invoke(["secmon", "report", "alerts", "--bucket", "day", "--since", "not-a-time"])
+    assert r.exit_code == 2
+    assert runner.invoke(["secmon", "report", "unknown-sids"]).exit_code == 0

@@ -14,7 +14,7 @@ import os
 import re
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Callable, Iterable, Sequence
+from typing import Any, Callable, Iterable, Iterator, Sequence
 
 import yaml
 
@@ -73,7 +73,74 @@ class Recognizer:
         flags = self.flags | (re.MULTILINE if self.cell_only else 0)
         self.regex = re.compile(self.pattern, flags)
         self.prefilter_rx = re.compile(self.prefilter) if self.prefilter else None
+        #: the pattern might match a newline (white space, negated classes, '.'): column scans then
+        #: make sure a match does not run from one cell into the next
+        self.may_cross = _may_match_newline(self.regex)
         self.context = tuple(w.lower() for w in self.context)
+
+
+def _may_match_newline(rx: re.Pattern) -> bool:
+    """Can a match of ``rx`` contain a newline? (Walks the parsed pattern; lookarounds consume nothing;
+    anything unusual counts as yes.)"""
+    try:
+        from re import _constants as C, _parser as P  # Python >= 3.11
+    except ImportError:  # pragma: no cover
+        return True
+    nl_cats = {C.CATEGORY_SPACE, C.CATEGORY_NOT_DIGIT, C.CATEGORY_NOT_WORD, C.CATEGORY_UNI_SPACE,
+               C.CATEGORY_UNI_NOT_DIGIT, C.CATEGORY_UNI_NOT_WORD, C.CATEGORY_LINEBREAK, C.CATEGORY_UNI_LINEBREAK}
+    flags = rx.flags
+
+    def in_class(items) -> bool:
+        negate, hit = False, False
+        for op, av in items:
+            if op is C.NEGATE:
+                negate = True
+            elif op is C.LITERAL:
+                hit |= av == 10
+            elif op is C.RANGE:
+                hit |= av[0] <= 10 <= av[1]
+            elif op is C.CATEGORY:
+                hit |= av in nl_cats
+            else:
+                return True
+        return hit != negate
+
+    def walk(sub) -> bool:
+        for op, av in sub:
+            if op in (C.ASSERT, C.ASSERT_NOT, C.AT):
+                continue
+            if op is C.LITERAL:
+                if av == 10:
+                    return True
+            elif op is C.NOT_LITERAL:
+                if av != 10:
+                    return True
+            elif op is C.ANY:
+                if flags & re.DOTALL:
+                    return True
+            elif op is C.IN:
+                if in_class(av):
+                    return True
+            elif op is C.CATEGORY:
+                if av in nl_cats:
+                    return True
+            elif op is C.SUBPATTERN:
+                if walk(av[-1]):
+                    return True
+            elif op in (C.MAX_REPEAT, C.MIN_REPEAT, C.POSSESSIVE_REPEAT):
+                if walk(av[2]):
+                    return True
+            elif op is C.BRANCH:
+                if any(walk(b) for b in av[1]):
+                    return True
+            elif op is C.ATOMIC_GROUP:
+                if walk(av):
+                    return True
+            else:
+                return True
+        return False
+
+    return walk(P.parse(rx.pattern, flags))
 
 
 def load_recognizers(path: str | Path | None = None) -> tuple[list[Recognizer], dict[str, Any]]:
@@ -209,25 +276,46 @@ class Detector:
     # -- columns ---------------------------------------------------------------------------------
     def scan_cells(self, cells: Sequence[str], *, header_entities: Iterable[str] = ()) -> "CellStats":
         """Scan one column's cells. Returns per-entity counts of whole-cell matches and of cells
-        containing a match. Header-hinted entities get the context boost."""
+        containing a match. Header-hinted entities get the context boost.
+
+        Every cell is judged on its own (a match never spans two cells); :mod:`opendata.fastscan`
+        computes the same statistics faster."""
         stats = CellStats()
-        clean = [c.replace("\n", " ").replace("\r", " ").strip() if c else "" for c in cells]
+        clean = [clean_cell(c) for c in cells]
         stats.cells += len(clean)
         nonempty = sum(1 for c in clean if c)
         stats.nonempty += nonempty
         if not nonempty:
             return stats
+        best_full, contains = self.scan_lines(clean, frozenset(header_entities))
+        for score, _prio, entity in best_full.values():
+            st = stats.entity(entity)
+            st[0] += 1
+            st[1] += score
+        for entity, lines in contains.items():
+            stats.entity(entity)[2] += len(lines)
+        return stats
+
+    def scan_lines(
+        self, clean: Sequence[str], hinted: frozenset[str] | set[str]
+    ) -> tuple[dict[int, tuple[float, int, str]], dict[str, set[int]]]:
+        """Per-cell verdicts for cleaned cells (no newlines, stripped): ``(best whole-cell match per
+        line as (score, priority, entity), entity -> lines containing a match)``. The cells are joined
+        with newlines and each pattern runs once over the batch; only candidates go through Python
+        validation. A match that would cross a cell boundary is not used (the cell is re-searched alone)."""
         joined = "\n".join(clean)
         starts = [0]
         pos = 0
         for c in clean[:-1]:
             pos += len(c) + 1
             starts.append(pos)
-        hinted = set(header_entities)
         best_full: dict[int, tuple[float, int, str]] = {}
         claimed: dict[tuple[int, int], float] = {}  # span -> best score so far (skip weaker re-validation)
         contains: dict[str, set[int]] = {}
         thr = self.threshold
+        if not joined:
+            return best_full, contains
+
         def consume(rec: Recognizer, matches: Iterable[re.Match]) -> None:
             has_value = "value" in rec.regex.groupindex
             boost = self.context_boost if rec.entity in hinted else 0.0
@@ -261,6 +349,24 @@ class Detector:
                     if old is None or (score, rec.priority) > old[:2]:
                         best_full[line] = (score, rec.priority, entity)
 
+        def within_cells(rx: re.Pattern) -> Iterator[re.Match]:
+            # finditer over the batch, except that a match crossing a newline is replaced by the
+            # matches found in its first cell alone (what a scan of that cell by itself finds)
+            pos, n = 0, len(joined)
+            while pos <= n:
+                m = rx.search(joined, pos)
+                if m is None:
+                    return
+                ms, me = m.span()
+                nl = joined.find("\n", ms, me)
+                if nl < 0:
+                    yield m
+                    pos = me if me > ms else me + 1
+                    continue
+                le = joined.find("\n", ms)
+                yield from rx.finditer(joined, ms, le)
+                pos = le + 1
+
         ordered = sorted(self.recognizers, key=lambda r: -r.score)
         token_recs = [r for r in ordered if r.family == "token"]
         if token_recs:
@@ -273,14 +379,13 @@ class Detector:
                 continue
             if rec.prefilter_rx is not None and rec.prefilter_rx.search(joined) is None:
                 continue
-            consume(rec, rec.regex.finditer(joined))
-        for score, _prio, entity in best_full.values():
-            st = stats.entity(entity)
-            st[0] += 1
-            st[1] += score
-        for entity, lines in contains.items():
-            stats.entity(entity)[2] += len(lines)
-        return stats
+            consume(rec, within_cells(rec.regex) if rec.may_cross else rec.regex.finditer(joined))
+        return best_full, contains
+
+
+def clean_cell(c: str | None) -> str:
+    """A cell as column scans see it: newlines become spaces, surrounding white space goes."""
+    return c.replace("\n", " ").replace("\r", " ").strip() if c else ""
 
 
 @dataclass

@@ -1,0 +1,561 @@
+"""Fast column scan: the statistics of :meth:`Detector.scan_cells`, computed per column batch with
+far less Python work per cell.
+
+* Cells that are plain ASCII digit strings (optionally an 18th check character X) of a length that
+  only the checksum-bearing recognisers can match (18: resident ID / credit code / bank card; 11
+  starting with 1: mobile; 13, 14, 16, 17, 19: bank card) are validated with numpy over the whole
+  batch: the same regular-expression conditions, dates, province / area codes, MOD 11-2, GB 32100
+  and Luhn arithmetic as :mod:`opendata.validators`, then the recognisers' scores, thresholds,
+  header boosts and tie-breaking exactly as the per-cell scan applies them (once per distinct
+  outcome, not per cell).
+* Every other cell goes through :meth:`Detector.scan_lines` (one pass per pattern over the joined
+  batch, prefilters, Python validation of candidates only), once per distinct value: verdicts are
+  cached per column, so repeated values (names, categories, remarks) cost a dictionary lookup.
+
+The numpy path is only used with the packaged recogniser list (a custom list is scanned by the
+generic path alone); ``strict_area`` falls back to :meth:`AreaCodes.valid_in` per candidate.
+Tests check that both paths give identical statistics.
+"""
+
+from __future__ import annotations
+
+import bisect
+import datetime as _dt
+import functools
+import re
+from collections import Counter
+from typing import Iterable, Sequence
+
+import numpy as np
+
+from opendata.recognizers import _TOKEN, CellStats, Detector, Recognizer, clean_cell, load_recognizers
+from opendata.validators import VALIDATORS
+from opendata.validators import _MOBILE_PREFIX, _RIC_WEIGHTS, _USCC_WEIGHTS, PERMIT_PREFIXES, PROVINCE_CODES
+
+__all__ = ["ColumnScanner", "scan_column"]
+
+#: (score, priority, entity) of the best whole-cell match, and the entities found inside the cell
+Verdict = tuple["tuple[float, int, str] | None", "tuple[str, ...]"]
+_EMPTY: Verdict = (None, ())
+_DIM = np.array([0, 31, 28, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31], dtype=np.int32)
+_PROV_LUT = np.zeros(100, dtype=bool)
+_PROV_LUT[[int(p) for p in PROVINCE_CODES]] = True
+_IS_DIGIT = np.zeros(256, dtype=bool)
+_IS_DIGIT[48:58] = True
+_UPPER_ALNUM = _IS_DIGIT.copy()
+_UPPER_ALNUM[65:91] = True
+_PERMIT_CODES = {int(k): v for k, v in PERMIT_PREFIXES.items()}
+_LUHN_DOUBLE = np.array([0, 2, 4, 6, 8, 1, 3, 5, 7, 9], dtype=np.int32)
+_RIC_W = np.array(_RIC_WEIGHTS, dtype=np.int32)
+_USCC_W = np.array(_USCC_WEIGHTS, dtype=np.int32)
+_USCC_LUT = np.full(256, -1, dtype=np.int32)
+for _i, _c in enumerate("0123456789ABCDEFGHJKLMNPQRTUWXY"):
+    _USCC_LUT[ord(_c)] = _i
+_MOBILE_W = np.array([1.0 if _MOBILE_PREFIX.match(f"1{k:02d}00000000") else 0.6 for k in range(100)])
+_BANK_ONLY_LENGTHS = (13, 14, 16, 17, 19)
+#: a candidate token of at least 10 characters (every packaged token-family pattern needs 10 or more)
+#: byte classes for the literal gates: ASCII digit -> '0', letters -> 'A' / 'a', non-ASCII -> 'U'
+_CLASS = bytes(
+    48 if 48 <= b <= 57 else 65 if 65 <= b <= 90 else 97 if 97 <= b <= 122 else 85 if b >= 128 else b for b in range(256)
+)
+#: packaged recognisers whose necessary condition needs a non-ASCII character (Han characters)
+#: over the classes above: characters of candidate tokens ([0-9A-Za-z+()\- ]) -> 'T'
+_TOKEN_CLASS = bytes(84 if chr(b) in "0Aa+()- " else 46 for b in range(256))
+_IMPLIED_BY_PATTERN = ("cn_licence_plate",)
+_NEEDS_NON_ASCII = ("cn_licence_plate", "cn_name_context", "cn_name", "cn_address")
+_TOKEN10 = re.compile(_TOKEN.pattern.replace("{6,40}", "{9,40}"))
+_FAST_NAMES = ("cn_resident_id", "cn_uscc", "bank_card", "cn_mobile")
+
+
+def _spec(r: Recognizer) -> tuple:
+    return (r.name, r.entity, r.pattern, r.validator, r.score, r.priority, r.family, r.cell_only, r.prefilter, r.flags)
+
+
+@functools.lru_cache(maxsize=1)
+def _packaged_specs() -> tuple:
+    return tuple(_spec(r) for r in load_recognizers()[0])
+
+
+def numpy_path_applies(det: Detector) -> bool:
+    """The vectorised validators mirror the packaged recognisers; other lists use the generic path."""
+    return tuple(_spec(r) for r in det.recognizers) == _packaged_specs()
+
+
+def _valid_date(y: np.ndarray, m: np.ndarray, d: np.ndarray) -> np.ndarray:
+    ok = (m >= 1) & (m <= 12) & (d >= 1) & (y >= 1)
+    dim = _DIM[np.clip(m, 0, 12)]
+    leap = ((y % 4 == 0) & (y % 100 != 0)) | (y % 400 == 0)
+    dim = dim + ((m == 2) & leap)
+    return ok & (d <= dim)
+
+
+def _luhn(d: np.ndarray) -> np.ndarray:
+    rev = d[:, ::-1]
+    return (rev[:, 0::2].sum(1) + _LUHN_DOUBLE[rev[:, 1::2]].sum(1)) % 10 == 0
+
+
+def _num(d: np.ndarray, a: int, b: int) -> np.ndarray:
+    out = np.zeros(d.shape[0], dtype=np.int32)
+    for i in range(a, b):
+        out = out * 10 + d[:, i]
+    return out
+
+
+class ColumnScanner:
+    """Scans successive batches of one column (``hinted``: entities its header suggests)."""
+
+    def __init__(self, det: Detector, hinted: Iterable[str] = (), *, cache_size: int = 1 << 16, vectorise: bool = True):
+        self.det = det
+        self.hinted = frozenset(hinted)
+        self.cache: dict[str, Verdict] = {}
+        self.cache_size = cache_size
+        self.vectorise = vectorise and numpy_path_applies(det)
+        if self.vectorise:
+            self.recs = {n: det.recognizer(n) for n in _FAST_NAMES}
+            codes = det.area_codes
+            self.area_ints = (
+                np.array(sorted(int(c) for c in codes.table if len(c) == 6 and c.isdigit()), dtype=np.int64)
+                if codes is not None else None
+            )
+        self._combos: dict[tuple, Verdict] = {}
+        # necessary conditions per recogniser (a line none of them hits has no finding at all):
+        # token-family recognisers only match inside a candidate token (all of the packaged ones are
+        # at least 10 characters long); the others have a prefilter, or are their own condition
+        necs: list[tuple[str, re.Pattern]] = []
+        self.single: dict[str, Recognizer] = {}
+        if any(r.family == "token" for r in det.recognizers):
+            necs.append(("token", _TOKEN10 if self.vectorise else _TOKEN))
+        for r in det.recognizers:
+            if r.family == "token":
+                continue
+            necs.append((r.name, r.prefilter_rx or r.regex))
+            if not r.cell_only and not r.may_cross and "value" not in r.regex.groupindex:
+                self.single[r.name] = r
+        self.necs = necs
+        #: recognisers needing no per-match validation: no validator, or (packaged list) one that
+        #: accepts every match of the pattern as it is (tests check this)
+        self.plain = {r.name for r in self.single.values() if not r.validator
+                      or (self.vectorise and r.validator in _IMPLIED_BY_PATTERN)}
+        self.hits = self.lookups = 0
+        self._anchored: dict[str, re.Pattern] = {}
+        self.use_cache = True
+
+    # -- the per-cell rule of Detector.scan_lines for candidates that all span the whole cell --------
+    def _combine(self, cands: tuple[tuple[str, float, str], ...]) -> Verdict:
+        """``cands``: (recogniser name, validator weight, entity) of the recognisers whose pattern
+        and validator accepted the whole cell, in the order the scan runs them."""
+        got = self._combos.get(cands)
+        if got is not None:
+            return got
+        det = self.det
+        claimed: float | None = None
+        full: tuple[float, int, str] | None = None
+        contains: list[str] = []
+        for name, weight, entity in cands:
+            rec = self.recs[name]
+            boost = det.context_boost if rec.entity in self.hinted else 0.0
+            top_possible = min(1.0, rec.score + boost)
+            if claimed is not None and claimed >= top_possible:
+                continue
+            score = min(1.0, rec.score * weight + boost)
+            if score < det.threshold:
+                continue
+            if claimed is None or score > claimed:
+                claimed = score
+            if entity not in contains:
+                contains.append(entity)
+            if full is None or (score, rec.priority) > full[:2]:
+                full = (score, rec.priority, entity)
+        out: Verdict = (full, tuple(sorted(contains)))
+        self._combos[cands] = out
+        return out
+
+    # -- vectorised groups ---------------------------------------------------------------------------
+    def _group18(self, a: np.ndarray, out: Counter) -> None:
+        """18 characters of [0-9A-Z], or 17 digits and x: resident ID, credit code, bank card.
+        ``a``: (n, 18) ASCII codes."""
+        n = a.shape[0]
+        dig = _IS_DIGIT[a]
+        d = (a.astype(np.int32) - 48) * dig
+        last = a[:, 17]
+        is_x = (last == 88) | (last == 120)
+        all_dig = dig.all(1)
+        d17 = d[:, :17]
+        y, m, day = _num(d, 6, 10), _num(d, 10, 12), _num(d, 12, 14)
+        date_ok = _valid_date(y, m, day)
+        area = _num(d, 0, 6)
+        prov_ok = _PROV_LUT[d[:, 0] * 10 + d[:, 1]]
+        # resident ID: pattern [1-8]\d{5}(?:18|19|20)\d{2}[01]\d[0-3]\d{4}[0-9Xx], then cn_resident_id
+        c67 = d[:, 6] * 10 + d[:, 7]
+        id_ok = (dig[:, :17].all(1) & (dig[:, 17] | is_x) & (d[:, 0] >= 1) & (d[:, 0] <= 8)
+                 & ((c67 == 18) | (c67 == 19) | (c67 == 20)) & (d[:, 10] <= 1) & (d[:, 12] <= 3))
+        today = _dt.date.today()
+        ymd = y * 10000 + m * 100 + day
+        id_ok &= date_ok & (ymd <= today.year * 10000 + today.month * 100 + today.day)
+        permit = np.zeros(n, dtype=np.int64)
+        for i, code in enumerate(sorted(_PERMIT_CODES), 1):
+            permit[area == code] = i
+        area_ok = prov_ok.copy()
+        if self.area_ints is not None:
+            area_ok &= np.isin(area, self.area_ints)
+            if self.det.strict_area:
+                codes = self.det.area_codes
+                for i in np.flatnonzero(area_ok & id_ok & (permit == 0)):
+                    if not codes.valid_in(f"{area[i]:06d}", int(y[i])):
+                        area_ok[i] = False
+        id_ok &= (permit > 0) | area_ok
+        chk = (12 - (d17 @ _RIC_W) % 11) % 11
+        id_ok &= chk == np.where(is_x, 10, d[:, 17])
+        # credit code: pattern [class]{2}\d{6}[class]{10}, then cn_uscc (check character, GB 32100)
+        uv = _USCC_LUT[a]
+        u_ok = (uv >= 0).all(1) & dig[:, 2:8].all(1)
+        u_ok &= (31 - (uv[:, :17] @ _USCC_W) % 31) % 31 == uv[:, 17]
+        looks_id = all_dig & prov_ok & (y >= 1900) & (y <= 2100) & date_ok
+        # bank card: pattern [1-6] then digits only, then bank_card
+        b_ok = all_dig & (d[:, 0] >= 1) & (d[:, 0] <= 6) & (d.min(1) != d.max(1))
+        b_state = np.where(looks_id, 2, np.where(_luhn(d), 1, np.where((d[:, 0] == 6) & (d[:, 1] == 2), 3, 0)))
+        b_state = np.where(b_ok, b_state, 0)
+        id_state = np.where(id_ok, 1 + permit, 0)
+        u_state = np.where(u_ok, np.where(looks_id, 2, 1), 0)
+        code = id_state * 12 + u_state * 4 + b_state
+        ents = ["CN_RESIDENT_ID"] + [_PERMIT_CODES[c] for c in sorted(_PERMIT_CODES)]
+        for c, cnt in zip(*np.unique(code, return_counts=True)):
+            c = int(c)
+            ids, us, bs = c // 12, (c // 4) % 3, c % 4
+            cands = []
+            if ids:
+                cands.append(("cn_resident_id", 1.0, ents[ids - 1]))
+            if us:
+                cands.append(("cn_uscc", 0.4 if us == 2 else 1.0, "CN_USCC"))
+            if bs:
+                cands.append(("bank_card", {1: 1.0, 2: 0.4, 3: 0.45}[bs], "BANK_CARD"))
+            out[self._combine(tuple(cands))] += int(cnt)
+
+    def _group_mobile(self, a: np.ndarray, out: Counter) -> None:
+        d = a.astype(np.int32) - 48
+        ok = d[:, 1] >= 3  # pattern 1[3-9]\d{9}; every line of the group starts with 1
+        w = _MOBILE_W[d[:, 1] * 10 + d[:, 2]]
+        state = np.where(ok, np.where(w == 1.0, 1, 2), 0)
+        for s, cnt in zip(*np.unique(state, return_counts=True)):
+            cands = (("cn_mobile", 1.0 if s == 1 else 0.6, "CN_MOBILE"),) if s else ()
+            out[self._combine(cands)] += int(cnt)
+
+    def _group_bank(self, a: np.ndarray, out: Counter) -> None:
+        length = a.shape[1]
+        d = a.astype(np.int32) - 48
+        ok = (d[:, 0] >= 1) & (d[:, 0] <= 6) & (d.min(1) != d.max(1))
+        if length == 13:
+            ok &= d[:, 0] != 1
+        luhn = _luhn(d)
+        state = np.where(luhn, 1, np.where((d[:, 0] == 6) & (d[:, 1] == 2) & (length >= 16), 3, 0))
+        state = np.where(ok, state, 0)
+        for s, cnt in zip(*np.unique(state, return_counts=True)):
+            cands = (("bank_card", 1.0 if s == 1 else 0.45, "BANK_CARD"),) if s else ()
+            out[self._combine(cands)] += int(cnt)
+
+    # -- generic path --------------------------------------------------------------------------------
+    def _lookup(self, values: Sequence[str], out: Counter) -> None:
+        """Cached verdicts per distinct value; the unknown ones through :meth:`_dispatch`. A column
+        whose values hardly repeat stops using the cache."""
+        if not self.use_cache:
+            verdicts = self._dispatch(values)
+            ids = Counter(map(id, verdicts))
+            if len(ids) == 1:
+                out[verdicts[0]] += len(verdicts)
+                return
+            first = {id(v): v for v in verdicts}
+            for k, cnt in ids.items():
+                out[first[k]] += cnt
+            return
+        counts = Counter(values)
+        cache = self.cache
+        todo = [v for v in counts if v not in cache]
+        self.lookups += len(values)
+        self.hits += len(values) - len(todo)
+        if todo:
+            verdicts = self._dispatch(todo)
+            if len(cache) + len(todo) > self.cache_size:
+                cache.clear()
+            for v, vd in zip(todo, verdicts):
+                if vd is _EMPTY:
+                    out[_EMPTY] += counts.pop(v)
+                else:
+                    cache[v] = vd
+        for v, cnt in counts.items():
+            out[cache[v]] += cnt
+        if self.lookups >= 8192 and self.hits < 0.1 * self.lookups:
+            self.use_cache = False
+            cache.clear()
+
+    def _gates(self, joined: str) -> set[str] | None:
+        """Recognisers (necessary-condition keys) that cannot match anywhere in ``joined``, from
+        literal tests on a byte-class image of the text (packaged recognisers only)."""
+        if not self.vectorise:
+            return None
+        ascii_ = joined.isascii()
+        cls = joined.encode("utf-8").translate(_CLASS)
+        skip = set()
+        if b"0000" not in cls:  # every packaged token-family pattern has 4 ASCII digits in a row
+            skip.add("token")
+        elif "（" not in joined and "）" not in joined and b"T" * 10 not in cls.translate(_TOKEN_CLASS):
+            skip.add("token")  # ... inside a candidate token of 10+ characters
+        if b"@" not in cls:
+            skip.add("email")
+        if b"0.0" not in cls if ascii_ else b"." not in cls:
+            skip.add("ipv4")
+        if b":" not in cls:
+            skip.add("ipv6")
+        if ascii_:
+            if b"0000000" not in cls:
+                skip.update(("cn_passport", "cn_hmt_travel_permit"))
+            skip.update(_NEEDS_NON_ASCII)
+        return skip
+
+    def _dispatch(self, values: Sequence[str]) -> np.ndarray:
+        """Verdicts for distinct values: lines no recogniser can match are empty; lines only one
+        plain recogniser can match go through :meth:`_single`; the rest through
+        :meth:`Detector.scan_lines` (and are cached)."""
+        n = len(values)
+        joined = "\n".join(values)
+        lens = np.fromiter(map(len, values), dtype=np.int64, count=n)
+        starts_np = np.zeros(n, dtype=np.int64)
+        np.cumsum(lens[:-1] + 1, out=starts_np[1:])
+        mask = np.zeros(n, dtype=np.int64)
+        keys = []
+        skip = self._gates(joined) or ()
+        for bit, (key, rx) in enumerate(self.necs):
+            keys.append(key)
+            if key in skip:
+                continue
+            hit = [m.start() for m in rx.finditer(joined)]
+            if hit:
+                lines = np.searchsorted(starts_np, np.array(hit, dtype=np.int64), side="right") - 1
+                mask[lines] |= 1 << bit
+        result = np.empty(n, dtype=object)
+        result.fill(_EMPTY)
+        rest = mask != 0
+        if not rest.any():
+            return result
+        for bit, key in enumerate(keys):
+            rec = self.single.get(key)
+            if rec is None:
+                continue
+            sel = np.flatnonzero(mask == (1 << bit))
+            if len(sel):
+                sub = [values[i] for i in sel]
+                if rec.name in self.plain:
+                    for vd, lines in self._plain(rec, sub):
+                        result[sel[lines]] = _scalar(vd)
+                else:
+                    for j, vd in self._single(rec, sub).items():
+                        result[sel[j]] = vd
+                rest[sel] = False
+        idx = np.flatnonzero(rest)
+        if len(idx):
+            sub = [values[i] for i in idx] if len(idx) < n else values
+            best_full, contains = self.det.scan_lines(sub, self.hinted)
+            ents: dict[int, list[str]] = {}
+            for ent, lines in contains.items():
+                for i in lines:
+                    ents.setdefault(i, []).append(ent)
+            for j, i in enumerate(idx):
+                e = ents.get(j)
+                f = best_full.get(j)
+                if e or f:
+                    result[i] = (f, tuple(sorted(e)) if e else ())
+        return result
+
+    def _plain(self, rec: Recognizer, values: Sequence[str]) -> list[tuple[Verdict, np.ndarray]]:
+        """:meth:`_single` for a recogniser without a validator (or whose validator accepts every
+        match of its pattern unchanged): only spans matter, counted with numpy. Lines whose first
+        match starts at the line start and covers the line (found with the pattern anchored to line
+        starts, which the engine rejects quickly elsewhere) need no further search; the other
+        lines are searched in full."""
+        n = len(values)
+        boost = self.det.context_boost if rec.entity in self.hinted else 0.0
+        score = min(1.0, rec.score + boost)
+        if score < self.det.threshold:
+            return []
+        part: Verdict = (None, (rec.entity,))
+        full: Verdict = ((score, rec.priority, rec.entity), (rec.entity,))
+        joined = "\n".join(values)
+        lens = np.fromiter(map(len, values), dtype=np.int64, count=n)
+        starts = np.zeros(n, dtype=np.int64)
+        np.cumsum(lens[:-1] + 1, out=starts[1:])
+        anchored = self._anchored.get(rec.name)
+        if anchored is None:
+            anchored = self._anchored[rec.name] = re.compile(f"^(?:{rec.pattern})", rec.regex.flags | re.MULTILINE)
+        spans = [m.span() for m in anchored.finditer(joined)]
+        done = np.zeros(n, dtype=bool)
+        if spans:
+            sp = np.array(spans, dtype=np.int64)
+            lines = np.searchsorted(starts, sp[:, 0], side="right") - 1
+            ok = sp[:, 1] == starts[lines] + lens[lines]
+            done[lines[ok]] = True
+        res = [(full, np.flatnonzero(done))]
+        todo = np.flatnonzero(~done)
+        if not len(todo):
+            return res
+        if len(todo) < n:
+            values = [values[i] for i in todo]
+            joined = "\n".join(values)
+            lens = lens[todo]
+            starts = np.zeros(len(todo), dtype=np.int64)
+            np.cumsum(lens[:-1] + 1, out=starts[1:])
+        spans = [m.span() for m in rec.regex.finditer(joined)]
+        if spans:
+            sp = np.array(spans, dtype=np.int64)
+            lines = np.searchsorted(starts, sp[:, 0], side="right") - 1
+            whole = (sp[:, 0] == starts[lines]) & (sp[:, 1] == starts[lines] + lens[lines])
+            res.append((part, todo[lines]))
+            res.append((full, todo[lines[whole]]))  # after 'part': a whole-line match wins
+        return res
+
+    def _single(self, rec: Recognizer, values: Sequence[str]) -> dict[int, Verdict]:
+        """Lines only ``rec`` can match (no other recogniser's necessary condition holds): one pass
+        of its pattern over the joined lines, the same scoring as :meth:`Detector.scan_lines`.
+        Returns the verdicts of the lines with a finding."""
+        det = self.det
+        joined = "\n".join(values)
+        starts = [0]
+        pos = 0
+        for v in values[:-1]:
+            pos += len(v) + 1
+            starts.append(pos)
+        boost = det.context_boost if rec.entity in self.hinted else 0.0
+        thr = det.threshold
+        validator = VALIDATORS[rec.validator] if rec.validator else None
+        kw = {"area_codes": det.area_codes, "strict": det.strict_area}
+        base = min(1.0, rec.score + boost)
+        contains: dict[int, set[str] | str] = {}
+        full: dict[int, tuple[float, int, str]] = {}
+        bisect_right = bisect.bisect_right
+        for m in rec.regex.finditer(joined):
+            s, e = m.span()
+            if validator is not None:
+                chk = validator(joined[s:e], **kw)
+                if not chk.ok:
+                    continue
+                e -= chk.end_trim
+                entity = chk.entity or rec.entity
+                score = min(1.0, rec.score * chk.weight + boost) if chk.weight != 1.0 else base
+            else:
+                entity, score = rec.entity, base
+            if score < thr:
+                continue
+            line = bisect_right(starts, s) - 1
+            c = contains.get(line)
+            if c is None:
+                contains[line] = entity
+            elif c != entity:
+                contains[line] = (c if isinstance(c, set) else {c}) | {entity}
+            if s == starts[line] and e == s + len(values[line]):
+                old = full.get(line)
+                if old is None or (score, rec.priority) > old[:2]:
+                    full[line] = (score, rec.priority, entity)
+        return {line: (full.get(line), tuple(sorted(c)) if isinstance(c, set) else (c,)) for line, c in contains.items()}
+
+    # -- one batch -------------------------------------------------------------------------------------
+    def verdicts(self, cells: Sequence[str | None]) -> tuple[Counter, int, int]:
+        """(Counter of verdicts over the non-empty cells, cells, non-empty cells)."""
+        n = len(cells)
+        out: Counter = Counter()
+        if not n:
+            return out, 0, 0
+        if None in cells:
+            cells = [c or "" for c in cells]
+        raw = "\n".join(cells)
+        if raw.count("\n") == n - 1 and "\r" not in raw:
+            clean: Sequence[str] = list(map(str.strip, cells))  # no line breaks inside cells
+        else:
+            clean = [clean_cell(c) for c in cells]
+        lens = np.fromiter(map(len, clean), dtype=np.int64, count=n)
+        nonempty = int(np.count_nonzero(lens))
+        if not nonempty:
+            return out, n, 0
+        rest = np.ones(n, dtype=bool)
+        rest[lens == 0] = False
+        if self.vectorise:
+            self._vector_groups(clean, lens, rest, out)
+        if rest.all():
+            self._lookup(clean, out)
+        else:
+            idx = np.flatnonzero(rest)
+            if len(idx):
+                self._lookup([clean[i] for i in idx], out)
+        return out, n, nonempty
+
+    def _vector_groups(self, clean: Sequence[str], lens: np.ndarray, rest: np.ndarray, out: Counter) -> None:
+        """Validate the fixed-shape digit lines with numpy; clears their ``rest`` flags."""
+        n = len(clean)
+        flat = "".join(clean)
+        if flat.isascii():
+            fb = np.frombuffer(flat.encode("ascii"), dtype=np.uint8)
+            starts = np.cumsum(lens) - lens
+            ne = np.flatnonzero(lens)
+            isdig = np.zeros(n, dtype=bool)
+            isdig[ne] = np.add.reduceat(_IS_DIGIT[fb].astype(np.int32), starts[ne]) == lens[ne]
+            isasc = np.ones(n, dtype=bool)
+
+            def rows_of(sel: np.ndarray, width: int) -> np.ndarray:
+                return fb[starts[sel][:, None] + np.arange(width)]
+        else:
+            isdig = np.fromiter(map(str.isdigit, clean), dtype=bool, count=n)
+            isasc = np.fromiter(map(str.isascii, clean), dtype=bool, count=n)
+
+            def rows_of(sel: np.ndarray, width: int) -> np.ndarray:
+                raw = "".join([clean[i] for i in sel]).encode("ascii")
+                return np.frombuffer(raw, dtype=np.uint8).reshape(len(sel), width)
+
+        digits = isdig & isasc
+        # 18 characters: [0-9A-Z]{18}, or 17 digits and a lower-case x
+        g18 = digits & (lens == 18)
+        other = np.flatnonzero((lens == 18) & isasc & ~isdig)
+        if len(other):
+            m = rows_of(other, 18)
+            g18[other] = _UPPER_ALNUM[m].all(1) | (_IS_DIGIT[m[:, :17]].all(1) & (m[:, 17] == 120))
+        idx = np.flatnonzero(g18)
+        if len(idx):
+            self._group18(rows_of(idx, 18), out)
+            rest[idx] = False
+        idx = np.flatnonzero(digits & (lens == 11))
+        if len(idx):
+            m = rows_of(idx, 11)
+            first1 = m[:, 0] == 49
+            if first1.any():
+                self._group_mobile(m[first1], out)
+                rest[idx[first1]] = False
+        for length in _BANK_ONLY_LENGTHS:
+            idx = np.flatnonzero(digits & (lens == length))
+            if len(idx):
+                self._group_bank(rows_of(idx, length), out)
+                rest[idx] = False
+
+    def scan(self, cells: Sequence[str | None]) -> CellStats:
+        """The :class:`CellStats` of :meth:`Detector.scan_cells` for this batch."""
+        counts, n, nonempty = self.verdicts(cells)
+        return stats_from_verdicts(counts, n, nonempty)
+
+
+def _scalar(obj: object) -> np.ndarray:
+    """``obj`` as a 0-d object array (assigning a tuple to object-array elements as one value)."""
+    a = np.empty((), dtype=object)
+    a[()] = obj
+    return a
+
+
+def stats_from_verdicts(counts: Counter, n: int, nonempty: int) -> CellStats:
+    stats = CellStats(cells=n, nonempty=nonempty)
+    for (full, contains), cnt in counts.items():
+        if full is not None:
+            st = stats.entity(full[2])
+            st[0] += cnt
+            st[1] += full[0] * cnt
+        for ent in contains:
+            stats.entity(ent)[2] += cnt
+    return stats
+
+
+def scan_column(det: Detector, cells: Sequence[str | None], *, header_entities: Iterable[str] = ()) -> CellStats:
+    """One-shot fast equivalent of :meth:`Detector.scan_cells`."""
+    return ColumnScanner(det, header_entities).scan(cells)

@@ -1,0 +1,178 @@
+"""The fast column scan (opendata.fastscan) gives exactly the statistics of the reference per-batch
+scan (Detector.scan_cells), on generated labelled data, the shared vectors and edge cases."""
+
+from __future__ import annotations
+
+import json
+import random
+import re
+
+import pytest
+
+from opendata.fastscan import ColumnScanner, numpy_path_applies, scan_column
+from opendata.generate import COLUMNS, Generator, fast_columns, write_csv_fast
+from opendata.recognizers import Detector, _may_match_newline, default_detector, load_recognizers
+from opendata.scan import header_entities, scan_table
+from opendata.tabular import open_table
+from opendata.validators import cn_licence_plate
+
+HINT_SETS = [(), ("CN_RESIDENT_ID",), ("CN_USCC",), ("BANK_CARD",), ("CN_RESIDENT_ID", "CN_USCC", "BANK_CARD"),
+             ("CN_MOBILE", "CN_LANDLINE"), ("EMAIL", "CN_LICENCE_PLATE", "CN_NAME", "CN_ADDRESS")]
+
+
+def _norm(stats):
+    return (stats.cells, stats.nonempty,
+            {k: (v[0], round(v[1], 6), v[2]) for k, v in sorted(stats.by_entity.items())})
+
+
+def assert_same(det, cells, hints=(), batch=None):
+    slow = det.scan_cells(cells, header_entities=hints)
+    if batch is None:
+        fast = scan_column(det, cells, header_entities=hints)
+    else:  # several batches through one scanner (cache, adaptive switches)
+        sc = ColumnScanner(det, hints)
+        fast = sc.scan(cells[:batch])
+        for i in range(batch, len(cells), batch):
+            fast.merge(sc.scan(cells[i : i + batch]))
+    assert _norm(fast) == _norm(slow), hints
+
+
+def test_numpy_path_is_used_for_the_packaged_list():
+    assert numpy_path_applies(default_detector())
+    recs, _ = load_recognizers()
+    assert not numpy_path_applies(Detector(recs[:-1]))
+
+
+@pytest.mark.parametrize("hints", HINT_SETS)
+def test_fast_equals_slow_on_vectorised_generator(hints):
+    det = default_detector()
+    cols, _truth = fast_columns(3000, seed=5)
+    for name, cells in cols.items():
+        assert_same(det, cells, hints)
+        assert_same(det, cells, tuple(header_entities(name)))
+
+
+def test_fast_equals_slow_on_labelled_generator_in_batches():
+    det = default_detector()
+    rows = [cells for cells, _ in Generator(seed=11).rows(4000)]
+    for j, name in enumerate(COLUMNS):
+        cells = [r[j] for r in rows]
+        assert_same(det, cells, tuple(header_entities(name)), batch=1000)
+
+
+def test_fast_equals_slow_mixed_column_and_edge_cases():
+    det = default_detector()
+    g = Generator(seed=3)
+    edge = [
+        "", "  ", None, "11010519491231002X", "11010519491231002x", "110105194912310021", "810000199001011234",
+        "820000199001011236", "830000199001011238", "111111111111111111", "6222021234567890", "6222021234567891",
+        "6222021234567890123", "1234567890123", "2234567890123", "4111111111111111", "14012345678", "13812345678",
+        "12812345678", "01012345678", "008613812345678", "+86 138 1234 5678", "010-12345678", "(010)12345678",
+        "（010）12345678", "110105491231002", "91110000600037341L", "91110000600037341l", "9111000060003734IL",
+        "a@b.cn", "a@b.cn.x", "mail a@b.cn now", "1.2.3.4", "256.1.1.1", "fe80::1", "::1", "1::2::3",
+        "京A12345", "京A·12345", "粤BD12345", "粤B12345D", "沪A1234学", "京a12345", "张三", "欧阳娜娜", "北京",
+        "姓名：张三", "联系人王五", "姓名", "王五", "北京市朝阳区建国路88号", "E12345678", "EA1234567", "H12345678",
+        "１３８１２３４５６７８", "٣٨١٢٣٤٥٦٧٨٩", "line\nbreak 13812345678", " 13812345678 ", "\t110105194912310021\r",
+        "ID 110105194912310021, phone 13812345678", "x" * 60, "1" * 50, "110105194912310021110105194912310021",
+        "0" * 18, "A" * 18, "ABCDEFGHJKLMNPQRTU", "91110000600037341L ", "6222 0212 3456 7890",
+    ]
+    cells = edge + [g.resident_id(random.Random(i).random() < 0.7) for i in range(200)] + \
+        [g.uscc(i % 3 > 0) for i in range(200)] + [g.bank_card(i % 4 > 0) for i in range(200)] + \
+        [g.mobile() for _ in range(100)] + [g.plate() for _ in range(100)] + [g.email() for _ in range(100)]
+    random.Random(1).shuffle(cells)
+    for hints in HINT_SETS:
+        assert_same(det, cells, hints)
+        assert_same(det, cells, hints, batch=97)
+
+
+def test_fast_equals_slow_with_area_table_and_strict(pii_dir, area_codes):
+    rows = [json.loads(x) for x in (pii_dir / "cn" / "cn_pii_test_vectors.jsonl").read_text(encoding="utf-8").splitlines() if x.strip()]
+    values = [str(r["value"]) for r in rows]
+    for det in (default_detector(), Detector(area_codes=area_codes), Detector(area_codes=area_codes, strict_area=True)):
+        assert numpy_path_applies(det)
+        for hints in HINT_SETS:
+            assert_same(det, values, hints)
+            assert_same(det, values * 3, hints, batch=50)
+
+
+def test_fast_equals_slow_on_presidio_vectors(pii_dir):
+    rows = [json.loads(x) for x in (pii_dir / "presidio" / "presidio_recognizer_test_vectors.jsonl").read_text(encoding="utf-8").splitlines() if x.strip()]
+    texts = [r["text"] for r in rows if isinstance(r.get("text"), str)]
+    assert texts
+    det = default_detector()
+    for hints in HINT_SETS[:3]:
+        assert_same(det, texts, hints)
+
+
+def test_custom_recogniser_list_uses_generic_path():
+    recs, _ = load_recognizers()
+    det = Detector([r for r in recs if r.name != "cn_uscc"])
+    sc = ColumnScanner(det)
+    assert not sc.vectorise
+    cols, _ = fast_columns(500, seed=9)
+    for cells in cols.values():
+        assert_same(det, cells)
+
+
+def test_scan_table_fast_equals_reference(tmp_path):
+    path = tmp_path / "gen.csv"
+    write_csv_fast(path, size_mb=0.3, seed=3)
+    t = open_table(path)
+    fast = scan_table(t, sample_rows=None, batch_rows=1000).as_dict()
+    slow = scan_table(t, sample_rows=None, batch_rows=1000, fast=False).as_dict()
+    fast.pop("seconds"), slow.pop("seconds")
+    assert fast == slow
+    top = {c["name"]: c["entity"] for c in fast["columns"]}
+    assert top["身份证号"] == "CN_RESIDENT_ID" and top["银行卡号"] == "BANK_CARD" and top["车牌"] == "CN_LICENCE_PLATE"
+
+
+def test_write_csv_fast_size_and_labels():
+    cols, truth = fast_columns(2000, seed=1)
+    det = default_detector()
+    for name in ("身份证号", "统一社会信用代码", "银行卡号", "手机", "邮箱", "车牌"):
+        tp = sum(1 for v, e in zip(cols[name], truth[name]) if e and (f := det.classify_cell(v, threshold=0.4)) and f.entity == e)
+        assert tp >= 0.99 * sum(1 for e in truth[name] if e), name
+
+
+def test_write_csv_fast_writes_whole_lines(tmp_path):
+    p = tmp_path / "x.csv"
+    n = write_csv_fast(p, size_mb=0.2)
+    data = p.read_bytes()
+    assert len(data) == n <= 0.2 * 1024 * 1024 and data.endswith(b"\n")
+    assert data.decode("utf-8").splitlines()[0] == ",".join(COLUMNS)
+
+
+def test_plate_validator_is_implied_by_the_pattern():
+    """The fast path skips cn_licence_plate on pattern matches: it must accept every one unchanged."""
+    det = default_detector()
+    rx = det.recognizer("cn_licence_plate").regex
+    rng = random.Random(4)
+    prov = "京津沪渝冀豫云辽黑湘皖鲁新苏浙赣鄂桂甘晋蒙陕吉闽贵粤青藏川宁琼"
+    pool = "ABCDEFGHJKLMNPQRSTUVWXYZ0123456789DF挂学警港澳·IO"
+    cands = [rng.choice(prov) + "".join(rng.choice(pool) for _ in range(rng.randint(5, 8))) for _ in range(20000)]
+    cands += fast_columns(2000, seed=2)[0]["车牌"]
+    checked = 0
+    for c in cands:
+        for m in rx.finditer(c):
+            chk = cn_licence_plate(m.group(0))
+            assert chk.ok and chk.weight == 1.0 and chk.entity is None and chk.end_trim == 0, m.group(0)
+            checked += 1
+    assert checked > 2000
+
+
+def test_may_match_newline():
+    f = lambda p: _may_match_newline(re.compile(p))  # noqa: E731
+    assert f(r"a\sb") and f(r"[^x]") and f(r"\D") and f(r"[\s\S]") and f(r"(?:a|\n)")
+    assert not f(r"(?<!\s)a") and not f(r"\w+") and not f(r".") and not f(r"[^\S\n]")
+    assert [r.name for r in default_detector().recognizers if r.may_cross] == ["cn_name_context"]
+
+
+def test_a_match_never_spans_two_cells():
+    det = default_detector()
+    cells = ["联系人", "王五", "姓名", "张三"]
+    together = det.scan_cells(cells, header_entities=())
+    alone = [det.scan_cells([c], header_entities=()) for c in cells]
+    merged = alone[0]
+    for s in alone[1:]:
+        merged.merge(s)
+    assert _norm(together) == _norm(merged)

@@ -195,17 +195,23 @@ class OperationIndex:
 # ------------------------------------------------------------------------------------ openapi-core
 
 
-def _validator_classes(version: str):
+def _validator_classes(version: str, fast: bool = True):
+    """openapi-core's validators for the document's version, told the operation we matched; ``fast``: with
+    everything derived from the document memoised (:mod:`registry.certify.fastcore`)."""
     from openapi_core import V30RequestValidator, V30ResponseValidator, V31RequestValidator, V31ResponseValidator
+
+    from registry.certify.fastcore import FastRequestMixin, FastResponseMixin
 
     req_base, resp_base = ((V31RequestValidator, V31ResponseValidator) if version.startswith("3.1")
                            else (V30RequestValidator, V30ResponseValidator))
+    req_bases = (FastRequestMixin, req_base) if fast else (req_base,)
+    resp_bases = (FastResponseMixin, resp_base) if fast else (resp_base,)
 
-    class Req(req_base):  # type: ignore[misc, valid-type]
+    class Req(*req_bases):  # type: ignore[misc, valid-type]
         def _find_path(self, request):
             return request.citygov_match
 
-    class Resp(resp_base):  # type: ignore[misc, valid-type]
+    class Resp(*resp_bases):  # type: ignore[misc, valid-type]
         def _find_path(self, request):
             return request.citygov_match
 
@@ -239,17 +245,19 @@ _DOCS_LOCK = threading.Lock()
 stats = {"compiled": 0}
 
 
-def compiled(spec: dict[str, Any], digest: str | None = None) -> CompiledDocument:
-    """One :class:`CompiledDocument` per content digest (parsed, indexed, openapi-core objects built once)."""
+def compiled(spec: dict[str, Any], digest: str | None = None, *, fast: bool = True) -> CompiledDocument:
+    """One :class:`CompiledDocument` per content digest (parsed, indexed, openapi-core objects built once).
+    ``fast=False``: openapi-core's validators as they come (the reference of the differential tests)."""
     digest = digest or sha256_hex(_stable(spec))
+    key = digest if fast else digest + ":reference"
     with _DOCS_LOCK:
-        hit = _DOCS.get(digest)
+        hit = _DOCS.get(key)
         if hit is not None:
-            _DOCS.move_to_end(digest)
+            _DOCS.move_to_end(key)
             return hit
     from openapi_core import Config, OpenAPI
 
-    req_cls, resp_cls = _validator_classes(str(spec.get("openapi", "3.0")))
+    req_cls, resp_cls = _validator_classes(str(spec.get("openapi", "3.0")), fast)
     import json as _json
 
     # "+json" media types (application/problem+json …) are JSON: openapi-core only knows application/json
@@ -257,11 +265,12 @@ def compiled(spec: dict[str, Any], digest: str | None = None) -> CompiledDocumen
     cfg = Config(spec_validator_cls=None, request_validator_cls=req_cls, response_validator_cls=resp_cls,
                  extra_media_type_deserializers=extra)
     api = OpenAPI.from_dict(spec, config=cfg, base_uri="urn:citygov:certify/")
-    for v in (api.request_validator, api.response_validator):
-        v.schema_validators_factory = _CachingFactory(v.schema_validators_factory)
+    if fast:
+        for v in (api.request_validator, api.response_validator):
+            v.schema_validators_factory = _CachingFactory(v.schema_validators_factory)
     doc = CompiledDocument(digest, spec, OperationIndex(spec), api)
     with _DOCS_LOCK:
-        _DOCS[digest] = doc
+        _DOCS[key] = doc
         stats["compiled"] += 1
         while len(_DOCS) > 16:
             _DOCS.popitem(last=False)

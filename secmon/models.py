@@ -92,6 +92,7 @@ class SecmonEvent(SQLModel, table=True):
     __table_args__ = (
         Index("ix_secmon_event_type_ts", "event_type", "ts"),
         Index("ix_secmon_event_flow_id", "flow_id", sqlite_where=text(FLOW_WHERE), postgresql_where=text(FLOW_WHERE)),
+        {"sqlite_with_rowid": False},
     )
 
     # the natural key: a line of a source (plus its UTC day, the PostgreSQL partition key)

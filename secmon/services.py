@@ -18,6 +18,7 @@ from itertools import chain
 from pathlib import Path
 from typing import Any, BinaryIO
 
+import orjson
 from sqlalchemy import delete, func, insert, select, text
 
 import audit
@@ -237,6 +238,8 @@ class _Ingestor:
         last_end = hwm
         last_flush = time.monotonic()
         decode = eve.decode_line
+        loads, JSONDecodeError = orjson.loads, orjson.JSONDecodeError
+        counts: dict[str, int] = {}
         parse_ts = eve.parse_ts
         event_row = eve.event_row
         for rl in chain(sample, lines):
@@ -256,7 +259,13 @@ class _Ingestor:
                 qrows.append((sensor_id, source_id, name[-500:], rl.line_no, rl.offset, rl.length,
                               rl.error or "unreadable", eve.excerpt(rl.data), utcnow()))
             else:
-                ev, reason = decode(rl.data)
+                data = rl.data
+                try:  # the common case inline; decode_line names the reason otherwise
+                    ev = loads(data)
+                except JSONDecodeError:
+                    ev = None
+                if type(ev) is not dict or type(ev.get("event_type")) is not str:
+                    ev, reason = decode(data)
                 if ev is None:
                     qrows.append((sensor_id, source_id, name[-500:], rl.line_no, rl.offset, rl.length, reason,
                                   eve.excerpt(rl.data), utcnow()))
@@ -286,12 +295,13 @@ class _Ingestor:
                         day = ts_value[:10]
                     else:
                         ts_value, day = ts, ts.date()
-                    raw = rl.data.decode("utf-8", "replace").rstrip("\r\n")
+                    raw = data.decode("utf-8", "replace").rstrip("\r\n")
                     common, extras = event_row(ev, ts_value, version, status, err, raw, sensor_id)
                     rows.append((sensor_id, source_id, rl.offset, rl.line_no, day) + common)
                     for table, vals in extras:
                         trows.setdefault(table, []).append((source_id, rl.offset) + vals)
-                    types[ev["event_type"]] += 1
+                    et = ev["event_type"]
+                    counts[et] = counts.get(et, 0) + 1
             if len(rows) + len(qrows) >= self.batch_size or (
                     flush_seconds is not None and time.monotonic() - last_flush >= flush_seconds):
                 n_ev += len(rows)
@@ -302,6 +312,7 @@ class _Ingestor:
         n_ev += len(rows)
         n_q += len(qrows)
         self._flush(src, rows, qrows, trows, last_end)
+        types.update(counts)
         report.events += n_ev
         report.quarantined += n_q
         report.duplicates_skipped += n_dup

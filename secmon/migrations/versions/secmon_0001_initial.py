@@ -98,6 +98,8 @@ def upgrade() -> None:
         sa.Column("raw", sa.Text(), nullable=False),
         # PostgreSQL: one range partition per UTC day, created on demand by the ingestion
         postgresql_partition_by="RANGE (day)",
+        # SQLite: clustered on the key (no separate rowid B-tree to maintain)
+        sqlite_with_rowid=False,
     )
     op.create_index("ix_secmon_event_type_ts", "secmon_event", ["event_type", "ts"])
     flow = sa.text("event_type IN ('alert', 'flow', 'fileinfo', 'anomaly')")

@@ -294,10 +294,30 @@ class Encoded:
         return cls(list(qi), heights, codes, cards, loss, loss_sum, sens, ns, n)
 
     def classes(self, node: Sequence[int]) -> tuple[np.ndarray, np.ndarray]:
-        """(class index per record, class sizes) for a transformation."""
-        key = np.zeros(self.n, dtype=np.int64)
+        """(class index per record, class sizes) for a transformation.
+
+        The class key is the mixed-radix number of the records' codes at the node's levels. When
+        that key space is small (the usual case above the lowest levels) classes are counted with
+        ``bincount`` in O(n + space); otherwise with a sort (``np.unique``). Class order differs
+        between the two; nothing depends on it."""
+        space = 1
         for a, lvl in enumerate(node):
-            key = key * self.cards[a][lvl] + self.codes[a][lvl]
+            space *= self.cards[a][lvl]
+        key = np.zeros(self.n, dtype=np.int64)
+        if space >= 1 << 62:  # would overflow int64: densify attribute by attribute
+            for a, lvl in enumerate(node):
+                key = key * self.cards[a][lvl] + self.codes[a][lvl]
+                _, key = np.unique(key, return_inverse=True)
+            counts = np.bincount(key)
+            return key, counts
+        for a, lvl in enumerate(node):
+            key *= self.cards[a][lvl]
+            key += self.codes[a][lvl]
+        if space <= max(4 * self.n, 1 << 16):
+            full = np.bincount(key, minlength=space)
+            present = full > 0
+            rank = np.cumsum(present) - 1
+            return rank[key], full[present]
         _, inverse, counts = np.unique(key, return_inverse=True, return_counts=True)
         return inverse, counts
 
@@ -372,7 +392,9 @@ def search(
     top = [h - 1 for h in enc.heights]
     top_loss = sum(enc.loss[a][top[a]] for a in range(len(top)))  # per-record loss at the top
     if metric == "entropy":
-        bounds = np.array([enc.lower_bound(nd) for nd in nodes])
+        bounds = np.zeros(nn)
+        for a in range(len(enc.heights)):  # Σ_a loss_sum[a][level_a], the same sums as lower_bound()
+            bounds = bounds + np.array(enc.loss_sum[a])[nodes[:, a]]
     else:
         bounds = np.full(nn, float(enc.n))  # Σ|class|² >= n for every node: no useful separable bound
     UNKNOWN, ANON, NOT = 0, 1, 2

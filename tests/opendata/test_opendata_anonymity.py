@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import csv
 
+import numpy as np
 import pytest
 
 from kernel.errors import ValidationFailed
@@ -150,3 +151,31 @@ def test_hierarchy_errors(tmp_path):
     assert r.transformation == [1] and r.suppressed == 0
     r = search(enc, k=3)
     assert not r.anonymous
+
+
+def _same_partition(inv_a, counts_a, inv_b, counts_b):
+    pairs = np.unique(np.stack([inv_a, inv_b], 1), axis=0)
+    return len(pairs) == len(counts_a) == len(counts_b) and sorted(counts_a) == sorted(counts_b)
+
+
+def test_classes_fast_grouping_equals_sort_grouping(adult_enc):
+    """Encoded.classes (bincount / sort / densify paths) partitions records as np.unique does."""
+    enc = adult_enc
+    rng = np.random.default_rng(0)
+    nodes = [[0] * len(enc.heights), [h - 1 for h in enc.heights]]
+    nodes += [[int(rng.integers(0, h)) for h in enc.heights] for _ in range(40)]
+    for nd in nodes:
+        key = np.zeros(enc.n, dtype=object)
+        for a, lvl in enumerate(nd):
+            key = key * enc.cards[a][lvl] + enc.codes[a][lvl]
+        _, inv_ref, cnt_ref = np.unique(key.astype(np.int64), return_inverse=True, return_counts=True)
+        inv, cnt = enc.classes(nd)
+        assert _same_partition(inv, cnt, inv_ref, cnt_ref), nd
+        assert cnt.sum() == enc.n and (cnt[inv] > 0).all()
+    # a key space beyond int64: attribute-by-attribute densification
+    huge = Encoded(enc.qi[:4], [1] * 4, [[enc.codes[a][0]] for a in range(4)], [[1 << 20] for _ in range(4)],
+                   [], [], None, 0, enc.n)
+    inv, cnt = huge.classes([0, 0, 0, 0])
+    key = np.stack([enc.codes[a][0] for a in range(4)], 1)
+    _, inv_ref, cnt_ref = np.unique(key, axis=0, return_inverse=True, return_counts=True)
+    assert _same_partition(inv, cnt, inv_ref.ravel(), cnt_ref)

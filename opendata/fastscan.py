@@ -53,6 +53,7 @@ for _i, _c in enumerate("0123456789ABCDEFGHJKLMNPQRTUWXY"):
     _USCC_LUT[ord(_c)] = _i
 _MOBILE_W = np.array([1.0 if _MOBILE_PREFIX.match(f"1{k:02d}00000000") else 0.6 for k in range(100)])
 _BANK_ONLY_LENGTHS = (13, 14, 16, 17, 19)
+_VECTOR_LENGTHS = np.array((11, 18) + _BANK_ONLY_LENGTHS)
 #: a candidate token of at least 10 characters (every packaged token-family pattern needs 10 or more)
 #: byte classes for the literal gates: ASCII digit -> '0', letters -> 'A' / 'a', non-ASCII -> 'U'
 _CLASS = bytes(
@@ -353,7 +354,7 @@ class ColumnScanner:
         idx = np.flatnonzero(rest)
         if len(idx):
             sub = [values[i] for i in idx] if len(idx) < n else values
-            best_full, contains = self.det.scan_lines(sub, self.hinted)
+            best_full, contains = self.det.scan_lines(sub, self.hinted, token_text=self.vectorise)
             ents: dict[int, list[str]] = {}
             for ent, lines in contains.items():
                 for i in lines:
@@ -488,6 +489,9 @@ class ColumnScanner:
     def _vector_groups(self, clean: Sequence[str], lens: np.ndarray, rest: np.ndarray, out: Counter) -> None:
         """Validate the fixed-shape digit lines with numpy; clears their ``rest`` flags."""
         n = len(clean)
+        cand = np.isin(lens, _VECTOR_LENGTHS)
+        if not cand.any():
+            return
         flat = "".join(clean)
         if flat.isascii():
             fb = np.frombuffer(flat.encode("ascii"), dtype=np.uint8)
@@ -500,8 +504,12 @@ class ColumnScanner:
             def rows_of(sel: np.ndarray, width: int) -> np.ndarray:
                 return fb[starts[sel][:, None] + np.arange(width)]
         else:
-            isdig = np.fromiter(map(str.isdigit, clean), dtype=bool, count=n)
-            isasc = np.fromiter(map(str.isascii, clean), dtype=bool, count=n)
+            isdig = np.zeros(n, dtype=bool)
+            isasc = np.zeros(n, dtype=bool)
+            ci = np.flatnonzero(cand)
+            sub = [clean[i] for i in ci]
+            isdig[ci] = np.fromiter(map(str.isdigit, sub), dtype=bool, count=len(ci))
+            isasc[ci] = np.fromiter(map(str.isascii, sub), dtype=bool, count=len(ci))
 
             def rows_of(sel: np.ndarray, width: int) -> np.ndarray:
                 raw = "".join([clean[i] for i in sel]).encode("ascii")

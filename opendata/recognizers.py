@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import bisect
 import functools
+import itertools
 import os
 import re
 from dataclasses import dataclass, field
@@ -297,12 +298,14 @@ class Detector:
         return stats
 
     def scan_lines(
-        self, clean: Sequence[str], hinted: frozenset[str] | set[str]
+        self, clean: Sequence[str], hinted: frozenset[str] | set[str], *, token_text: bool = False
     ) -> tuple[dict[int, tuple[float, int, str]], dict[str, set[int]]]:
         """Per-cell verdicts for cleaned cells (no newlines, stripped): ``(best whole-cell match per
         line as (score, priority, entity), entity -> lines containing a match)``. The cells are joined
         with newlines and each pattern runs once over the batch; only candidates go through Python
-        validation. A match that would cross a cell boundary is not used (the cell is re-searched alone)."""
+        validation. A match that would cross a cell boundary is not used (the cell is re-searched alone).
+        ``token_text`` (for the packaged recognisers, whose token patterns only look one character
+        behind) runs each token-family pattern once over the blanked-out text instead of per token."""
         joined = "\n".join(clean)
         starts = [0]
         pos = 0
@@ -322,32 +325,40 @@ class Detector:
             rthr = min(thr, 0.4) if rec.cell_only else thr
             top_possible = min(1.0, rec.score + boost)
             validator = VALIDATORS[rec.validator] if rec.validator else None
+            kw = {"area_codes": self.area_codes, "strict": self.strict_area}
+            r_score, r_entity, r_prio = rec.score, rec.entity, rec.priority
+            claimed_get, best_get, contains_get = claimed.get, best_full.get, contains.get
+            bisect_right = bisect.bisect_right
             for m in matches:
                 s, e = m.span("value") if has_value else m.span()
-                prev = claimed.get((s, e))
+                prev = claimed_get((s, e))
                 if prev is not None and prev >= top_possible:
                     continue
                 if validator is not None:
-                    chk = validator(joined[s:e], area_codes=self.area_codes, strict=self.strict_area)
+                    chk = validator(joined[s:e], **kw)
                     if not chk.ok:
                         continue
                     e -= chk.end_trim
-                    weight, entity = chk.weight, chk.entity or rec.entity
+                    weight, entity = chk.weight, chk.entity or r_entity
                 else:
-                    weight, entity = 1.0, rec.entity
+                    weight, entity = 1.0, r_entity
                 # in a column the header hint is the context (the text before a cell is another cell)
-                score = min(1.0, rec.score * weight + boost)
+                score = min(1.0, r_score * weight + boost)
                 if score < rthr:
                     continue
                 if prev is None or score > prev:
                     claimed[(s, e)] = score
-                line = bisect.bisect_right(starts, s) - 1
-                contains.setdefault(entity, set()).add(line)
+                line = bisect_right(starts, s) - 1
+                lines = contains_get(entity)
+                if lines is None:
+                    contains[entity] = {line}
+                else:
+                    lines.add(line)
                 ls = starts[line]
                 if s == ls and e == ls + len(clean[line]):
-                    old = best_full.get(line)
-                    if old is None or (score, rec.priority) > old[:2]:
-                        best_full[line] = (score, rec.priority, entity)
+                    old = best_get(line)
+                    if old is None or (score, r_prio) > old[:2]:
+                        best_full[line] = (score, r_prio, entity)
 
         def within_cells(rx: re.Pattern) -> Iterator[re.Match]:
             # finditer over the batch, except that a match crossing a newline is replaced by the
@@ -371,9 +382,29 @@ class Detector:
         token_recs = [r for r in ordered if r.family == "token"]
         if token_recs:
             spans = [t.span() for t in _TOKEN.finditer(joined)]
-            for rec in token_recs:
-                rx = rec.regex
-                consume(rec, (m for a, b in spans for m in rx.finditer(joined, a, b)))
+            if token_text and spans:
+                # the tokens in place, everything else blanked out: one pass of each pattern over this
+                # text finds what a pass over each token (pos/endpos) finds, provided no two tokens
+                # touch and no token follows a '+' (the mobile pattern's look-behind): such tokens are
+                # searched one by one
+                pieces: list[str] = []
+                alone: list[tuple[int, int]] = []
+                prev = -1
+                for a, b in spans:
+                    if a == prev or (a and joined[a - 1] == "+"):
+                        alone.append((a, b))
+                        continue
+                    pieces.append("\n" * (a - max(prev, 0)))
+                    pieces.append(joined[a:b])
+                    prev = b
+                text = "".join(pieces)
+                for rec in token_recs:
+                    rx = rec.regex
+                    consume(rec, itertools.chain(rx.finditer(text), (m for a, b in alone for m in rx.finditer(joined, a, b))))
+            else:
+                for rec in token_recs:
+                    rx = rec.regex
+                    consume(rec, (m for a, b in spans for m in rx.finditer(joined, a, b)))
         for rec in ordered:
             if rec.family == "token":
                 continue

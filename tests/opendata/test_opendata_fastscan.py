@@ -75,6 +75,10 @@ def test_fast_equals_slow_mixed_column_and_edge_cases():
         "１３８１２３４５６７８", "٣٨١٢٣٤٥٦٧٨٩", "line\nbreak 13812345678", " 13812345678 ", "\t110105194912310021\r",
         "ID 110105194912310021, phone 13812345678", "x" * 60, "1" * 50, "110105194912310021110105194912310021",
         "0" * 18, "A" * 18, "ABCDEFGHJKLMNPQRTU", "91110000600037341L ", "6222 0212 3456 7890",
+        # tokens after '+', touching tokens (41-character cap), several identifiers in one text
+        "x+13812345678", "a+8613812345678", "电话+13812345678", "++8613812345678",
+        "1234567890123456789012345678901234567890-(13812345678)", "1" * 41 + "-13812345678",
+        "联系人电话13973655002", "姓名：李四 身份证110105194912310021 手机13812345678 卡号6222021234567890",
     ]
     cells = edge + [g.resident_id(random.Random(i).random() < 0.7) for i in range(200)] + \
         [g.uscc(i % 3 > 0) for i in range(200)] + [g.bank_card(i % 4 > 0) for i in range(200)] + \

@@ -133,6 +133,8 @@ class ColumnScanner:
             if not r.cell_only and not r.may_cross and "value" not in r.regex.groupindex:
                 self.single[r.name] = r
         self.necs = necs
+        self._all_keys = {k for k, _ in necs}
+        self.dominant: str | None = None
         #: recognisers needing no per-match validation: no validator, or (packaged list) one that
         #: accepts every match of the pattern as it is (tests check this)
         self.plain = {r.name for r in self.single.values() if not r.validator
@@ -302,7 +304,10 @@ class ColumnScanner:
             skip.add("token")  # ... inside a candidate token of 10+ characters
         if b"@" not in cls:
             skip.add("email")
-        if b"0.0" not in cls if ascii_ else b"." not in cls:
+        if ascii_:  # the prefilter \d\.\d{1,3}\.\d
+            if b"0.0.0" not in cls and b"0.00.0" not in cls and b"0.000.0" not in cls:
+                skip.add("ipv4")
+        elif b"." not in cls:
             skip.add("ipv4")
         if b":" not in cls:
             skip.add("ipv6")
@@ -323,7 +328,12 @@ class ColumnScanner:
         np.cumsum(lens[:-1] + 1, out=starts_np[1:])
         mask = np.zeros(n, dtype=np.int64)
         keys = []
-        skip = self._gates(joined) or ()
+        skip = set(self._gates(joined) or ())
+        # the column's usual plain recogniser (learnt from the previous batch): its own condition is
+        # not evaluated; lines no other condition hits can only be matched by it
+        dom = self.dominant if self.dominant is not None and self.dominant not in skip else None
+        if dom is not None:
+            skip.add(dom)
         for bit, (key, rx) in enumerate(self.necs):
             keys.append(key)
             if key in skip:
@@ -334,9 +344,31 @@ class ColumnScanner:
                 mask[lines] |= 1 << bit
         result = np.empty(n, dtype=object)
         result.fill(_EMPTY)
+        if dom is not None:
+            sel = np.flatnonzero(mask == 0)
+            found = 0
+            if len(sel):
+                rec = self.single[dom]
+                sub = [values[i] for i in sel]
+                if rec.name in self.plain:
+                    for vd, lines in self._plain(rec, sub):
+                        result[sel[lines]] = _scalar(vd)
+                        found += len(lines)
+                else:
+                    for j, vd in self._single(rec, sub).items():
+                        result[sel[j]] = vd
+                        found += 1
+            if found < n // 2:
+                self.dominant = None  # no longer the column's usual content
+            rest = mask != 0
+            idx = np.flatnonzero(rest)
+            if len(idx):
+                self._generic_into(values, idx, n, result)
+            return result
         rest = mask != 0
         if not rest.any():
             return result
+        best_key, best_count = None, 0
         for bit, key in enumerate(keys):
             rec = self.single.get(key)
             if rec is None:
@@ -351,20 +383,28 @@ class ColumnScanner:
                     for j, vd in self._single(rec, sub).items():
                         result[sel[j]] = vd
                 rest[sel] = False
+                if len(sel) > best_count:
+                    best_key, best_count = key, len(sel)
+        if best_count >= n // 2:
+            self.dominant = best_key
         idx = np.flatnonzero(rest)
         if len(idx):
-            sub = [values[i] for i in idx] if len(idx) < n else values
-            best_full, contains = self.det.scan_lines(sub, self.hinted, token_text=self.vectorise)
-            ents: dict[int, list[str]] = {}
-            for ent, lines in contains.items():
-                for i in lines:
-                    ents.setdefault(i, []).append(ent)
-            for j, i in enumerate(idx):
-                e = ents.get(j)
-                f = best_full.get(j)
-                if e or f:
-                    result[i] = (f, tuple(sorted(e)) if e else ())
+            self._generic_into(values, idx, n, result)
         return result
+
+    def _generic_into(self, values: Sequence[str], idx: np.ndarray, n: int, result: np.ndarray) -> None:
+        """:meth:`Detector.scan_lines` verdicts of ``values[idx]`` into ``result``."""
+        sub = [values[i] for i in idx] if len(idx) < n else values
+        best_full, contains = self.det.scan_lines(sub, self.hinted, token_text=self.vectorise)
+        ents: dict[int, list[str]] = {}
+        for ent, lines in contains.items():
+            for i in lines:
+                ents.setdefault(i, []).append(ent)
+        for j, i in enumerate(idx):
+            e = ents.get(j)
+            f = best_full.get(j)
+            if e or f:
+                result[i] = (f, tuple(sorted(e)) if e else ())
 
     def _plain(self, rec: Recognizer, values: Sequence[str]) -> list[tuple[Verdict, np.ndarray]]:
         """:meth:`_single` for a recogniser without a validator (or whose validator accepts every
@@ -474,6 +514,9 @@ class ColumnScanner:
         nonempty = int(np.count_nonzero(lens))
         if not nonempty:
             return out, n, 0
+        if self.vectorise and self._all_keys <= self._gates("\n".join(clean)):
+            out[_EMPTY] += nonempty  # no recogniser can match anywhere in this batch
+            return out, n, nonempty
         rest = np.ones(n, dtype=bool)
         rest[lens == 0] = False
         if self.vectorise:
@@ -501,7 +544,11 @@ class ColumnScanner:
             isdig[ne] = np.add.reduceat(_IS_DIGIT[fb].astype(np.int32), starts[ne]) == lens[ne]
             isasc = np.ones(n, dtype=bool)
 
+            uniform = bool((lens == lens[0]).all())
+
             def rows_of(sel: np.ndarray, width: int) -> np.ndarray:
+                if uniform and len(sel) == n:
+                    return fb.reshape(n, width)
                 return fb[starts[sel][:, None] + np.arange(width)]
         else:
             isdig = np.zeros(n, dtype=bool)

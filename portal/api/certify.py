@@ -50,7 +50,12 @@ def post_certification():
                                      spec_filename=body.get("spec_filename") or "openapi.yaml", hars=hars,
                                      system=body.get("system") or "", base_url=body.get("base_url"),
                                      allowlist=_allowlist(), vendor=_vendor_code(session, principal))
-    return ok(run.to_dict(report=True), status=201, headers={"Location": f"/api/v1/certifications/{run.id}"})
+    from portal.cli.audit import key_dir, origin
+    from registry.certify import approval
+
+    decision = approval.auto_approve(session, run, key_dir=key_dir(), origin=origin())
+    return ok({**run.to_dict(report=True), "auto_approval": decision}, status=201,
+              headers={"Location": f"/api/v1/certifications/{run.id}"})
 
 
 @bp.get("/certifications")
@@ -134,3 +139,43 @@ def get_keys():
     from registry.certify import certificates as certs
 
     return ok({"keys": [certs.jwk(v) for v in certs.public_keys(key_dir())]}, headers={"Cache-Control": "max-age=300"})
+
+
+# ------------------------------------------------------------------- auto-approval policy (commission)
+
+
+@bp.get("/certification-policies")
+def list_auto_policies():
+    from registry.certify import approval
+
+    return ok({"items": [p.to_dict() for p in approval.auto_policy_list(get_session(), current_principal())]})
+
+
+@bp.put("/certification-policies/<standard>")
+def put_auto_policy(standard: str):
+    from registry.certify import approval
+
+    body = json_body("CertificationPolicyRequest")
+    row = approval.auto_policy_set(get_session(), current_principal(), standard, **body)
+    return ok(row.to_dict())
+
+
+# ------------------------------------------------------------------------ project interfaces
+
+
+@bp.get("/projects/<project_id>/certificates")
+def get_project_certificates(project_id: str):
+    from registry.certify import approval
+
+    return ok(approval.project_certificates(get_session(), current_principal(), project_id))
+
+
+@bp.put("/projects/<project_id>/certificates")
+def put_project_certificate(project_id: str):
+    from registry.certify import approval
+
+    body = json_body("ProjectCertificateLinkRequest")
+    session, principal = get_session(), current_principal()
+    approval.project_certificate_link(session, principal, project_id, direction=body["direction"],
+                                      interface=body["interface"], serial=body.get("serial"))
+    return ok(approval.project_certificates(session, principal, project_id))

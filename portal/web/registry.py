@@ -56,8 +56,11 @@ def project(project_id: str):
         similar = registry.project_similar(session, principal, project_id=proj.id, top=5)
     history = registry.project_history(session, principal, proj.id)
     can_decide = is_allowed(principal, "registry:project:decide", registry.access(session, proj))
+    from registry.certify import approval
+
+    interface_certs = approval.project_certificates(session, principal, proj.id)
     return render_template("web/project.html", p=proj, data=data, similar=similar, history=history,
-                           can_decide=can_decide)
+                           can_decide=can_decide, interface_certs=interface_certs)
 
 
 @bp.post("/projects/<project_id>/decide")

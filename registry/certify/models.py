@@ -4,7 +4,11 @@
   ``NAME@VERSION``, sha256 of the vendor document and of the report), the verdict and the full report.
 * ``registry_certificate`` — an issued certificate: serial, the run, the signed JWS, the audit-log index of
   its issue event, the certificate file (JWS + inclusion proof + checkpoint), status ``valid | revoked |
-  expired | superseded`` with the time and reason of the change.
+  expired | superseded`` with the time and reason of the change;
+* ``registry_cert_auto_policy`` — the commission's auto-approval policy per standard name (``*``: every
+  standard without its own): a conformant run meeting it gets its certificate issued automatically;
+* ``registry_cert_project_link`` — a project of the library references the certificate of an interface it
+  provides or consumes (by interface name as written in the proposal).
 """
 
 from __future__ import annotations
@@ -12,7 +16,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import JSON, Boolean, Column, DateTime, ForeignKey, Index, Integer, String, Text
+from sqlalchemy import JSON, Boolean, Column, DateTime, Float, ForeignKey, Index, Integer, String, Text, UniqueConstraint
 from sqlmodel import Field, SQLModel
 
 from kernel.clock import isoformat, utcnow
@@ -107,3 +111,44 @@ class Certificate(SQLModel, table=True):
         if document:
             out["certificate"] = self.document
         return out
+
+
+class CertAutoPolicy(SQLModel, table=True):
+    """Auto-approval policy of the commission for the certificates of one standard (``*``: the default)."""
+
+    __tablename__ = "registry_cert_auto_policy"
+
+    standard_name: str = Field(sa_column=Column(String(120), primary_key=True))
+    enabled: bool = Field(default=True, sa_column=Column(Boolean, nullable=False, default=True))
+    min_coverage: float = Field(default=1.0, sa_column=Column(Float, nullable=False, default=1.0))
+    require_traffic: bool = Field(default=True, sa_column=Column(Boolean, nullable=False, default=True))
+    max_warnings: int | None = Field(default=None, sa_column=Column(Integer, nullable=True))
+    vendors: list[Any] = Field(default_factory=list, sa_column=Column(JSON, nullable=False))
+    validity_days: int = Field(default=365, sa_column=Column(Integer, nullable=False, default=365))
+    version: int = Field(default=1, sa_column=Column(Integer, nullable=False, default=1))
+    updated_at: datetime = Field(default_factory=utcnow, sa_column=_ts())
+    updated_by: str = Field(sa_column=Column(String(200), nullable=False))
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"standard": self.standard_name, "enabled": self.enabled, "min_coverage": self.min_coverage,
+                "require_traffic": self.require_traffic, "max_warnings": self.max_warnings,
+                "vendors": list(self.vendors or []), "validity_days": self.validity_days, "version": self.version,
+                "updated_at": _iso(self.updated_at), "updated_by": self.updated_by}
+
+
+class ProjectCertLink(SQLModel, table=True):
+    """A project's interface (``provided`` / ``consumed``, by name) references a certificate."""
+
+    __tablename__ = "registry_cert_project_link"
+    __table_args__ = (
+        UniqueConstraint("project_id", "direction", "interface", name="uq_registry_cert_project_link"),
+        Index("ix_registry_cert_project_link_serial", "serial"),
+    )
+
+    id: str = Field(default_factory=new_id, sa_column=Column(String(32), primary_key=True))
+    project_id: str = Field(sa_column=Column(String(32), nullable=False))
+    direction: str = Field(sa_column=Column(String(10), nullable=False))
+    interface: str = Field(sa_column=Column(String(200), nullable=False))
+    serial: str = Field(sa_column=Column(String(40), ForeignKey("registry_certificate.serial"), nullable=False))
+    linked_at: datetime = Field(default_factory=utcnow, sa_column=_ts())
+    linked_by: str = Field(sa_column=Column(String(200), nullable=False))

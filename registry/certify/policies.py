@@ -46,3 +46,25 @@ def can_expire(principal: Principal, _cert=None) -> bool:
 @policy("registry:certificate:supersede")
 def can_supersede(principal: Principal, _cert=None) -> bool:
     return principal.has_role(Role.COMMISSION_ADMIN)
+
+
+@policy("registry:certpolicy:set")
+def can_set_auto_policy(principal: Principal, _policy=None) -> bool:
+    """The commission's auto-approval policy is changed by commission administrators only."""
+    return principal.has_role(Role.COMMISSION_ADMIN)
+
+
+@policy("registry:certpolicy:view")
+def can_view_auto_policy(principal: Principal, _policy=None) -> bool:
+    return principal.has_role(*COMMISSION)
+
+
+@policy("registry:projectcert:link")
+def can_link_project_certificate(principal: Principal, project=None) -> bool:
+    """The commission, or the department that owns the proposal while it may still edit it."""
+    if principal.has_role(*COMMISSION):
+        return True
+    from registry.lifecycle import EDITABLE
+
+    return (project is not None and principal.has_role(Role.DEPARTMENT_SUBMITTER) and principal.org_id is not None
+            and getattr(project, "org_id", None) == principal.org_id and getattr(project, "state", None) in EDITABLE)

@@ -106,8 +106,10 @@ def _new_serial() -> str:
 
 
 def certificate_issue(session, principal: Principal, run_id: str, *, key_dir: str | os.PathLike,
-                      origin: str, validity_days: int = DEFAULT_VALIDITY_DAYS, system: str | None = None) -> Certificate:
-    """Issue the certificate of a conformant run (commission reviewers / admins); see the module docstring."""
+                      origin: str, validity_days: int = DEFAULT_VALIDITY_DAYS, system: str | None = None,
+                      approval: dict[str, Any] | None = None) -> Certificate:
+    """Issue the certificate of a conformant run (commission reviewers / admins, or the auto-approval of
+    :mod:`registry.certify.approval`, whose policy and version ``approval`` adds to the issue event)."""
     run = session.get(CertRun, run_id)
     if run is None:
         raise NotFound(f"no certification run {run_id!r}")
@@ -139,7 +141,8 @@ def certificate_issue(session, principal: Principal, run_id: str, *, key_dir: st
     state = certs.issue_state(serial, token, claims)
     ev = audit.record(session, principal, certs.ISSUE_ACTION, object_type="certificate", object_id=serial,
                       state=state, details={"run_id": run.id, "standard": claims["standard"], "vendor": run.vendor,
-                                            "key_id": key.key_id, "jws_sha256": state["jws_sha256"]})
+                                            "key_id": key.key_id, "jws_sha256": state["jws_sha256"],
+                                            **(approval or {})})
     cert = Certificate(serial=serial, run_id=run.id, vendor_org_id=run.vendor_org_id, vendor=run.vendor,
                        system=claims["system"], standard_name=run.standard_name, standard_version=run.standard_version,
                        standard_major=major, vendor_sha256=run.vendor_sha256, report_sha256=run.report_sha256,

@@ -29,8 +29,7 @@ from typing import Iterable, Sequence
 import numpy as np
 
 from opendata.recognizers import _TOKEN, CellStats, Detector, Recognizer, clean_cell, load_recognizers
-from opendata.validators import VALIDATORS
-from opendata.validators import _MOBILE_PREFIX, _RIC_WEIGHTS, _USCC_WEIGHTS, PERMIT_PREFIXES, PROVINCE_CODES
+from opendata.validators import _MOBILE_PREFIX, _RIC_WEIGHTS, _USCC_WEIGHTS, PERMIT_PREFIXES, PROVINCE_CODES, VALIDATORS
 
 __all__ = ["ColumnScanner", "scan_column"]
 

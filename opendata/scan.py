@@ -8,7 +8,6 @@ detected entity types, the share of matching cells, a confidence and a suggested
 from __future__ import annotations
 
 import functools
-import itertools
 import re
 import time
 from dataclasses import dataclass, field
@@ -227,17 +226,13 @@ def scan_table(
                 stats[j].merge(det.scan_cells(cells, header_entities=hints[j]))
         buf.clear()
 
-    rows = table.rows()
     if sample_rows is None:
-        while True:
-            chunk = list(itertools.islice(rows, batch_rows))
-            if not chunk:
-                break
+        for chunk in table.row_batches(batch_rows):
             buf = chunk
             n += len(chunk)
             flush()
     else:
-        for row in rows:
+        for row in table.rows():
             buf.append(row)
             n += 1
             if len(buf) >= batch_rows:

@@ -10,6 +10,7 @@ from __future__ import annotations
 import codecs
 import csv
 import io
+import itertools
 import json
 import os
 import tempfile
@@ -101,9 +102,23 @@ class Table:
     delimiter: str | None = None
     ragged: str = "error"
     _opener: Any = field(default=None, repr=False)
+    _batcher: Any = field(default=None, repr=False)
 
     def rows(self) -> Iterator[list[str | None]]:
         return self._opener()
+
+    def row_batches(self, size: int) -> Iterator[list[list[str | None]]]:
+        """The rows of :meth:`rows` in lists of up to ``size`` (CSV: split in bulk where the text
+        allows it -- no quotes, no lone carriage returns -- with the same rows and errors)."""
+        if self._batcher is not None:
+            yield from self._batcher(size)
+            return
+        it = self.rows()
+        while True:
+            chunk = list(itertools.islice(it, size))
+            if not chunk:
+                return
+            yield chunk
 
     def as_dict(self) -> dict[str, Any]:
         return {"path": self.path, "format": self.format, "encoding": self.encoding, "delimiter": self.delimiter,
@@ -190,7 +205,81 @@ def _open_csv(p: Path, encoding: str | None, delimiter: str | None, ragged: str)
             except csv.Error as exc:
                 raise DataError(f"malformed CSV: {exc}", line=reader.line_num, path=str(p)) from None
 
+    def batches(size: int) -> Iterator[list[list[str | None]]]:
+        width = len(header)
+        done = 0  # rows handed out so far
+        fallback = False
+        with open(p, encoding=codec, newline="", errors="strict") as fh:
+            if codec == "utf-8":
+                first = fh.read(1)
+                if first != "\ufeff":
+                    fh.seek(0)
+            reader = csv.reader(fh, delimiter=delim, strict=True)
+            try:
+                next(reader)
+            except (csv.Error, UnicodeDecodeError):
+                fallback = True
+            line = reader.line_num  # physical lines consumed
+            carry = ""
+            pending: list[list[str | None]] = []
+            eof = False
+            while not fallback and not eof:
+                try:
+                    chunk = fh.read(1 << 22)
+                except UnicodeDecodeError:
+                    fallback = True
+                    break
+                if chunk:
+                    text = carry + chunk
+                    cut = text.rfind("\n")
+                    if cut < 0:
+                        carry = text
+                        continue
+                    text, carry = text[:cut], text[cut + 1 :]
+                else:
+                    text, carry, eof = carry, "", True
+                    if not text:
+                        break
+                if '"' in text or "\x00" in text:
+                    fallback = True
+                    break
+                if "\r" in text:
+                    if text.count("\r") != text.count("\r\n"):
+                        fallback = True
+                        break
+                    text = text.replace("\r\n", "\n")
+                lines = text.split("\n")
+                rows_ = [ln.split(delim) for ln in lines if ln]
+                if len(set(map(len, rows_))) > 1 or (rows_ and len(rows_[0]) != width):
+                    if ragged == "pad":
+                        rows_ = [r if len(r) == width else (r + [None] * width)[:width] for r in rows_]  # type: ignore[list-item]
+                    else:
+                        k = 0
+                        for i, ln in enumerate(lines):
+                            if ln and len(ln.split(delim)) != width:
+                                raise DataError(f"ragged row: {len(ln.split(delim))} fields, header has {width}",
+                                                line=line + i + 1, path=str(p))
+                line += len(lines) if not eof else len(lines)
+                pending.extend(rows_)  # type: ignore[arg-type]
+                while len(pending) >= size:
+                    out, pending = pending[:size], pending[size:]
+                    done += len(out)
+                    yield out
+            if not fallback:
+                if pending:
+                    done += len(pending)
+                    yield pending
+                return
+        # something the bulk split cannot reproduce: the csv module from the first row not handed out
+        it = itertools.islice(rows(), done, None)
+        while True:
+            out = list(itertools.islice(it, size))
+            if not out:
+                return
+            yield out
+
     table._opener = rows
+    table._batcher = batches
     return table
 
 

@@ -180,3 +180,39 @@ def test_a_match_never_spans_two_cells():
     for s in alone[1:]:
         merged.merge(s)
     assert _norm(together) == _norm(merged)
+
+
+@pytest.mark.parametrize("text,kw", [
+    ("a,b\n1,2\n3,4\n", {}), ("a,b\n1,2\n3,4", {}), ("a,b\r\n1,2\r\n3,4\r\n", {}), ("a,b\n1,2\n\n3,4\n", {}),
+    ('a,b\n1,"x,y"\n3,4\n', {}), ("a,b\n1,2\n1,2,3\n", {}), ("a,b\n1,2\n1,2,3\n", {"ragged": "pad"}),
+    ("a,b\n1\n", {}), ("\ufeffa,b\n1,2\n", {}), ("a,b\n1,2\r3,4\n", {}), ("a\n1\n\n2\n", {}),
+    ("a,b\n 1 , 2 \n", {}), ('a,"b\nc"\n1,2\n3\n', {}), ("a;b\n1;2\n3;4\n", {}),
+    ("a,b\n" + "1,2\n" * 5000 + "1\n", {}),
+])
+def test_row_batches_equal_rows(tmp_path, text, kw):
+    from opendata.tabular import DataError
+
+    p = tmp_path / "t.csv"
+    p.write_bytes(text.encode("utf-8"))
+    t = open_table(p, **kw)
+
+    def run(f):
+        try:
+            return "ok", f()
+        except DataError as e:
+            return "err", e.line, str(e)
+
+    assert run(lambda: list(t.rows())) == run(lambda: [r for b in t.row_batches(3) for r in b])
+
+
+def test_row_batches_mixed_encoding_error_like_rows(tmp_path):
+    from opendata.tabular import DataError
+
+    p = tmp_path / "m.csv"
+    p.write_bytes(b"a,b\n" + b"1,2\n" * 30000 + b"\xff\xfe,3\n" + b"1,2\n")
+    t = open_table(p)
+    with pytest.raises(DataError) as e1:
+        list(t.rows())
+    with pytest.raises(DataError) as e2:
+        [r for b in t.row_batches(1000) for r in b]
+    assert e1.value.line == e2.value.line

@@ -1,4 +1,4 @@
-"""``citygov certify`` (a certification run), ``citygov cert issue|verify|revoke|list`` and
+"""``citygov certify`` (a certification run), ``citygov cert issue|verify|revoke|list|policy`` and
 ``citygov keys public``.
 
 Exit codes: 0 conformant / valid / done, 1 not conformant / not valid, 2 input or usage error.
@@ -56,6 +56,13 @@ def _as_principal(session, username: str | None, system):
     from portal.accounts import services as accounts
 
     return accounts.principal_for_user(session, accounts.user_get(session, username))
+
+
+def _policy_text(d: dict) -> str:
+    return (f"{d['standard']}: {'enabled' if d['enabled'] else 'disabled'}, coverage >= {d['min_coverage']:.0%}, "
+            f"traffic {'required' if d['require_traffic'] else 'optional'}, warnings <= "
+            f"{'any' if d['max_warnings'] is None else d['max_warnings']}, vendors "
+            f"{', '.join(d['vendors']) or 'any'}, validity {d['validity_days']} days (v{d['version']})")
 
 
 def register(cli: click.Group) -> None:
@@ -203,6 +210,51 @@ def register(cli: click.Group) -> None:
                                                                    status=status, limit=1000)]
         emit(rows, fmt, lambda rs: "\n".join(f"{r['serial']}  {r['status']:<10} {r['standard']:<30} {r['vendor']} "
                                              f"{r['system']}  until {r['expires_at']}" for r in rs) or "no certificates")
+
+    @cert_group.group("policy")
+    def policy_group():
+        """The commission's auto-approval policy (per standard NAME, or * for the default)."""
+
+    @policy_group.command("set")
+    @click.argument("standard", default="*")
+    @click.option("--enable/--disable", "enabled", default=None, help="Turn auto-approval on or off.")
+    @click.option("--min-coverage", type=click.FloatRange(0, 1), default=None,
+                  help="Share of the standard's operations exercised by traffic or probe.")
+    @click.option("--require-traffic/--no-require-traffic", default=None)
+    @click.option("--max-warnings", type=click.IntRange(-1, None), default=None, help="-1: any number.")
+    @click.option("--vendor", "vendors", multiple=True, help="Only these vendor organisation codes (repeatable).")
+    @click.option("--any-vendor", is_flag=True, help="Clear the vendor list.")
+    @click.option("--validity-days", type=click.IntRange(1, 1095), default=None)
+    @click.option("--as", "as_user", help="Act as this commission admin (default: the system).")
+    @format_option
+    def policy_set_cmd(standard, enabled, min_coverage, require_traffic, max_warnings, vendors, any_vendor,
+                       validity_days, as_user, fmt):
+        """Create or change the auto-approval policy of STANDARD (audited)."""
+        from registry.certify import approval
+
+        data = {k: v for k, v in (("enabled", enabled), ("min_coverage", min_coverage),
+                                  ("require_traffic", require_traffic), ("validity_days", validity_days)) if v is not None}
+        if max_warnings is not None:
+            data["max_warnings"] = None if max_warnings < 0 else max_warnings
+        if vendors or any_vendor:
+            data["vendors"] = [] if any_vendor else list(vendors)
+        try:
+            with cli_session("cli:cert") as (session, system):
+                row = approval.auto_policy_set(session, _as_principal(session, as_user, system), standard, **data)
+                out = row.to_dict()
+        except CityGovError as exc:
+            fail(exc.detail)
+        emit(out, fmt, _policy_text)
+
+    @policy_group.command("list")
+    @format_option
+    def policy_list_cmd(fmt):
+        """List the auto-approval policies."""
+        from registry.certify import approval
+
+        with cli_session("cli:cert") as (session, system):
+            rows = [r.to_dict() for r in approval.auto_policy_list(session, system)]
+        emit(rows, fmt, lambda rs: "\n".join(_policy_text(r) for r in rs) or "no auto-approval policy")
 
     @cli.group("keys")
     def keys_group():

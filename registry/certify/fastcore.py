@@ -164,8 +164,8 @@ class FastValidatorMixin:
 
         return self._cached("param", (tuple(param.parts), name), build)
 
-    def _get_param_or_header_and_schema(self, param_or_header, location, name=None):
-        p = self._param_plan(param_or_header, name)
+    def _get_param_or_header_and_schema(self, param_or_header, location, name=None, p=None):
+        p = p or self._param_plan(param_or_header, name)
         if p.has_content:
             casted, schema = self._get_complex_param_or_header(param_or_header, location, name=name)
         else:
@@ -268,7 +268,7 @@ class FastRequestMixin(FastValidatorMixin):
                 if key in seen:
                     continue
                 seen.add(key)
-                out.append(param)
+                out.append((param, self._param_plan(param)))
             return tuple(out)
 
         return self._cached("params", (tuple(operation.parts), tuple(path.parts)), build)
@@ -278,10 +278,9 @@ class FastRequestMixin(FastValidatorMixin):
 
         errors = []
         validated = Parameters()
-        for param in self._params_of(operation, path):
-            p = self._param_plan(param)
+        for param, p in self._params_of(operation, path):
             try:
-                value = self._get_parameter(parameters, param)
+                value = self._get_parameter(parameters, param, p)
             except MissingParameter:
                 continue
             except ParameterValidationError as exc:
@@ -293,10 +292,10 @@ class FastRequestMixin(FastValidatorMixin):
             raise ParametersError(errors=errors, parameters=validated)
         return validated
 
-    def _get_parameter(self, parameters, param):
+    def _get_parameter(self, parameters, param, p=None):
         # ValidationErrorWrapper(ParameterValidationError, InvalidParameter, "from_spec", spec="param"),
         # inlined: ``from_spec`` reads name and location, which the plan holds already
-        p = self._param_plan(param)
+        p = p or self._param_plan(param)
         try:
             return self._get_parameter_value(parameters, param, p)
         except ValidateError as exc:
@@ -313,7 +312,7 @@ class FastRequestMixin(FastValidatorMixin):
         if p.deprecated and p.pname in location:
             warnings.warn(f"{p.pname} parameter is deprecated", DeprecationWarning)
         try:
-            value, _ = self._get_param_or_header_and_schema(param, location)
+            value, _ = self._get_param_or_header_and_schema(param, location, None, p)
         except KeyError:
             if p.required:
                 raise MissingRequiredParameter(p.pname, p.location_name)

@@ -198,3 +198,20 @@ def test_api_policy_auto_approval_and_project_certificates(client, auth, db_sess
     assert page.status_code == 200
     html = page.get_data(as_text=True)
     assert serial in html and "数据接口" in html and "not_certified" in html
+
+
+def test_cli_policy_set_and_list(runner, db_session, app, auth):
+    admin = auth.user("commission_admin", org=make_org(db_session, "C-CLIP", kind="commission"))
+    reviewer = auth.user("commission_reviewer", org=make_org(db_session, "C-CLIR", kind="commission"))
+    res = runner.invoke(["cert", "policy", "set", "--enable", "--min-coverage", "0.8", "--vendor", "V-1",
+                         "--max-warnings", "2", "--as", admin.username, "--format", "json"])
+    assert res.exit_code == 0, res.output
+    out = json.loads(res.output)
+    assert out["standard"] == "*" and out["vendors"] == ["V-1"] and out["max_warnings"] == 2
+    res = runner.invoke(["cert", "policy", "set", "uds", "--disable", "--as", reviewer.username])
+    assert res.exit_code == 2 and "error" in res.output
+    res = runner.invoke(["cert", "policy", "set", "*", "--any-vendor", "--max-warnings", "-1"])
+    assert res.exit_code == 0, res.output
+    res = runner.invoke(["cert", "policy", "list"])
+    assert res.exit_code == 0 and "*: enabled, coverage >= 80%" in res.output and "vendors any" in res.output
+    assert "(v2)" in res.output

@@ -62,10 +62,14 @@ BODY_MEMO_MAX_BYTES = 256 * 1024  # bodies above this are not memoised
 _MISSING = object()
 
 
+BODY_MEMO_BUDGET_BYTES = 32 * 1024 * 1024  # raw body bytes held per validator (LRU)
+
+
 class _BodyMemo:
     def __init__(self) -> None:
         self.data: OrderedDict = OrderedDict()
         self.lock = threading.Lock()
+        self.bytes = 0
 
     def get(self, key):
         with self.lock:
@@ -76,9 +80,13 @@ class _BodyMemo:
 
     def put(self, key, value) -> None:
         with self.lock:
+            if key in self.data:
+                return
             self.data[key] = value
-            while len(self.data) > BODY_MEMO_MAX_ENTRIES:
-                self.data.popitem(last=False)
+            self.bytes += len(key[2])
+            while len(self.data) > BODY_MEMO_MAX_ENTRIES or self.bytes > BODY_MEMO_BUDGET_BYTES:
+                old, _ = self.data.popitem(last=False)
+                self.bytes -= len(old[2])
 
 
 class _PlannedCaster:

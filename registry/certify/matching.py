@@ -4,8 +4,9 @@ A document is parsed and indexed **once** (cached by content digest): servers be
 path) patterns, path templates become regular expressions bucketed by segment count, literal paths win
 over templated ones and fewer variables win over more (as openapi-core orders them). A request URL is
 matched by server URL + path template; the result is handed to openapi-core's own request / response
-validators (sub-classed so that they do not search the paths again), which then check parameters, bodies,
-headers, status codes and content types against the document.
+validators (sub-classed so that they do not search the paths again, and — :mod:`registry.certify.fastcore`
+— so that every document node they need is read once per operation / parameter / response / media type),
+which then check parameters, bodies, headers, status codes and content types against the document.
 """
 
 from __future__ import annotations

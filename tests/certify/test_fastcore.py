@@ -100,3 +100,13 @@ def test_body_memo_is_bounded_and_keyed_on_exact_bytes():
         fast.validate(har.parse_entry(i, e))
     assert len(memo.data) > before  # distinct bytes: distinct keys
     assert len(memo.data) <= fastcore.BODY_MEMO_MAX_ENTRIES
+    assert memo.bytes == sum(len(k[2]) for k in memo.data)
+    old = fastcore.BODY_MEMO_BUDGET_BYTES
+    fastcore.BODY_MEMO_BUDGET_BYTES = 200
+    more = samples.generated_traffic(samples.vendor_spec(), 40, seed=2, broken=0.0, vary=True)
+    try:
+        for i, e in enumerate(more):
+            fast.validate(har.parse_entry(i, e))
+        assert memo.bytes <= 200 and memo.bytes == sum(len(k[2]) for k in memo.data)
+    finally:
+        fastcore.BODY_MEMO_BUDGET_BYTES = old

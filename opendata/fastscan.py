@@ -274,17 +274,20 @@ class ColumnScanner:
         todo = [v for v in counts if v not in cache]
         self.lookups += len(values)
         self.hits += len(values) - len(todo)
+        new: dict[str, Verdict] = {}
         if todo:
-            verdicts = self._dispatch(todo)
-            if len(cache) + len(todo) > self.cache_size:
-                cache.clear()
-            for v, vd in zip(todo, verdicts):
+            for v, vd in zip(todo, self._dispatch(todo)):
                 if vd is _EMPTY:
                     out[_EMPTY] += counts.pop(v)
                 else:
-                    cache[v] = vd
+                    new[v] = vd
+        get = cache.get
         for v, cnt in counts.items():
-            out[cache[v]] += cnt
+            vd = get(v)
+            out[new[v] if vd is None else vd] += cnt
+        if len(cache) + len(new) > self.cache_size:
+            cache.clear()
+        cache.update(new)
         if self.lookups >= 8192 and self.hits < 0.1 * self.lookups:
             self.use_cache = False
             cache.clear()

@@ -25,12 +25,12 @@ def _norm(stats):
             {k: (v[0], round(v[1], 6), v[2]) for k, v in sorted(stats.by_entity.items())})
 
 
-def assert_same(det, cells, hints=(), batch=None):
+def assert_same(det, cells, hints=(), batch=None, cache_size=1 << 16):
     slow = det.scan_cells(cells, header_entities=hints)
     if batch is None:
         fast = scan_column(det, cells, header_entities=hints)
     else:  # several batches through one scanner (cache, adaptive switches)
-        sc = ColumnScanner(det, hints)
+        sc = ColumnScanner(det, hints, cache_size=cache_size)
         fast = sc.scan(cells[:batch])
         for i in range(batch, len(cells), batch):
             fast.merge(sc.scan(cells[i : i + batch]))
@@ -58,6 +58,16 @@ def test_fast_equals_slow_on_labelled_generator_in_batches():
     for j, name in enumerate(COLUMNS):
         cells = [r[j] for r in rows]
         assert_same(det, cells, tuple(header_entities(name)), batch=1000)
+
+
+def test_small_cache_overflows_between_batches():
+    """A full cache is emptied between batches without losing the verdicts of the current one."""
+    det = default_detector()
+    g = Generator(seed=8)
+    cells = [r[0][8] for r in g.rows(3000)] + [g.name() for _ in range(3000)]
+    random.Random(2).shuffle(cells)
+    for size in (1, 7, 50, 400):
+        assert_same(det, cells, ("CN_NAME",), batch=250, cache_size=size)
 
 
 def test_fast_equals_slow_mixed_column_and_edge_cases():

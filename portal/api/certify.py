@@ -50,7 +50,7 @@ def post_certification():
                                      spec_filename=body.get("spec_filename") or "openapi.yaml", hars=hars,
                                      system=body.get("system") or "", base_url=body.get("base_url"),
                                      allowlist=_allowlist(), vendor=_vendor_code(session, principal))
-    from portal.cli.audit import key_dir, origin
+    from portal.keys import key_dir, origin
     from registry.certify import approval
 
     decision = approval.auto_approve(session, run, key_dir=key_dir(), origin=origin())
@@ -75,7 +75,7 @@ def get_certification(run_id: str):
 
 @bp.post("/certifications/<run_id>/certificate")
 def issue_certificate(run_id: str):
-    from portal.cli.audit import key_dir, origin
+    from portal.keys import key_dir, origin
     from registry.certify import services
 
     body = json_body("CertificateIssueRequest") if request.get_data(cache=True) else {}
@@ -112,7 +112,7 @@ def get_certificate(serial: str):
 @public
 def verify_certificate(serial: str):
     """Verify the stored certificate file with the platform's keys (signature, expiry, revocation, log)."""
-    from portal.cli.audit import key_dir
+    from portal.keys import key_dir
     from registry.certify import certificates as certs
     from registry.certify import services
 
@@ -135,7 +135,7 @@ def revoke_certificate(serial: str):
 @bp.get("/keys")
 @public
 def get_keys():
-    from portal.cli.audit import key_dir
+    from portal.keys import key_dir
     from registry.certify import certificates as certs
 
     return ok({"keys": [certs.jwk(v) for v in certs.public_keys(key_dir())]}, headers={"Cache-Control": "max-age=300"})

@@ -12,18 +12,9 @@ import sys
 from pathlib import Path
 
 import click
-from flask import current_app
 
+from portal.keys import key_dir, origin
 from portal.cli._common import cli_session, emit, fail, format_option
-
-
-def key_dir() -> Path:
-    configured = current_app.config.get("AUDIT_KEY_DIR")
-    return Path(configured) if configured else Path(current_app.instance_path) / "audit-keys"
-
-
-def origin() -> str:
-    return current_app.config.get("AUDIT_ORIGIN") or "citygov.example/audit"
 
 
 def _report_text(report) -> str:

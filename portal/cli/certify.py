@@ -124,7 +124,7 @@ def register(cli: click.Group) -> None:
     @format_option
     def issue_cmd(run_id, validity_days, as_user, fmt):
         """Issue the certificate of a conformant run."""
-        from portal.cli.audit import key_dir, origin
+        from portal.keys import key_dir, origin
         from registry.certify import services
 
         try:
@@ -146,7 +146,7 @@ def register(cli: click.Group) -> None:
     def verify_cmd(cert_file, public_key, offline, fmt):
         """Verify signature, expiry, revocation (online) and log inclusion; exit 1 when not valid."""
         from audit import notes
-        from portal.cli.audit import key_dir
+        from portal.keys import key_dir
         from registry.certify import certificates as certs
         from registry.certify import services
 
@@ -264,7 +264,7 @@ def register(cli: click.Group) -> None:
     @format_option
     def keys_public_cmd(fmt):
         """Print the platform's Ed25519 public keys (verifier keys; JSON: a JWKS)."""
-        from portal.cli.audit import key_dir
+        from portal.keys import key_dir
         from registry.certify import certificates as certs
 
         keys = certs.public_keys(key_dir())

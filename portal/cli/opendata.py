@@ -13,7 +13,6 @@ from pathlib import Path
 
 import click
 
-from kernel.errors import CityGovError
 from portal.cli._common import emit, fail, format_option
 
 

@@ -14,7 +14,7 @@ def run(ctx: DemoContext) -> dict:
     from audit import checkpoints, merkle, notes
     from audit.log import current_size, inclusion_proof
     from audit.verify import verify_log
-    from portal.cli.audit import key_dir, origin
+    from portal.keys import key_dir, origin
 
     session = ctx.session
     checkpoint = checkpoints.checkpoint_sign(session, ctx.system, key_dir=key_dir(), origin=origin())

@@ -16,7 +16,7 @@ def run(ctx: DemoContext) -> dict:
 
     from audit import notes
     from portal.accounts.models import Organisation
-    from portal.cli.audit import key_dir, origin
+    from portal.keys import key_dir, origin
     from registry.certify import certificates as certs
     from registry.certify import samples, services
     from standards import services as standards

@@ -18,7 +18,7 @@ JOBS = [
 def sign_checkpoint() -> str:
     from audit import checkpoints
     from portal.cli._common import cli_session
-    from portal.cli.audit import key_dir, origin
+    from portal.keys import key_dir, origin
 
     with cli_session("scheduler:audit-checkpoint") as (session, system):
         cp = checkpoints.checkpoint_sign(session, system, key_dir=key_dir(), origin=origin())

@@ -10,15 +10,10 @@ from kernel.errors import BadRequest, CityGovError
 from kernel.permissions import is_allowed
 from portal.auth import current_principal, login_required
 from portal.db import get_session
-from portal.web import bp
+from portal.web import _format_error, bp
 
 PAGE = 50
 LIST_FILTERS = ("state", "area", "district", "construction_mode", "deployment", "year", "q")
-
-
-def _format_error(exc: CityGovError) -> str:
-    parts = [exc.detail] + [f"{e.get('field') or e.get('pointer', '')}: {e.get('message')}" for e in exc.errors]
-    return "; ".join(parts)
 
 
 @bp.get("/projects")

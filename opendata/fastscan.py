@@ -139,7 +139,7 @@ class ColumnScanner:
         self.plain = {r.name for r in self.single.values() if not r.validator
                       or (self.vectorise and r.validator in _IMPLIED_BY_PATTERN)}
         self.hits = self.lookups = 0
-        self._anchored: dict[str, re.Pattern] = {}
+        self._anchored: dict[str, re.Pattern | None] = {}
         self.use_cache = True
 
     # -- the per-cell rule of Detector.scan_lines for candidates that all span the whole cell --------
@@ -425,16 +425,16 @@ class ColumnScanner:
         lens = np.fromiter(map(len, values), dtype=np.int64, count=n)
         starts = np.zeros(n, dtype=np.int64)
         np.cumsum(lens[:-1] + 1, out=starts[1:])
-        anchored = self._anchored.get(rec.name)
-        if anchored is None:
-            anchored = self._anchored[rec.name] = re.compile(f"^(?:{rec.pattern})", rec.regex.flags | re.MULTILINE)
-        spans = [m.span() for m in anchored.finditer(joined)]
-        done = np.zeros(n, dtype=bool)
-        if spans:
-            sp = np.array(spans, dtype=np.int64)
-            lines = np.searchsorted(starts, sp[:, 0], side="right") - 1
-            ok = sp[:, 1] == starts[lines] + lens[lines]
-            done[lines[ok]] = True
+        if rec.name not in self._anchored:
+            self._anchored[rec.name] = (None if _has_anchors(rec.regex) else
+                                        re.compile(f"^(?:{rec.pattern})", rec.regex.flags | re.MULTILINE))
+        anchored = self._anchored[rec.name]
+        if anchored is not None:
+            # removing each line's first match at its start empties exactly the lines it covers
+            rest_lens = np.fromiter(map(len, anchored.sub("", joined).split("\n")), dtype=np.int64, count=n)
+            done = rest_lens == 0
+        else:
+            done = np.zeros(n, dtype=bool)
         res = [(full, np.flatnonzero(done))]
         todo = np.flatnonzero(~done)
         if not len(todo):
@@ -592,6 +592,31 @@ class ColumnScanner:
         """The :class:`CellStats` of :meth:`Detector.scan_cells` for this batch."""
         counts, n, nonempty = self.verdicts(cells)
         return stats_from_verdicts(counts, n, nonempty)
+
+
+def _has_anchors(rx: re.Pattern) -> bool:
+    """Does the pattern use ^, $, \\A or \\Z (whose meaning MULTILINE would change)?"""
+    from re import _constants as C, _parser as P
+
+    anchors = {C.AT_BEGINNING, C.AT_BEGINNING_LINE, C.AT_END, C.AT_END_LINE, C.AT_BEGINNING_STRING, C.AT_END_STRING}
+
+    def walk(sub) -> bool:
+        for op, av in sub:
+            if op is C.AT and av in anchors:
+                return True
+            if op is C.SUBPATTERN and walk(av[-1]):
+                return True
+            if op in (C.MAX_REPEAT, C.MIN_REPEAT, C.POSSESSIVE_REPEAT) and walk(av[2]):
+                return True
+            if op is C.BRANCH and any(walk(b) for b in av[1]):
+                return True
+            if op in (C.ASSERT, C.ASSERT_NOT) and walk(av[1]):
+                return True
+            if op is C.ATOMIC_GROUP and walk(av):
+                return True
+        return False
+
+    return walk(P.parse(rx.pattern, rx.flags))
 
 
 def _scalar(obj: object) -> np.ndarray:

@@ -71,6 +71,8 @@ def _configure_sqlite(engine: Engine) -> None:
         # FULL: a commit is on disk before it is acknowledged, so it survives a power loss too
         # (NORMAL in WAL mode survives a process crash but may lose the last commits on power loss).
         cur.execute("PRAGMA synchronous=FULL")
+        cur.execute("PRAGMA cache_size=-65536")  # 64 MiB page cache: bulk inserts into indexed tables stay in memory
+        cur.execute("PRAGMA temp_store=MEMORY")
         cur.close()
 
     @event.listens_for(engine, "begin")

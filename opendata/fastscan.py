@@ -516,19 +516,17 @@ class ColumnScanner:
         nonempty = int(np.count_nonzero(lens))
         if not nonempty:
             return out, n, 0
-        if self.vectorise and self._all_keys <= self._gates("\n".join(clean)):
-            out[_EMPTY] += nonempty  # no recogniser can match anywhere in this batch
-            return out, n, nonempty
         rest = np.ones(n, dtype=bool)
         rest[lens == 0] = False
         if self.vectorise:
             self._vector_groups(clean, lens, rest, out)
-        if rest.all():
-            self._lookup(clean, out)
-        else:
-            idx = np.flatnonzero(rest)
-            if len(idx):
-                self._lookup([clean[i] for i in idx], out)
+        values = clean if rest.all() else [clean[i] for i in np.flatnonzero(rest)]
+        if not values:
+            return out, n, nonempty
+        if self.vectorise and self._all_keys <= self._gates("\n".join(values)):
+            out[_EMPTY] += len(values)  # no recogniser can match anywhere in these cells
+            return out, n, nonempty
+        self._lookup(values, out)
         return out, n, nonempty
 
     def _vector_groups(self, clean: Sequence[str], lens: np.ndarray, rest: np.ndarray, out: Counter) -> None:

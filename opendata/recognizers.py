@@ -27,6 +27,8 @@ DATA_DIR = Path(__file__).with_name("data")
 #: candidate tokens for the 'token' family: starts with a digit, capital, '+' or bracket, then 6+ of the
 #: characters identifiers of that family are written with
 _TOKEN = re.compile(r"(?<![0-9A-Za-z])[0-9A-Z+(（][0-9A-Za-z+()（）\- ]{6,40}")
+#: validators whose inputs repeat in real columns (names, addresses): column scans memoise them
+_MEMO_VALIDATORS = frozenset({"cn_name", "cn_address"})
 _FLAGS = {"IGNORECASE": re.IGNORECASE, "MULTILINE": re.MULTILINE, "ASCII": re.ASCII}
 
 
@@ -192,6 +194,7 @@ class Detector:
         self.context_window = context_window
         self.context_boost = context_boost
         self._by_entity: dict[str, list[Recognizer]] = {}
+        self._memos: dict[str, dict[str, Check]] = {}
         for r in self.recognizers:
             self._by_entity.setdefault(r.entity, []).append(r)
 
@@ -224,6 +227,22 @@ class Detector:
         if entity == "CN_RESIDENT_ID" and len(value.strip()) == 18:
             return self.check(self.recognizer("cn_resident_id"), value)
         return last
+
+    def _memo_validator(self, name: str) -> Callable[..., Check]:
+        """``VALIDATORS[name]`` remembering its results (a bounded dict per detector; validators are
+        pure functions of the value and the detector's settings)."""
+        memo = self._memos.setdefault(name, {})
+        fn = VALIDATORS[name]
+
+        def check(value: str, **kw: Any) -> Check:
+            got = memo.get(value)
+            if got is None:
+                if len(memo) >= 1 << 16:
+                    memo.clear()
+                got = memo[value] = fn(value, **kw)
+            return got
+
+        return check
 
     def _context_score(self, rec: Recognizer, text: str, start: int, base: float) -> float:
         if rec.context and start > 0:
@@ -326,6 +345,8 @@ class Detector:
             top_possible = min(1.0, rec.score + boost)
             validator = VALIDATORS[rec.validator] if rec.validator else None
             kw = {"area_codes": self.area_codes, "strict": self.strict_area}
+            if rec.validator in _MEMO_VALIDATORS:  # names and addresses repeat: remember their checks
+                validator = self._memo_validator(rec.validator)
             r_score, r_entity, r_prio = rec.score, rec.entity, rec.priority
             claimed_get, best_get, contains_get = claimed.get, best_full.get, contains.get
             bisect_right = bisect.bisect_right

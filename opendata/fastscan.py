@@ -1,20 +1,25 @@
-"""Fast column scan: the statistics of :meth:`Detector.scan_cells`, computed per column batch with
-far less Python work per cell.
+"""Fast column scan: the statistics of :meth:`Detector.scan_cells` (every cell judged on its own),
+computed per column batch with far less Python work per cell.
 
-* Cells that are plain ASCII digit strings (optionally an 18th check character X) of a length that
-  only the checksum-bearing recognisers can match (18: resident ID / credit code / bank card; 11
-  starting with 1: mobile; 13, 14, 16, 17, 19: bank card) are validated with numpy over the whole
-  batch: the same regular-expression conditions, dates, province / area codes, MOD 11-2, GB 32100
-  and Luhn arithmetic as :mod:`opendata.validators`, then the recognisers' scores, thresholds,
-  header boosts and tie-breaking exactly as the per-cell scan applies them (once per distinct
-  outcome, not per cell).
-* Every other cell goes through :meth:`Detector.scan_lines` (one pass per pattern over the joined
-  batch, prefilters, Python validation of candidates only), once per distinct value: verdicts are
-  cached per column, so repeated values (names, categories, remarks) cost a dictionary lookup.
+* Fixed-shape cells -- 18 characters of [0-9A-Z] (or 17 digits and x), 11 digits starting with 1,
+  13/14/16/17/19 digits -- can only be matched by the checksum-bearing recognisers. They are
+  validated with numpy over the batch: the same pattern conditions, dates, province / area codes,
+  MOD 11-2, GB 32100 and Luhn arithmetic as :mod:`opendata.validators`, then scores, thresholds,
+  header boosts and tie-breaking as the per-cell scan applies them (once per distinct outcome).
+* Literal gates on a byte-class image of the batch (``bytes.translate`` + substring tests: four
+  digits in a row, '@', digit-dot-digit-dot-digit, ':', non-ASCII, ...) rule out recognisers for a
+  whole batch; then each remaining recogniser's necessary condition (the token regex, its
+  prefilter, or its pattern) marks the lines it can match. Lines nothing can match are empty; lines
+  only one plain recogniser can match (e-mail, licence plate, ...) get one anchored substitution
+  over the joined lines (whole-line matches without Python per match) and a full search only where
+  that is not conclusive; the column's usual plain recogniser skips its own condition pass.
+* The rest goes through :meth:`Detector.scan_lines` (one pass per pattern over the joined batch,
+  Python validation of candidates only), once per distinct value: verdicts are cached per column
+  (dropped for columns whose values do not repeat).
 
-The numpy path is only used with the packaged recogniser list (a custom list is scanned by the
-generic path alone); ``strict_area`` falls back to :meth:`AreaCodes.valid_in` per candidate.
-Tests check that both paths give identical statistics.
+The numpy path and the gates are only used with the packaged recogniser list (a custom list gets
+the generic dispatch alone); ``strict_area`` falls back to :meth:`AreaCodes.valid_in` per candidate.
+Tests check that fast and reference scans give identical statistics.
 """
 
 from __future__ import annotations

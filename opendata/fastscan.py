@@ -370,7 +370,7 @@ class ColumnScanner:
             rest = mask != 0
             idx = np.flatnonzero(rest)
             if len(idx):
-                self._generic_into(values, idx, n, result)
+                self._generic_into(values, idx, n, result, self._possible(mask[idx], keys, dom))
             return result
         rest = mask != 0
         if not rest.any():
@@ -396,13 +396,26 @@ class ColumnScanner:
             self.dominant = best_key
         idx = np.flatnonzero(rest)
         if len(idx):
-            self._generic_into(values, idx, n, result)
+            self._generic_into(values, idx, n, result, self._possible(mask[idx], keys, None))
         return result
 
-    def _generic_into(self, values: Sequence[str], idx: np.ndarray, n: int, result: np.ndarray) -> None:
-        """:meth:`Detector.scan_lines` verdicts of ``values[idx]`` into ``result``."""
+    def _possible(self, masks: np.ndarray, keys: list[str], extra: str | None) -> set[str]:
+        """Names of the recognisers whose necessary condition holds on some of these lines."""
+        bits = int(np.bitwise_or.reduce(masks)) if len(masks) else 0
+        hit = {k for b, k in enumerate(keys) if bits >> b & 1}
+        if extra is not None:
+            hit.add(extra)
+        names = {k for k in hit if k != "token"}
+        if "token" in hit:
+            names.update(r.name for r in self.det.recognizers if r.family == "token")
+        return names
+
+    def _generic_into(self, values: Sequence[str], idx: np.ndarray, n: int, result: np.ndarray,
+                      only: set[str]) -> None:
+        """:meth:`Detector.scan_lines` verdicts of ``values[idx]`` into ``result`` (only the
+        recognisers in ``only`` can match them)."""
         sub = [values[i] for i in idx] if len(idx) < n else values
-        best_full, contains = self.det.scan_lines(sub, self.hinted, token_text=self.vectorise)
+        best_full, contains = self.det.scan_lines(sub, self.hinted, token_text=self.vectorise, only=only)
         ents: dict[int, list[str]] = {}
         for ent, lines in contains.items():
             for i in lines:

@@ -317,14 +317,17 @@ class Detector:
         return stats
 
     def scan_lines(
-        self, clean: Sequence[str], hinted: frozenset[str] | set[str], *, token_text: bool = False
+        self, clean: Sequence[str], hinted: frozenset[str] | set[str], *, token_text: bool = False,
+        only: set[str] | None = None,
     ) -> tuple[dict[int, tuple[float, int, str]], dict[str, set[int]]]:
         """Per-cell verdicts for cleaned cells (no newlines, stripped): ``(best whole-cell match per
         line as (score, priority, entity), entity -> lines containing a match)``. The cells are joined
         with newlines and each pattern runs once over the batch; only candidates go through Python
         validation. A match that would cross a cell boundary is not used (the cell is re-searched alone).
         ``token_text`` (for the packaged recognisers, whose token patterns only look one character
-        behind) runs each token-family pattern once over the blanked-out text instead of per token."""
+        behind) runs each token-family pattern once over the blanked-out text instead of per token.
+        ``only``: names of the recognisers that can match at all (the caller knows the others'
+        necessary conditions fail on every cell)."""
         joined = "\n".join(clean)
         starts = [0]
         pos = 0
@@ -400,6 +403,8 @@ class Detector:
                 pos = le + 1
 
         ordered = sorted(self.recognizers, key=lambda r: -r.score)
+        if only is not None:
+            ordered = [r for r in ordered if r.name in only]
         token_recs = [r for r in ordered if r.family == "token"]
         if token_recs:
             spans = [t.span() for t in _TOKEN.finditer(joined)]

@@ -273,8 +273,13 @@ def bank_card(value: str, **_: Any) -> Check:
 _MOBILE_PREFIX = re.compile(r"^1(?:3\d|4[5-9]|5[0-35-9]|6[2567]|7[0-8]|8\d|9[0-35-9])")
 
 
+_MOBILE_STRIP = re.compile(r"[\s\-()]")
+_LANDLINE_STRIP = re.compile(r"[\s()\uff08\uff09]")
+_LANDLINE = re.compile(r"(?:\+?86-?)?(0\d{2,3})-?(\d{7,8})(?:-(\d{1,6}))?")
+
+
 def cn_mobile(value: str, **_: Any) -> Check:
-    v = re.sub(r"[\s\-()]", "", value)
+    v = _MOBILE_STRIP.sub("", value)
     if v.startswith("+86"):
         v = v[3:]
     elif v.startswith("0086"):
@@ -289,8 +294,8 @@ def cn_mobile(value: str, **_: Any) -> Check:
 
 
 def cn_landline(value: str, **_: Any) -> Check:
-    v = re.sub(r"[\s()\uff08\uff09]", "", value)
-    m = re.fullmatch(r"(?:\+?86-?)?(0\d{2,3})-?(\d{7,8})(?:-(\d{1,6}))?", v)
+    v = _LANDLINE_STRIP.sub("", value)
+    m = _LANDLINE.fullmatch(v)
     if not m:
         return Check(False, v, "InvalidFormat")
     area, local = m.group(1), m.group(2)

@@ -70,6 +70,13 @@ _IMPLIED_BY_PATTERN = ("cn_licence_plate",)
 _NEEDS_NON_ASCII = ("cn_licence_plate", "cn_name_context", "cn_name", "cn_address")
 _TOKEN10 = re.compile(_TOKEN.pattern.replace("{6,40}", "{9,40}"))
 _FAST_NAMES = ("cn_resident_id", "cn_uscc", "bank_card", "cn_mobile")
+#: a mobile number standing alone as a candidate token (no token character -- [0-9A-Za-z+()（）\- ]
+#: -- and no digit on either side): the only token the packaged token-family patterns can match in it
+#: is the whole run, by cn_mobile alone, whose verdict depends on the first three digits only; the
+#: other packaged patterns see only its character classes (digits) or cannot reach into it. So
+#: a cell's verdict does not change when the last eight digits become zeros: cache keys use that
+_LONE_MOBILE = re.compile(r"1(?<![0-9A-Za-z+()（）\- ]1)(?<!\d1)([3-9][0-9])[0-9]{8}(?![0-9A-Za-z+()（）\- ])(?!\d)")
+_LONE_MOBILE_KEY = r"1\g<1>00000000"
 
 
 def _spec(r: Recognizer) -> tuple:
@@ -274,6 +281,12 @@ class ColumnScanner:
             for k, cnt in ids.items():
                 out[first[k]] += cnt
             return
+        if self.vectorise:
+            joined = "\n".join(values)
+            if "1" in joined:
+                keyed = _LONE_MOBILE.sub(_LONE_MOBILE_KEY, joined)
+                if keyed != joined:
+                    values = keyed.split("\n")
         counts = Counter(values)
         cache = self.cache
         todo = [v for v in counts if v not in cache]

@@ -207,7 +207,7 @@ def scan_table(
     n = 0
     complete = True
 
-    def flush() -> None:
+    def flush(columns: list | None = None) -> None:
         width = len(table.columns)
         while len(stats) < width:  # NDJSON may grow new keys
             stats.append(CellStats())
@@ -215,10 +215,13 @@ def scan_table(
         if fast:
             while len(scanners) < width:
                 scanners.append(ColumnScanner(det, hints[len(scanners)]))
-        if all(len(r) == width for r in buf):
-            columns = list(zip(*buf))
-        else:
-            columns = [[(r[j] if j < len(r) else None) or "" for r in buf] for j in range(width)]
+        if columns is None:
+            if all(len(r) == width for r in buf):
+                columns = list(zip(*buf))
+            else:
+                columns = [[(r[j] if j < len(r) else None) or "" for r in buf] for j in range(width)]
+        elif len(columns) < width:  # NDJSON: keys that appeared later
+            columns = list(columns) + [[""] * len(columns[0] if columns else 0)] * (width - len(columns))
         for j, cells in enumerate(columns):
             if fast:
                 stats[j].merge(scanners[j].scan(cells))
@@ -227,10 +230,10 @@ def scan_table(
         buf.clear()
 
     if sample_rows is None:
-        for chunk in table.row_batches(batch_rows):
-            buf = chunk
-            n += len(chunk)
-            flush()
+        for cols in table.column_batches(batch_rows):
+            if cols and len(cols[0]):
+                n += len(cols[0])
+                flush(cols)
     else:
         for row in table.rows():
             buf.append(row)

@@ -120,9 +120,54 @@ class Table:
                 return
             yield chunk
 
+    def column_batches(self, size: int) -> Iterator[list[list[str | None]]]:
+        """The rows of :meth:`row_batches` as lists of columns (each batch: one list of cells per
+        column of the table as it is then; ragged rows padded with ''). CSV without quotes is split
+        into columns in bulk (one split per chunk, no per-row lists)."""
+        if self._batcher is not None and self.format == "csv":
+            yield from self._batcher(size, True)
+            return
+        for chunk in self.row_batches(size):
+            yield _transpose(chunk, len(self.columns))
+
     def as_dict(self) -> dict[str, Any]:
         return {"path": self.path, "format": self.format, "encoding": self.encoding, "delimiter": self.delimiter,
                 "columns": self.columns}
+
+
+def _transpose(rows: list[list[str | None]], width: int) -> list[list[str | None]]:
+    if all(len(r) == width for r in rows):
+        return [list(c) for c in zip(*rows)] if rows else [[] for _ in range(width)]
+    return [[(r[j] if j < len(r) else None) or "" for r in rows] for j in range(width)]
+
+
+def _columns_in_bulk(text: str, delim: str, width: int) -> list[list[str]] | None:
+    """``text`` (lines without quotes or carriage returns) split into columns, if every line has
+    exactly ``width`` fields and none is empty; otherwise None."""
+    if width < 2 or not text or "\n\n" in text or text[0] == "\n" or text[-1] == "\n":
+        return None
+    if delim.isascii():
+        # delimiters before each line end (numpy over the UTF-8 bytes: ASCII bytes only stand for themselves)
+        import numpy as np
+
+        b = np.frombuffer(text.encode("utf-8", "surrogatepass"), dtype=np.uint8)
+        nls = np.flatnonzero(b == 10)
+        dpos = np.flatnonzero(b == ord(delim))
+        ends = np.append(nls, len(b))
+        per_line = np.diff(np.searchsorted(dpos, ends), prepend=0)
+        if not (per_line == width - 1).all():
+            return None
+    else:
+        nl = text.count("\n")
+        parts = text.split(delim)
+        if len(parts) != (nl + 1) * (width - 1) + 1:
+            return None
+        # the newline of line k must be in part (k + 1) * (width - 1): with nl newlines in all, each
+        # of those nl parts holding one means every line has width - 1 delimiters
+        if not all(map(str.__contains__, parts[width - 1 : len(parts) - 1 : width - 1], itertools.repeat("\n"))):
+            return None
+    flat = text.replace("\n", delim).split(delim)
+    return [flat[j::width] for j in range(width)]
 
 
 def _guess_format(path: Path) -> str:
@@ -205,7 +250,8 @@ def _open_csv(p: Path, encoding: str | None, delimiter: str | None, ragged: str)
             except csv.Error as exc:
                 raise DataError(f"malformed CSV: {exc}", line=reader.line_num, path=str(p)) from None
 
-    def batches(size: int) -> Iterator[list[list[str | None]]]:
+    def batches(size: int, columns: bool = False) -> Iterator[list[list[str | None]]]:
+        """Row batches (``columns``: column batches, see :meth:`Table.column_batches`)."""
         width = len(header)
         done = 0  # rows handed out so far
         fallback = False
@@ -248,6 +294,15 @@ def _open_csv(p: Path, encoding: str | None, delimiter: str | None, ragged: str)
                         fallback = True
                         break
                     text = text.replace("\r\n", "\n")
+                if columns:
+                    cols = _columns_in_bulk(text, delim, width)
+                    if cols is not None:
+                        nrows = len(cols[0])
+                        line += nrows
+                        for i in range(0, nrows, size):
+                            done += min(size, nrows - i)
+                            yield [c[i : i + size] for c in cols] if nrows > size else cols  # type: ignore[misc]
+                        continue
                 lines = text.split("\n")
                 rows_ = [ln.split(delim) for ln in lines if ln]
                 if len(set(map(len, rows_))) > 1 or (rows_ and len(rows_[0]) != width):
@@ -260,6 +315,12 @@ def _open_csv(p: Path, encoding: str | None, delimiter: str | None, ragged: str)
                                 raise DataError(f"ragged row: {len(ln.split(delim))} fields, header has {width}",
                                                 line=line + i + 1, path=str(p))
                 line += len(lines) if not eof else len(lines)
+                if columns:
+                    for i in range(0, len(rows_), size):
+                        out = rows_[i : i + size]
+                        done += len(out)
+                        yield _transpose(out, width)  # type: ignore[arg-type]
+                    continue
                 pending.extend(rows_)  # type: ignore[arg-type]
                 while len(pending) >= size:
                     out, pending = pending[:size], pending[size:]
@@ -276,7 +337,7 @@ def _open_csv(p: Path, encoding: str | None, delimiter: str | None, ragged: str)
             out = list(itertools.islice(it, size))
             if not out:
                 return
-            yield out
+            yield _transpose(out, width) if columns else out  # type: ignore[arg-type]
 
     table._opener = rows
     table._batcher = batches

@@ -28,12 +28,15 @@ MAX_LINE = 16 * 1024 * 1024
 IDENTITY_BYTES = 4096
 EXCERPT = 2000
 
-#: the column order of a secmon_event row: 5 bookkeeping columns, then what :func:`event_row` returns
-EVENT_COLUMNS = (
-    "sensor_id", "source_id", "line_offset", "line_no", "day",
+#: the columns of secmon_event bound once per source (as SQL literals): the sensor, the source, the engine version
+EVENT_SOURCE_COLUMNS = ("sensor_id", "source_id", "engine_version")
+#: the columns of a secmon_event row as :func:`event_row` returns them
+EVENT_ROW_COLUMNS = (
+    "line_offset", "line_no", "day",
     "ts", "event_type", "flow_id", "src_ip", "src_port", "dest_ip", "dest_port", "proto", "app_proto",
-    "engine_version", "schema_status", "schema_error", "dns_rrname", "dns_rrtype", "dns_rcode", "raw",
+    "schema_status", "schema_error", "dns_rrname", "dns_rrtype", "dns_rcode", "raw",
 )
+EVENT_COLUMNS = EVENT_SOURCE_COLUMNS + EVENT_ROW_COLUMNS
 #: per-type tables: (source_id, line_offset) + these columns, in the order of :func:`event_row`'s extras
 TYPE_COLUMNS = {
     "secmon_alert": ("sensor_id", "ts", "src_ip", "dest_ip", "signature", "gid", "sid", "rev", "category", "severity",
@@ -82,13 +85,23 @@ def open_stream(path: str | os.PathLike | BinaryIO) -> tuple[BinaryIO, str]:
 _READ_ERRORS = (EOFError, zlib.error, gzip.BadGzipFile, OSError)
 
 
-def iter_raw_lines(fh: BinaryIO, max_line: int | None = None, chunk_size: int = 1 << 20,
-                   chunk_marks: bool = False) -> Iterator[RawLine | None]:
-    """Physical lines with their 1-based number and byte offset. Reads with ``read1`` (returns what is
-    available: streaming-friendly for stdin and keeps every byte decompressed before a gzip stream breaks);
-    oversized lines and a corrupt or truncated compressed stream are reported, never raised. A last line
-    without a final newline is still a line. With ``chunk_marks`` a ``None`` follows every chunk read, so
-    that a streaming consumer can commit what it has before blocking on the next read."""
+class Unterminated(list):
+    """The last line of a stream when it has no final newline (a one-element batch: its length has no ``\\n``)."""
+
+    __slots__ = ()
+
+
+def iter_line_batches(fh: BinaryIO, max_line: int | None = None, chunk_size: int = 1 << 20,
+                      chunk_marks: bool = False) -> Iterator[list[bytes] | RawLine | None]:
+    """The physical lines of a stream in batches, for consumers that track line numbers and offsets themselves.
+
+    Yields, in stream order: a ``list`` of complete lines (bytes without their ``\\n``; each one takes
+    ``len(line) + 1`` bytes of the stream and one line number), an :class:`Unterminated` (a list of the one
+    last line without a final newline: ``len(line)`` bytes), a :class:`RawLine` with an ``error`` for a line
+    that could not be read (oversized, corrupt or truncated compressed stream; its ``line_no`` and ``offset``
+    are absolute and the next line starts at ``offset + length``), and with ``chunk_marks`` a ``None`` after
+    every chunk read. Reads with ``read1`` (returns what is available: streaming-friendly for stdin and keeps
+    every byte decompressed before a gzip stream breaks); errors are reported, never raised."""
     if max_line is None:
         max_line = MAX_LINE
     read = getattr(fh, "read1", None) or fh.read
@@ -122,14 +135,26 @@ def iter_raw_lines(fh: BinaryIO, max_line: int | None = None, chunk_size: int = 
             data = buf + chunk if buf else chunk
             parts = data.split(b"\n")
             buf = parts.pop()
-            for part in parts:
-                line_no += 1
-                n = len(part) + 1
-                if n > max_line + 1:
-                    yield RawLine(line_no, offset, part[:EXCERPT], n, f"line longer than {max_line} bytes")
-                else:
-                    yield RawLine(line_no, offset, part + b"\n", n)
-                offset += n
+            if len(data) <= max_line + 1:  # no line of this chunk can be oversized
+                if parts:
+                    line_no += len(parts)
+                    offset += len(data) - len(buf)
+                    yield parts
+            else:
+                run: list[bytes] = []
+                for part in parts:
+                    line_no += 1
+                    n = len(part) + 1
+                    if n > max_line + 1:
+                        if run:
+                            yield run
+                            run = []
+                        yield RawLine(line_no, offset, part[:EXCERPT], n, f"line longer than {max_line} bytes")
+                    else:
+                        run.append(part)
+                    offset += n
+                if run:
+                    yield run
             if len(buf) > max_line:
                 skipping, skip_head, skip_len, skip_offset = True, buf[:EXCERPT], len(buf), offset
                 buf = b""
@@ -143,12 +168,36 @@ def iter_raw_lines(fh: BinaryIO, max_line: int | None = None, chunk_size: int = 
             offset = skip_offset + skip_len
         elif buf:
             line_no += 1
-            yield RawLine(line_no, offset, buf, len(buf))
+            yield Unterminated((buf,))
             offset += len(buf)
         if error:
             line_no += 1
             yield RawLine(line_no, offset, None, 0, error)
         return
+
+
+def iter_raw_lines(fh: BinaryIO, max_line: int | None = None, chunk_size: int = 1 << 20,
+                   chunk_marks: bool = False) -> Iterator[RawLine | None]:
+    """Physical lines with their 1-based number and byte offset (data with its ``\\n``), one by one; see
+    :func:`iter_line_batches`. A last line without a final newline is still a line. With ``chunk_marks`` a
+    ``None`` follows every chunk read, so that a streaming consumer can commit what it has before blocking."""
+    line_no = offset = 0
+    for item in iter_line_batches(fh, max_line, chunk_size, chunk_marks):
+        if item is None:
+            yield None
+        elif type(item) is list:
+            for part in item:
+                line_no += 1
+                n = len(part) + 1
+                yield RawLine(line_no, offset, part + b"\n", n)
+                offset += n
+        elif type(item) is Unterminated:
+            line_no += 1
+            yield RawLine(line_no, offset, item[0], len(item[0]))
+            offset += len(item[0])
+        else:
+            line_no, offset = item.line_no, item.offset + item.length
+            yield item
 
 
 def identity_of(first_line: bytes) -> str:
@@ -320,26 +369,11 @@ def _tls(t: Any) -> tuple | None:
             _str(ja3.get("hash")) if isinstance(ja3, dict) else None)
 
 
-def event_row(ev: dict, ts_value: Any, engine_version: str, schema_status: str, schema_error: str | None,
-              raw: str, sensor_id: str = "") -> tuple[tuple, list[tuple[str, tuple]]]:
-    """The typed common columns of one event (after the 4 bookkeeping columns of EVENT_COLUMNS) and its
-    per-type rows ``[(table, columns after (source_id, line_offset))]``."""
+def _type_rows(ev: dict, et: str, ts_value: Any, sensor_id: str) -> list[tuple[str, tuple]]:
+    """The per-type rows of a non-DNS event: ``[(table, columns after (source_id, line_offset))]``."""
     g = ev.get
-    et = g("event_type")
-    dns_rrname = dns_rrtype = dns_rcode = None
     extras: list[tuple[str, tuple]] = []
-    if et == "dns":
-        d = g("dns")
-        if type(d) is dict:
-            q = d.get("queries")
-            src = q[0] if type(q) is list and q and type(q[0]) is dict else d  # DNS v3 (Suricata 8) groups queries
-            x = src.get("rrname")
-            dns_rrname = x if x is None or (type(x) is str and "\x00" not in x) else _str(x)
-            x = src.get("rrtype")
-            dns_rrtype = x if x is None or (type(x) is str and "\x00" not in x) else _str(x)
-            x = d.get("rcode")
-            dns_rcode = x if x is None or (type(x) is str and "\x00" not in x) else _str(x)
-    elif et == "alert":
+    if et == "alert":
         al = g("alert")
         if isinstance(al, dict):
             md = al.get("metadata")
@@ -378,19 +412,64 @@ def event_row(ev: dict, ts_value: Any, engine_version: str, schema_status: str, 
         t = _tls(g("tls"))
         if t is not None:
             extras.append(("secmon_tls", t))
+    return extras
+
+
+_NO_EXTRAS: list = []  # shared, never appended to
+
+
+def event_row(ev: dict, offset: int, line_no: int, day: Any, ts_value: Any, schema_status: str,
+              schema_error: str | None, raw: str, sensor_id: str = "", clean: bool = False
+              ) -> tuple[tuple, list[tuple[str, tuple]]]:
+    """One event's secmon_event row (the columns of EVENT_ROW_COLUMNS) and its per-type rows
+    ``[(table, columns after (source_id, line_offset))]``. ``event_type`` must be a string.
+
+    ``clean``: the caller knows that no string of the event holds NUL (its line has no ``\\u0000``: JSON
+    cannot carry a raw NUL inside a string), so strings pass without the per-field NUL escaping check."""
+    g = ev.get
+    et = g("event_type")
+    if et == "dns":  # the bulk of most sensors' output: columns of secmon_event, no per-type row
+        extras = _NO_EXTRAS
+        d = g("dns")
+        if type(d) is dict:
+            q = d.get("queries")
+            src = q[0] if type(q) is list and q and type(q[0]) is dict else d  # DNS v3 (Suricata 8) groups queries
+            dns_rrname, dns_rrtype, dns_rcode = src.get("rrname"), src.get("rrtype"), d.get("rcode")
+            if clean:
+                if not (dns_rrname is None or type(dns_rrname) is str):
+                    dns_rrname = _str(dns_rrname)
+                if not (dns_rrtype is None or type(dns_rrtype) is str):
+                    dns_rrtype = _str(dns_rrtype)
+                if not (dns_rcode is None or type(dns_rcode) is str):
+                    dns_rcode = _str(dns_rcode)
+            else:
+                dns_rrname, dns_rrtype, dns_rcode = _str(dns_rrname), _str(dns_rrtype), _str(dns_rcode)
+        else:
+            dns_rrname = dns_rrtype = dns_rcode = None
+    else:
+        dns_rrname = dns_rrtype = dns_rcode = None
+        extras = _type_rows(ev, et, ts_value, sensor_id)
     src_ip, dest_ip, proto, app_proto = g("src_ip"), g("dest_ip"), g("proto"), g("app_proto")
     flow_id, src_port, dest_port = g("flow_id"), g("src_port"), g("dest_port")
-    # inline fast paths of _str(): plain strings without NUL pass as they are
+    if clean:  # strings (and None) pass as they are
+        return (
+            offset, line_no, day, ts_value, et,
+            flow_id if type(flow_id) is int else None,
+            src_ip if src_ip is None or type(src_ip) is str else _str(src_ip),
+            src_port if type(src_port) is int else None,
+            dest_ip if dest_ip is None or type(dest_ip) is str else _str(dest_ip),
+            dest_port if type(dest_port) is int else None,
+            proto if proto is None or type(proto) is str else _str(proto),
+            app_proto if app_proto is None or type(app_proto) is str else _str(app_proto),
+            schema_status, schema_error if schema_error is None else _str(schema_error),
+            dns_rrname, dns_rrtype, dns_rcode, raw,
+        ), extras
     return (
-        ts_value, et if type(et) is str and "\x00" not in et else _str(et),
-        flow_id if type(flow_id) is int else None,
-        src_ip if src_ip is None or (type(src_ip) is str and "\x00" not in src_ip) else _str(src_ip),
-        src_port if type(src_port) is int else None,
-        dest_ip if dest_ip is None or (type(dest_ip) is str and "\x00" not in dest_ip) else _str(dest_ip),
-        dest_port if type(dest_port) is int else None,
-        proto if proto is None or (type(proto) is str and "\x00" not in proto) else _str(proto),
-        app_proto if app_proto is None or (type(app_proto) is str and "\x00" not in app_proto) else _str(app_proto),
-        engine_version, schema_status, schema_error if schema_error is None else _str(schema_error),
+        offset, line_no, day, ts_value, _str(et), flow_id if type(flow_id) is int else None,
+        _str(src_ip), src_port if type(src_port) is int else None,
+        _str(dest_ip), dest_port if type(dest_port) is int else None,
+        _str(proto), _str(app_proto),
+        schema_status, schema_error if schema_error is None else _str(schema_error),
         dns_rrname, dns_rrtype, dns_rcode, raw,
     ), extras
 
@@ -425,7 +504,8 @@ def decode_line(data: bytes) -> tuple[dict | None, str | None]:
     return ev, None
 
 
-__all__ = ["EVENT_COLUMNS", "TYPE_COLUMNS", "RawLine", "SourceError", "decode_line", "detect_engine_version", "event_row",
-           "expand_sources", "identity_of", "iter_raw_lines", "open_stream", "parse_ts", "schema_validator"]
+__all__ = ["EVENT_COLUMNS", "EVENT_ROW_COLUMNS", "EVENT_SOURCE_COLUMNS", "TYPE_COLUMNS", "RawLine",
+           "Unterminated", "SourceError", "decode_line", "detect_engine_version", "event_row",
+           "expand_sources", "identity_of", "iter_line_batches", "iter_raw_lines", "open_stream", "parse_ts", "schema_validator"]
 
 _ = io  # keep io importable for callers passing BytesIO

@@ -18,7 +18,9 @@ from sqlalchemy import JSON, BigInteger, Boolean, Column, Date, DateTime, Index,
 from sqlalchemy import text
 from sqlmodel import Field, SQLModel
 
-FLOW_WHERE = "event_type IN ('alert', 'flow', 'fileinfo', 'anomaly')"
+#: the events that carry a flow worth pivoting on (an OR chain: SQLite evaluates it per inserted row, and an
+#: ``IN (...)`` list would build an ephemeral table each time — see migration secmon_0002)
+FLOW_WHERE = "event_type = 'alert' OR event_type = 'flow' OR event_type = 'fileinfo' OR event_type = 'anomaly'"
 
 
 class SecmonSensor(SQLModel, table=True):

@@ -15,6 +15,7 @@ from collections import Counter
 from dataclasses import asdict, dataclass, field
 from datetime import UTC, date, datetime, timedelta
 from itertools import chain
+from operator import itemgetter
 from pathlib import Path
 from typing import Any, BinaryIO
 
@@ -180,7 +181,6 @@ class _Ingestor:
         self.schema_dir = schema_dir if schema_dir is not None else eve.default_schema_dir()
         self.engine_version = engine_version
         self.dialect = dialect_name(session)
-        self.ev_sql = _insert_sql(self.dialect, "secmon_event", eve.EVENT_COLUMNS)
         self.q_sql = _insert_sql(self.dialect, "secmon_quarantine", _Q_COLS)
         self.type_sql = {t: _insert_sql(self.dialect, t, ("source_id", "line_offset") + cols)
                          for t, cols in eve.TYPE_COLUMNS.items()}
@@ -199,29 +199,57 @@ class _Ingestor:
             self.session.flush()
         return src
 
+    def _event_sql(self, *values: Any) -> str:
+        """The secmon_event INSERT of one source: its per-source columns as literals, the rest bound."""
+        lits = []
+        for v in values:
+            if v is None:
+                lits.append("NULL")
+            elif type(v) is int:
+                lits.append(str(v))
+            else:
+                lit = "'" + str(v).replace("'", "''") + "'"
+                lits.append(lit.replace("%", "%%") if self.dialect != "sqlite" else lit)
+        ph = "?" if self.dialect == "sqlite" else "%s"
+        return (f"INSERT INTO secmon_event ({', '.join(eve.EVENT_COLUMNS)}) VALUES "
+                f"({', '.join(lits + [ph] * len(eve.EVENT_ROW_COLUMNS))})")
+
     def ingest(self, fh: BinaryIO, name: str, report: IngestReport, *, flush_seconds: float | None = None) -> None:
         streaming = flush_seconds is not None
-        lines = eve.iter_raw_lines(fh, chunk_marks=streaming)
-        first = next((x for x in lines if x is not None), None)
+        batches = eve.iter_line_batches(fh, chunk_marks=streaming)
+        first = next((x for x in batches if x is not None), None)
         if first is None:
             report.sources.append({"source": name, "events": 0, "quarantined": 0, "duplicates_skipped": 0,
                                    "empty": True})
             return
-        ident = eve.identity_of(first.data) if first.data else hashlib.sha256(
+        if type(first) is list:
+            first_data: bytes | None = first[0] + b"\n"
+        elif type(first) is eve.Unterminated:
+            first_data = first[0]
+        else:
+            first_data = first.data
+        ident = eve.identity_of(first_data) if first_data else hashlib.sha256(
             b"unreadable:" + name.encode()).hexdigest()
         src = self._source(ident, name)
         hwm = src.high_water
-        # detect the engine version on a first sample
-        sample: list[eve.RawLine] = [first]
-        decoded: list[dict] = []
-        if not streaming:  # a stream may pause: do not wait for a sample there
-            for rl in lines:
-                sample.append(rl)
-                if len(sample) >= 500:
+        # detect the engine version on a first sample of lines (a stream may pause: only what is read already)
+        ahead: list = [first]
+        n_ahead = len(first) if isinstance(first, list) else 1
+        if not streaming:
+            for item in batches:
+                ahead.append(item)
+                n_ahead += len(item) if isinstance(item, list) else 1
+                if n_ahead >= 500:
                     break
-        for rl in sample:
-            if rl.data is not None and rl.error is None:
-                ev, _ = eve.decode_line(rl.data)
+        decoded: list[dict] = []
+        n_sample = 0
+        for item in ahead:
+            if not isinstance(item, list):
+                n_sample += 1
+                continue
+            for part in item[: max(0, 500 - n_sample)]:
+                n_sample += 1
+                ev, _ = eve.decode_line(part)
                 if ev is not None:
                     decoded.append(ev)
         version = self.engine_version or eve.detect_engine_version(decoded)
@@ -230,48 +258,72 @@ class _Ingestor:
         sqlite = self.dialect == "sqlite"
         today: Any = utcnow().date().isoformat() if sqlite else utcnow().date()
         sensor_id, source_id = self.sensor.id, src.id
+        ev_sql = self._event_sql(sensor_id, source_id, version)
+        short_name = name[-500:]
         rows: list[tuple] = []
         qrows: list[tuple] = []
         trows: dict[str, list[tuple]] = {}
         n_ev = n_q = n_dup = n_inv = 0
         types = report.by_event_type
-        last_end = hwm
         last_flush = time.monotonic()
         decode = eve.decode_line
         loads, JSONDecodeError = orjson.loads, orjson.JSONDecodeError
-        counts: dict[str, int] = {}
         parse_ts = eve.parse_ts
         event_row = eve.event_row
-        for rl in chain(sample, lines):
-            if rl is None:  # end of a chunk read from a stream: commit if due, before blocking again
+        batch_size = self.batch_size
+        line_no = 0
+        offset = 0  # where the next line starts
+        for item in chain(ahead, batches):
+            if item is None:  # end of a chunk read from a stream: commit if due, before blocking again
                 if rows or qrows:
                     n_ev += len(rows)
                     n_q += len(qrows)
-                    self._flush(src, rows, qrows, trows, last_end)
+                    self._flush(src, ev_sql, rows, qrows, trows, offset, types)
                     rows, qrows, trows = [], [], {}
                     last_flush = time.monotonic()
                 continue
-            if rl.offset < hwm:
-                n_dup += 1
+            if not isinstance(item, list):  # a line that could not be read
+                line_no, off, offset = item.line_no, item.offset, item.offset + item.length
+                if off < hwm:
+                    n_dup += 1
+                    continue
+                qrows.append((sensor_id, source_id, short_name, line_no, off, item.length,
+                              item.error or "unreadable", eve.excerpt(item.data), utcnow()))
+                if len(rows) + len(qrows) >= batch_size:
+                    n_ev += len(rows)
+                    n_q += len(qrows)
+                    self._flush(src, ev_sql, rows, qrows, trows, offset, types)
+                    rows, qrows, trows = [], [], {}
+                    last_flush = time.monotonic()
                 continue
-            last_end = rl.offset + rl.length
-            if rl.error is not None or rl.data is None:
-                qrows.append((sensor_id, source_id, name[-500:], rl.line_no, rl.offset, rl.length,
-                              rl.error or "unreadable", eve.excerpt(rl.data), utcnow()))
-            else:
-                data = rl.data
+            nl = 1 if type(item) is list else 0  # bytes of the newline after each line
+            if offset < hwm:
+                end = offset + sum(map(len, item)) + nl * len(item)
+                if end <= hwm:  # a whole batch already ingested (re-ingestion, an overlapping rotation)
+                    n_dup += len(item)
+                    line_no += len(item)
+                    offset = end
+                    continue
+            for data in item:
+                line_no += 1
+                off = offset
+                offset += len(data) + nl
+                if off < hwm:
+                    n_dup += 1
+                    continue
                 try:  # the common case inline; decode_line names the reason otherwise
                     ev = loads(data)
                 except JSONDecodeError:
                     ev = None
                 if type(ev) is not dict or type(ev.get("event_type")) is not str:
-                    ev, reason = decode(data)
-                if ev is None:
-                    qrows.append((sensor_id, source_id, name[-500:], rl.line_no, rl.offset, rl.length, reason,
-                                  eve.excerpt(rl.data), utcnow()))
-                else:
+                    full = data + b"\n" if nl else data
+                    ev, reason = decode(full)
+                    if ev is None:
+                        qrows.append((sensor_id, source_id, short_name, line_no, off, len(full), reason,
+                                      eve.excerpt(full), utcnow()))
+                if ev is not None:
                     tsv = ev.get("timestamp")
-                    if sqlite and type(tsv) is str and len(tsv) == 31 and tsv.endswith("+0000") and tsv[10] == "T":
+                    if sqlite and type(tsv) is str and len(tsv) == 31 and tsv[10] == "T" and tsv.endswith("+0000"):
                         ts = fast = tsv[:10] + " " + tsv[11:26]  # already UTC: SQLAlchemy's SQLite format
                     else:
                         fast = None
@@ -295,24 +347,24 @@ class _Ingestor:
                         day = ts_value[:10]
                     else:
                         ts_value, day = ts, ts.date()
-                    raw = data.decode("utf-8", "replace").rstrip("\r\n")
-                    common, extras = event_row(ev, ts_value, version, status, err, raw, sensor_id)
-                    rows.append((sensor_id, source_id, rl.offset, rl.line_no, day) + common)
+                    # the raw event as it came (valid UTF-8: orjson accepted it); no NUL escape in the line
+                    # means no NUL in any of its strings
+                    row, extras = event_row(ev, off, line_no, day, ts_value, status, err,
+                                            data.decode("utf-8", "replace").rstrip("\r\n"), sensor_id,
+                                            b"\\u0000" not in data)
+                    rows.append(row)
                     for table, vals in extras:
-                        trows.setdefault(table, []).append((source_id, rl.offset) + vals)
-                    et = ev["event_type"]
-                    counts[et] = counts.get(et, 0) + 1
-            if len(rows) + len(qrows) >= self.batch_size or (
-                    flush_seconds is not None and time.monotonic() - last_flush >= flush_seconds):
-                n_ev += len(rows)
-                n_q += len(qrows)
-                self._flush(src, rows, qrows, trows, last_end)
-                rows, qrows, trows = [], [], {}
-                last_flush = time.monotonic()
+                        trows.setdefault(table, []).append((source_id, off) + vals)
+                if len(rows) + len(qrows) >= batch_size or (
+                        streaming and time.monotonic() - last_flush >= flush_seconds):
+                    n_ev += len(rows)
+                    n_q += len(qrows)
+                    self._flush(src, ev_sql, rows, qrows, trows, offset, types)
+                    rows, qrows, trows = [], [], {}
+                    last_flush = time.monotonic()
         n_ev += len(rows)
         n_q += len(qrows)
-        self._flush(src, rows, qrows, trows, last_end)
-        types.update(counts)
+        self._flush(src, ev_sql, rows, qrows, trows, offset, types)
         report.events += n_ev
         report.quarantined += n_q
         report.duplicates_skipped += n_dup
@@ -322,13 +374,14 @@ class _Ingestor:
                                "events": n_ev, "quarantined": n_q, "duplicates_skipped": n_dup,
                                "schema_invalid": n_inv})
 
-    def _flush(self, src: SecmonSource, rows: list[tuple], qrows: list[tuple], trows: dict[str, list[tuple]],
-               end: int) -> None:
+    def _flush(self, src: SecmonSource, ev_sql: str, rows: list[tuple], qrows: list[tuple],
+               trows: dict[str, list[tuple]], end: int, types: Counter) -> None:
+        """One atomic batch: events, per-type rows, quarantined lines and the source's high-water mark."""
         conn = self.session.connection()
         if rows:
             if self.dialect == "postgresql":
-                ensure_partitions(conn, {r[4] for r in rows})
-            conn.exec_driver_sql(self.ev_sql, rows)
+                ensure_partitions(conn, set(map(_DAY, rows)))
+            conn.exec_driver_sql(ev_sql, rows)
         for table, vals in trows.items():
             conn.exec_driver_sql(self.type_sql[table], vals)
         if qrows:
@@ -340,6 +393,11 @@ class _Ingestor:
             src.updated_at = utcnow()
             self.session.add(src)
         self.session.commit()
+        types.update(map(_EVENT_TYPE, rows))  # counted once committed
+
+
+_DAY = itemgetter(eve.EVENT_ROW_COLUMNS.index("day"))
+_EVENT_TYPE = itemgetter(eve.EVENT_ROW_COLUMNS.index("event_type"))
 
 
 def _partition_name(day: date) -> str:

@@ -33,7 +33,7 @@ from typing import Iterable, Sequence
 
 import numpy as np
 
-from opendata.recognizers import _TOKEN, CellStats, Detector, Recognizer, clean_cell, load_recognizers
+from opendata.recognizers import _MEMO_VALIDATORS, _TOKEN, CellStats, Detector, Recognizer, clean_cell, load_recognizers
 from opendata.validators import _MOBILE_PREFIX, _RIC_WEIGHTS, _USCC_WEIGHTS, PERMIT_PREFIXES, PROVINCE_CODES, VALIDATORS
 
 __all__ = ["ColumnScanner", "scan_column"]
@@ -141,7 +141,7 @@ class ColumnScanner:
             if r.family == "token":
                 continue
             necs.append((r.name, r.prefilter_rx or r.regex))
-            if not r.cell_only and not r.may_cross and "value" not in r.regex.groupindex:
+            if not r.may_cross and "value" not in r.regex.groupindex:
                 self.single[r.name] = r
         self.necs = necs
         self._all_keys = {k for k, _ in necs}
@@ -153,6 +153,8 @@ class ColumnScanner:
         self.hits = self.lookups = 0
         self._anchored: dict[str, re.Pattern | None] = {}
         self.use_cache = True
+        #: cache keys with lone mobile numbers reduced to their prefix (see _LONE_MOBILE)
+        self.key_mobiles = True
 
     # -- the per-cell rule of Detector.scan_lines for candidates that all span the whole cell --------
     def _combine(self, cands: tuple[tuple[str, float, str], ...]) -> Verdict:
@@ -281,12 +283,13 @@ class ColumnScanner:
             for k, cnt in ids.items():
                 out[first[k]] += cnt
             return
-        if self.vectorise:
+        if self.vectorise and self.key_mobiles:
             joined = "\n".join(values)
-            if "1" in joined:
-                keyed = _LONE_MOBILE.sub(_LONE_MOBILE_KEY, joined)
-                if keyed != joined:
-                    values = keyed.split("\n")
+            keyed = _LONE_MOBILE.sub(_LONE_MOBILE_KEY, joined) if "1" in joined else joined
+            if keyed != joined:
+                values = keyed.split("\n")
+            else:
+                self.key_mobiles = False  # none in this batch: the column does not hold such text
         counts = Counter(values)
         cache = self.cache
         todo = [v for v in counts if v not in cache]
@@ -497,8 +500,10 @@ class ColumnScanner:
             pos += len(v) + 1
             starts.append(pos)
         boost = det.context_boost if rec.entity in self.hinted else 0.0
-        thr = det.threshold
+        thr = min(det.threshold, 0.4) if rec.cell_only else det.threshold  # as Detector.scan_lines
         validator = VALIDATORS[rec.validator] if rec.validator else None
+        if rec.validator in _MEMO_VALIDATORS:
+            validator = det._memo_validator(rec.validator)
         kw = {"area_codes": det.area_codes, "strict": det.strict_area}
         base = min(1.0, rec.score + boost)
         contains: dict[int, set[str] | str] = {}

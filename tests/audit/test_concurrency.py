@@ -3,7 +3,6 @@ are committed together or not at all (failures injected on both sides)."""
 
 from __future__ import annotations
 
-import threading
 
 import pytest
 import sqlalchemy as sa
@@ -16,6 +15,7 @@ from audit import checkpoints, log, merkle, notes
 from audit.models import AuditEvent
 from audit.verify import verify_log
 from tests.audit.conftest import SYSTEM
+from tests.audit.parallel import run_writers_with_signer
 
 ORIGIN = "city.example/audit"
 
@@ -32,41 +32,16 @@ def engine(fresh_db_url):
 def test_parallel_writers_never_fork_the_log(engine, key_dir):
     make_session = sessionmaker(bind=engine, class_=Session, expire_on_commit=False)
     threads_n, txns, per_txn = 6, 6, 3
-    barrier = threading.Barrier(threads_n + 1)
-    failures: list[BaseException] = []
-    signed: list[int] = []
-    stop = threading.Event()
 
     def writer(t: int) -> None:
-        try:
-            barrier.wait()
-            for k in range(txns):
-                with make_session() as s:
-                    for j in range(per_txn):
-                        audit.record(s, SYSTEM, "registry:project:approve", object_type="project",
-                                     object_id=f"{t}-{k}-{j}", details={"t": t, "k": k, "j": j})
-                    s.commit()
-        except BaseException as exc:  # pragma: no cover - reported below
-            failures.append(exc)
+        for k in range(txns):
+            with make_session() as s:
+                for j in range(per_txn):
+                    audit.record(s, SYSTEM, "registry:project:approve", object_type="project",
+                                 object_id=f"{t}-{k}-{j}", details={"t": t, "k": k, "j": j})
+                s.commit()
 
-    def signer() -> None:
-        try:
-            barrier.wait()
-            while not stop.is_set():
-                with make_session() as s:
-                    signed.append(checkpoints.checkpoint_sign(s, SYSTEM, key_dir=key_dir, origin=ORIGIN).tree_size)
-        except BaseException as exc:  # pragma: no cover
-            failures.append(exc)
-
-    workers = [threading.Thread(target=writer, args=(t,)) for t in range(threads_n)]
-    sign_thread = threading.Thread(target=signer)
-    for th in [*workers, sign_thread]:
-        th.start()
-    for th in workers:
-        th.join(120)
-    stop.set()
-    sign_thread.join(120)
-    assert not failures, failures
+    signed = run_writers_with_signer(make_session, writer, threads_n, key_dir=key_dir, origin=ORIGIN)
 
     total = threads_n * txns * per_txn
     with make_session() as s:

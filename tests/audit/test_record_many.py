@@ -4,7 +4,6 @@ atomic with the caller's transaction, parallel batch writers never fork the log 
 from __future__ import annotations
 
 import dataclasses
-import threading
 from datetime import UTC, datetime, timedelta
 
 import pytest
@@ -20,6 +19,7 @@ from audit.verify import verify_log
 from kernel.context import request_id_var
 from kernel.errors import ValidationFailed
 from tests.audit.conftest import SYSTEM
+from tests.audit.parallel import run_writers_with_signer
 from tests.audit.test_concurrency import ORIGIN, _counts, _widgets, engine  # noqa: F401  (fixture)
 
 
@@ -223,48 +223,23 @@ def test_batch_is_atomic_with_the_callers_transaction(engine, monkeypatch):  # n
 def test_parallel_batch_writers_never_fork_the_log(engine, key_dir):  # noqa: F811
     make_session = sessionmaker(bind=engine, class_=Session, expire_on_commit=False)
     threads_n, txns = 5, 5
-    failures: list[BaseException] = []
-    barrier = threading.Barrier(threads_n + 1)
-    stop = threading.Event()
-    signed: list[int] = []
 
     def size_of(t, k):  # batch sizes 1..7, different per thread and transaction
         return 1 + (t * 3 + k) % 7
 
     def writer(t: int) -> None:
-        try:
-            barrier.wait()
-            for k in range(txns):
-                with make_session() as s:
-                    n = size_of(t, k)
-                    if k % 2:  # mix single record() calls into some transactions
-                        audit.record(s, SYSTEM, "registry:project:approve", object_type="project",
-                                     object_id=f"{t}-{k}-single", details={"t": t, "k": k, "j": -1})
-                    audit.record_many(s, SYSTEM, [
-                        {"action": "registry:project:approve", "object_type": "project", "object_id": f"{t}-{k}-{j}",
-                         "details": {"t": t, "k": k, "j": j}} for j in range(n)])
-                    s.commit()
-        except BaseException as exc:  # pragma: no cover - reported below
-            failures.append(exc)
+        for k in range(txns):
+            with make_session() as s:
+                n = size_of(t, k)
+                if k % 2:  # mix single record() calls into some transactions
+                    audit.record(s, SYSTEM, "registry:project:approve", object_type="project",
+                                 object_id=f"{t}-{k}-single", details={"t": t, "k": k, "j": -1})
+                audit.record_many(s, SYSTEM, [
+                    {"action": "registry:project:approve", "object_type": "project", "object_id": f"{t}-{k}-{j}",
+                     "details": {"t": t, "k": k, "j": j}} for j in range(n)])
+                s.commit()
 
-    def signer() -> None:
-        try:
-            barrier.wait()
-            while not stop.is_set():
-                with make_session() as s:
-                    signed.append(checkpoints.checkpoint_sign(s, SYSTEM, key_dir=key_dir, origin=ORIGIN).tree_size)
-        except BaseException as exc:  # pragma: no cover
-            failures.append(exc)
-
-    workers = [threading.Thread(target=writer, args=(t,)) for t in range(threads_n)]
-    sign_thread = threading.Thread(target=signer)
-    for th in [*workers, sign_thread]:
-        th.start()
-    for th in workers:
-        th.join(120)
-    stop.set()
-    sign_thread.join(120)
-    assert not failures, failures
+    signed = run_writers_with_signer(make_session, writer, threads_n, key_dir=key_dir, origin=ORIGIN)
 
     expected = {(t, k): size_of(t, k) + (k % 2) for t in range(threads_n) for k in range(txns)}
     total = sum(expected.values())

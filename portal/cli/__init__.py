@@ -34,6 +34,17 @@ def _create_app():
 
 
 class CityGovGroup(FlaskGroup):
+    """Flask's group (app loading, ``run``/``shell``/``routes``) whose help and command lookup never
+    need a configured app: all of citygov's commands are registered on the group itself."""
+
+    def list_commands(self, ctx):
+        self._load_plugin_commands()
+        return sorted(click.Group.list_commands(self, ctx))
+
+    def get_command(self, ctx, name):
+        self._load_plugin_commands()
+        return click.Group.get_command(self, ctx, name)
+
     def invoke(self, ctx):
         try:
             return super().invoke(ctx)
@@ -48,8 +59,12 @@ class CityGovGroup(FlaskGroup):
             raise SystemExit(2) from None
 
 
-cli = CityGovGroup(create_app=_create_app, name="citygov", help=__doc__.split("\n\n")[0],
-                   load_dotenv=False, set_debug_flag=False)
+cli = CityGovGroup(create_app=_create_app, name="citygov", add_version_option=False, load_dotenv=False,
+                   set_debug_flag=False,
+                   help="citygov: governance, standards and security compliance of the city's informatization "
+                        "programme. Configure with CITYGOV_INSTANCE_PATH / CITYGOV_DATABASE_URL / "
+                        "CITYGOV_SECRET_KEY; `citygov demo` shows everything on a fresh instance.")
+cli = click.version_option(package_name="citygov", prog_name="citygov")(cli)
 
 
 def main() -> None:

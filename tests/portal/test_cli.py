@@ -65,3 +65,17 @@ def test_token_revoke_and_scheduler_once(runner, db_session):
     once = runner.invoke(["scheduler", "--once", "--format", "json"])
     assert once.exit_code == 0, once.output
     assert json.loads(once.output)["audit:checkpoint:sign"].startswith("checkpoint size")
+
+
+def test_help_and_version_need_no_configuration(tmp_path, monkeypatch):
+    from click.testing import CliRunner
+
+    from portal.cli import _register_areas, cli
+
+    _register_areas()
+    monkeypatch.delenv("CITYGOV_SECRET_KEY", raising=False)
+    monkeypatch.setenv("CITYGOV_INSTANCE_PATH", str(tmp_path / "nothing-here"))
+    result = CliRunner().invoke(cli, ["--help"])
+    assert result.exit_code == 0 and "projects" in result.output and "audit" in result.output
+    assert "citygov" in CliRunner().invoke(cli, ["--version"]).output
+    assert CliRunner().invoke(cli, ["no-such-command"]).exit_code == 2

@@ -270,11 +270,11 @@ class ColumnScanner:
             out[self._combine(cands)] += int(cnt)
 
     # -- generic path --------------------------------------------------------------------------------
-    def _lookup(self, values: Sequence[str], out: Counter) -> None:
+    def _lookup(self, values: Sequence[str], out: Counter, pre: "tuple | None" = None) -> None:
         """Cached verdicts per distinct value; the unknown ones through :meth:`_dispatch`. A column
         whose values hardly repeat stops using the cache."""
         if not self.use_cache:
-            verdicts = self._dispatch(values)
+            verdicts = self._dispatch(values, pre)
             ids = Counter(map(id, verdicts))
             if len(ids) == 1:
                 out[verdicts[0]] += len(verdicts)
@@ -284,10 +284,11 @@ class ColumnScanner:
                 out[first[k]] += cnt
             return
         if self.vectorise and self.key_mobiles:
-            joined = "\n".join(values)
+            joined = pre[0] if pre is not None else "\n".join(values)
             keyed = _LONE_MOBILE.sub(_LONE_MOBILE_KEY, joined) if "1" in joined else joined
             if keyed != joined:
                 values = keyed.split("\n")
+                pre = None
             else:
                 self.key_mobiles = False  # none in this batch: the column does not hold such text
         counts = Counter(values)
@@ -297,7 +298,8 @@ class ColumnScanner:
         self.hits += len(values) - len(todo)
         new: dict[str, Verdict] = {}
         if todo:
-            for v, vd in zip(todo, self._dispatch(todo)):
+            # all distinct and none cached: todo is values (same order), the joined text is known
+            for v, vd in zip(todo, self._dispatch(todo, pre if len(todo) == len(values) else None)):
                 if vd is _EMPTY:
                     out[_EMPTY] += counts.pop(v)
                 else:
@@ -340,18 +342,21 @@ class ColumnScanner:
             skip.update(_NEEDS_NON_ASCII)
         return skip
 
-    def _dispatch(self, values: Sequence[str]) -> np.ndarray:
+    def _dispatch(self, values: Sequence[str], pre: "tuple | None" = None) -> np.ndarray:
         """Verdicts for distinct values: lines no recogniser can match are empty; lines only one
         plain recogniser can match go through :meth:`_single`; the rest through
         :meth:`Detector.scan_lines` (and are cached)."""
         n = len(values)
-        joined = "\n".join(values)
-        lens = np.fromiter(map(len, values), dtype=np.int64, count=n)
+        if pre is not None:  # (joined text, lengths, gates) of exactly these values
+            joined, lens, skip = pre[0], pre[1], set(pre[2] or ())
+        else:
+            joined = "\n".join(values)
+            lens = np.fromiter(map(len, values), dtype=np.int64, count=n)
+            skip = set(self._gates(joined) or ())
         starts_np = np.zeros(n, dtype=np.int64)
         np.cumsum(lens[:-1] + 1, out=starts_np[1:])
         mask = np.zeros(n, dtype=np.int64)
         keys = []
-        skip = set(self._gates(joined) or ())
         # the column's usual plain recogniser (learnt from the previous batch): its own condition is
         # not evaluated; lines no other condition hits can only be matched by it
         dom = self.dominant if self.dominant is not None and self.dominant not in skip else None
@@ -372,9 +377,10 @@ class ColumnScanner:
             found = 0
             if len(sel):
                 rec = self.single[dom]
-                sub = [values[i] for i in sel]
+                whole = len(sel) == n
+                sub = values if whole else [values[i] for i in sel]
                 if rec.name in self.plain:
-                    for vd, lines in self._plain(rec, sub):
+                    for vd, lines in self._plain(rec, sub, (joined, lens) if whole else None):
                         result[sel[lines]] = _scalar(vd)
                         found += len(lines)
                 else:
@@ -442,7 +448,7 @@ class ColumnScanner:
             if e or f:
                 result[i] = (f, tuple(sorted(e)) if e else ())
 
-    def _plain(self, rec: Recognizer, values: Sequence[str]) -> list[tuple[Verdict, np.ndarray]]:
+    def _plain(self, rec: Recognizer, values: Sequence[str], pre: "tuple | None" = None) -> list[tuple[Verdict, np.ndarray]]:
         """:meth:`_single` for a recogniser without a validator (or whose validator accepts every
         match of its pattern unchanged): only spans matter, counted with numpy. Lines whose first
         match starts at the line start and covers the line (found with the pattern anchored to line
@@ -455,8 +461,11 @@ class ColumnScanner:
             return []
         part: Verdict = (None, (rec.entity,))
         full: Verdict = ((score, rec.priority, rec.entity), (rec.entity,))
-        joined = "\n".join(values)
-        lens = np.fromiter(map(len, values), dtype=np.int64, count=n)
+        if pre is not None:
+            joined, lens = pre
+        else:
+            joined = "\n".join(values)
+            lens = np.fromiter(map(len, values), dtype=np.int64, count=n)
         starts = np.zeros(n, dtype=np.int64)
         np.cumsum(lens[:-1] + 1, out=starts[1:])
         if rec.name not in self._anchored:
@@ -543,11 +552,11 @@ class ColumnScanner:
             return out, 0, 0
         if None in cells:
             cells = [c or "" for c in cells]
-        raw = "\n".join(cells)
-        if raw.count("\n") == n - 1 and "\r" not in raw:
-            clean: Sequence[str] = list(map(str.strip, cells))  # no line breaks inside cells
-        else:
+        clean: Sequence[str] = list(map(str.strip, cells))
+        joined = "\n".join(clean)
+        if joined.count("\n") != n - 1 or "\r" in joined:  # line breaks inside cells
             clean = [clean_cell(c) for c in cells]
+            joined = "\n".join(clean)
         lens = np.fromiter(map(len, clean), dtype=np.int64, count=n)
         nonempty = int(np.count_nonzero(lens))
         if not nonempty:
@@ -556,13 +565,20 @@ class ColumnScanner:
         rest[lens == 0] = False
         if self.vectorise:
             self._vector_groups(clean, lens, rest, out)
-        values = clean if rest.all() else [clean[i] for i in np.flatnonzero(rest)]
-        if not values:
-            return out, n, nonempty
-        if self.vectorise and self._all_keys <= self._gates("\n".join(values)):
+        if rest.all():
+            values = clean
+        else:
+            idx = np.flatnonzero(rest)
+            if not len(idx):
+                return out, n, nonempty
+            values = [clean[i] for i in idx]
+            joined = "\n".join(values)
+            lens = lens[idx]
+        gates = self._gates(joined) if self.vectorise else None
+        if gates is not None and self._all_keys <= gates:
             out[_EMPTY] += len(values)  # no recogniser can match anywhere in these cells
             return out, n, nonempty
-        self._lookup(values, out)
+        self._lookup(values, out, (joined, lens, gates))
         return out, n, nonempty
 
     def _vector_groups(self, clean: Sequence[str], lens: np.ndarray, rest: np.ndarray, out: Counter) -> None:

@@ -77,6 +77,9 @@ _FAST_NAMES = ("cn_resident_id", "cn_uscc", "bank_card", "cn_mobile")
 #: a cell's verdict does not change when the last eight digits become zeros: cache keys use that
 _LONE_MOBILE = re.compile(r"1(?<![0-9A-Za-z+()（）\- ]1)(?<!\d1)([3-9][0-9])[0-9]{8}(?![0-9A-Za-z+()（）\- ])(?!\d)")
 _LONE_MOBILE_KEY = r"1\g<1>00000000"
+#: the last eight digits of the same numbers (``"00000000".join(split)`` is the ``sub`` above, without
+#: Python per match)
+_LONE_MOBILE_TAIL = re.compile(r"(?<=1[3-9][0-9])(?<![0-9A-Za-z+()（）\- \d]...)[0-9]{8}(?![0-9A-Za-z+()（）\- ])(?!\d)")
 
 
 def _spec(r: Recognizer) -> tuple:
@@ -101,9 +104,16 @@ def _valid_date(y: np.ndarray, m: np.ndarray, d: np.ndarray) -> np.ndarray:
     return ok & (d <= dim)
 
 
+@functools.lru_cache(maxsize=None)
+def _luhn_weights(width: int) -> tuple[np.ndarray, np.ndarray]:
+    doubled = (np.arange(width)[::-1] % 2 == 1).astype(np.int32)  # every second digit from the right
+    return doubled + 1, doubled
+
+
 def _luhn(d: np.ndarray) -> np.ndarray:
-    rev = d[:, ::-1]
-    return (rev[:, 0::2].sum(1) + _LUHN_DOUBLE[rev[:, 1::2]].sum(1)) % 10 == 0
+    # a doubled digit contributes 2d - 9 when d >= 5 (the digit sum of 2d), else 2d
+    w, doubled = _luhn_weights(d.shape[1])
+    return (d @ w - 9 * ((d >= 5).astype(np.int32) @ doubled)) % 10 == 0
 
 
 def _num(d: np.ndarray, a: int, b: int) -> np.ndarray:
@@ -228,15 +238,16 @@ class ColumnScanner:
         u_ok &= (31 - (uv[:, :17] @ _USCC_W) % 31) % 31 == uv[:, 17]
         looks_id = all_dig & prov_ok & (y >= 1900) & (y <= 2100) & date_ok
         # bank card: pattern [1-6] then digits only, then bank_card
-        b_ok = all_dig & (d[:, 0] >= 1) & (d[:, 0] <= 6) & (d.min(1) != d.max(1))
+        b_ok = all_dig & (d[:, 0] >= 1) & (d[:, 0] <= 6) & (d != d[:, :1]).any(1)
         b_state = np.where(looks_id, 2, np.where(_luhn(d), 1, np.where((d[:, 0] == 6) & (d[:, 1] == 2), 3, 0)))
         b_state = np.where(b_ok, b_state, 0)
         id_state = np.where(id_ok, 1 + permit, 0)
         u_state = np.where(u_ok, np.where(looks_id, 2, 1), 0)
         code = id_state * 12 + u_state * 4 + b_state
         ents = ["CN_RESIDENT_ID"] + [_PERMIT_CODES[c] for c in sorted(_PERMIT_CODES)]
-        for c, cnt in zip(*np.unique(code, return_counts=True)):
-            c = int(c)
+        counts = np.bincount(code, minlength=1)
+        for c in np.flatnonzero(counts).tolist():
+            cnt = counts[c]
             ids, us, bs = c // 12, (c // 4) % 3, c % 4
             cands = []
             if ids:
@@ -259,7 +270,7 @@ class ColumnScanner:
     def _group_bank(self, a: np.ndarray, out: Counter) -> None:
         length = a.shape[1]
         d = a.astype(np.int32) - 48
-        ok = (d[:, 0] >= 1) & (d[:, 0] <= 6) & (d.min(1) != d.max(1))
+        ok = (d[:, 0] >= 1) & (d[:, 0] <= 6) & (d != d[:, :1]).any(1)
         if length == 13:
             ok &= d[:, 0] != 1
         luhn = _luhn(d)
@@ -285,7 +296,7 @@ class ColumnScanner:
             return
         if self.vectorise and self.key_mobiles:
             joined = pre[0] if pre is not None else "\n".join(values)
-            keyed = _LONE_MOBILE.sub(_LONE_MOBILE_KEY, joined) if "1" in joined else joined
+            keyed = "00000000".join(_LONE_MOBILE_TAIL.split(joined)) if "1" in joined else joined
             if keyed != joined:
                 values = keyed.split("\n")
                 pre = None

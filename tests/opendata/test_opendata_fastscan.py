@@ -245,7 +245,7 @@ def test_row_batches_mixed_encoding_error_like_rows(tmp_path):
 def test_lone_mobile_cache_keys_keep_verdicts():
     """Cache keys replace the last eight digits of a lone mobile number with zeros: the reference
     verdict of every such cell equals that of its key, whatever surrounds the number."""
-    from opendata.fastscan import _LONE_MOBILE, _LONE_MOBILE_KEY
+    from opendata.fastscan import _LONE_MOBILE, _LONE_MOBILE_KEY, _LONE_MOBILE_TAIL
 
     det = default_detector()
     rng = random.Random(12)
@@ -259,6 +259,8 @@ def test_lone_mobile_cache_keys_keep_verdicts():
             num = num[: rng.randint(9, 11)] + rng.choice(["", "1", "12", "x"])
         cells.append(rng.choice(around) + num + rng.choice(around + ["@qq.com", ".cn", "号楼"]))
     keyed = [_LONE_MOBILE.sub(_LONE_MOBILE_KEY, c) for c in cells]
+    joined = "\n".join(cells)
+    assert "00000000".join(_LONE_MOBILE_TAIL.split(joined)) == _LONE_MOBILE.sub(_LONE_MOBILE_KEY, joined) == "\n".join(keyed)
     assert sum(a != b for a, b in zip(cells, keyed)) > 500
     for hints in HINT_SETS:
         for c, k in zip(cells, keyed):
@@ -266,3 +268,15 @@ def test_lone_mobile_cache_keys_keep_verdicts():
                 assert _norm(det.scan_cells([c], header_entities=hints)) == _norm(det.scan_cells([k], header_entities=hints)), (c, k)
         assert_same(det, cells, hints)
         assert_same(det, cells, hints, batch=300)
+
+
+def test_vectorised_luhn_equals_luhn_ok():
+    import numpy as np
+
+    from opendata.fastscan import _luhn
+    from opendata.validators import luhn_ok
+
+    rng = np.random.default_rng(3)
+    for width in (11, 13, 14, 15, 16, 17, 18, 19):
+        d = rng.integers(0, 10, (5000, width)).astype(np.int32)
+        assert (_luhn(d) == np.array([luhn_ok("".join(map(str, r))) for r in d.tolist()])).all(), width

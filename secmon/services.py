@@ -10,6 +10,7 @@ from __future__ import annotations
 import fnmatch
 import hashlib
 import secrets
+import threading
 import time
 from collections import Counter
 from dataclasses import asdict, dataclass, field
@@ -182,6 +183,8 @@ class _Ingestor:
         self.engine_version = engine_version
         self.dialect = dialect_name(session)
         self.q_sql = _insert_sql(self.dialect, "secmon_quarantine", _Q_COLS)
+        self._pending: threading.Thread | None = None
+        self._pending_error: BaseException | None = None
         self.type_sql = {t: _insert_sql(self.dialect, t, ("source_id", "line_offset") + cols)
                          for t, cols in eve.TYPE_COLUMNS.items()}
         if self.dialect == "sqlite":
@@ -359,12 +362,12 @@ class _Ingestor:
                         streaming and time.monotonic() - last_flush >= flush_seconds):
                     n_ev += len(rows)
                     n_q += len(qrows)
-                    self._flush(src, ev_sql, rows, qrows, trows, offset, types)
+                    self._flush(src, ev_sql, rows, qrows, trows, offset, types, background=not streaming)
                     rows, qrows, trows = [], [], {}
                     last_flush = time.monotonic()
         n_ev += len(rows)
         n_q += len(qrows)
-        self._flush(src, ev_sql, rows, qrows, trows, offset, types)
+        self._flush(src, ev_sql, rows, qrows, trows, offset, types)  # waits for the previous batch first
         report.events += n_ev
         report.quarantined += n_q
         report.duplicates_skipped += n_dup
@@ -375,8 +378,13 @@ class _Ingestor:
                                "schema_invalid": n_inv})
 
     def _flush(self, src: SecmonSource, ev_sql: str, rows: list[tuple], qrows: list[tuple],
-               trows: dict[str, list[tuple]], end: int, types: Counter) -> None:
-        """One atomic batch: events, per-type rows, quarantined lines and the source's high-water mark."""
+               trows: dict[str, list[tuple]], end: int, types: Counter, *, background: bool = False) -> None:
+        """One atomic batch: events, per-type rows, quarantined lines and the source's high-water mark.
+
+        With ``background`` the COMMIT (the WAL fsync, a checkpoint) runs in a helper thread while the caller
+        parses the next batch; the next flush (and the end of every source, so before the service returns)
+        waits for it and raises its error. The session is never used by both threads at once."""
+        self._wait()
         conn = self.session.connection()
         if rows:
             if self.dialect == "postgresql":
@@ -392,8 +400,37 @@ class _Ingestor:
             src.quarantined += len(qrows)
             src.updated_at = utcnow()
             self.session.add(src)
-        self.session.commit()
-        types.update(map(_EVENT_TYPE, rows))  # counted once committed
+            self.session.flush()
+        types.update(map(_EVENT_TYPE, rows))
+        if not background:
+            self.session.commit()
+            return
+        self._pending = threading.Thread(target=self._commit, name="secmon-ingest-commit", daemon=True)
+        self._pending.start()
+
+    def _commit(self) -> None:
+        try:
+            self.session.commit()
+        except BaseException as exc:  # noqa: BLE001 - re-raised by _wait in the ingesting thread
+            self._pending_error = exc
+
+    def abandon(self) -> None:
+        """After an error: wait for a background commit, dropping its own error (the first one wins)."""
+        try:
+            self._wait()
+        except BaseException:  # noqa: BLE001
+            pass
+
+    def _wait(self) -> None:
+        """Wait for a background commit; its error is raised here."""
+        t = self._pending
+        if t is None:
+            return
+        t.join()
+        self._pending = None
+        exc, self._pending_error = self._pending_error, None
+        if exc is not None:
+            raise exc
 
 
 _DAY = itemgetter(eve.EVENT_ROW_COLUMNS.index("day"))
@@ -443,6 +480,9 @@ def eve_ingest(session: Session, principal: Principal, paths: list[str | Path], 
         fh, name = eve.open_stream(path)
         try:
             ing.ingest(fh, name, report, flush_seconds=1.0 if path == "-" else None)
+        except BaseException:
+            ing.abandon()  # a background commit must be over before the caller rolls the session back
+            raise
         finally:
             if path != "-":
                 fh.close()

@@ -27,6 +27,8 @@ from __future__ import annotations
 import bisect
 import datetime as _dt
 import functools
+import itertools
+import operator
 import re
 from collections import Counter
 from typing import Iterable, Sequence
@@ -66,6 +68,9 @@ _CLASS = bytes(
 #: packaged recognisers whose necessary condition needs a non-ASCII character (Han characters)
 #: over the classes above: characters of candidate tokens ([0-9A-Za-z+()\- ]) -> 'T'
 _TOKEN_CLASS = bytes(84 if chr(b) in "0Aa+()- " else 46 for b in range(256))
+#: over the classes above: digits and capitals -> 'D' (every fixed-shape line of the numpy groups
+#: has 11 of them in a row)
+_SHAPE_CLASS = bytes(68 if b in (48, 65) else 46 for b in range(256))
 _IMPLIED_BY_PATTERN = ("cn_licence_plate",)
 _NEEDS_NON_ASCII = ("cn_licence_plate", "cn_name_context", "cn_name", "cn_address")
 _TOKEN10 = re.compile(_TOKEN.pattern.replace("{6,40}", "{9,40}"))
@@ -303,22 +308,27 @@ class ColumnScanner:
             else:
                 self.key_mobiles = False  # none in this batch: the column does not hold such text
         counts = Counter(values)
+        keys = list(counts)
         cache = self.cache
-        todo = [v for v in counts if v not in cache]
+        vds = list(map(cache.get, keys))  # None: not cached
+        new: dict[str, Verdict] = {}
+        todo: list[str] = []
+        if None in vds:
+            todo = list(itertools.compress(keys, map(operator.is_, vds, itertools.repeat(None))))
+            # all distinct and none cached: todo is values (same order), the joined text is known
+            new = dict(zip(todo, self._dispatch(todo, pre if len(todo) == len(values) else None)))
+            vds = list(map(new.get, keys, vds))
         self.lookups += len(values)
         self.hits += len(values) - len(todo)
-        new: dict[str, Verdict] = {}
-        if todo:
-            # all distinct and none cached: todo is values (same order), the joined text is known
-            for v, vd in zip(todo, self._dispatch(todo, pre if len(todo) == len(values) else None)):
-                if vd is _EMPTY:
-                    out[_EMPTY] += counts.pop(v)
-                else:
-                    new[v] = vd
-        get = cache.get
-        for v, cnt in counts.items():
-            vd = get(v)
-            out[new[v] if vd is None else vd] += cnt
+        if len(keys) <= 256:
+            for vd, cnt in zip(vds, counts.values()):
+                out[vd] += cnt
+        else:  # sum the counts per verdict object with numpy
+            ids = np.fromiter(map(id, vds), dtype=np.uint64, count=len(keys))
+            cnts = np.fromiter(counts.values(), dtype=np.int64, count=len(keys))
+            _u, first, inv = np.unique(ids, return_index=True, return_inverse=True)
+            for i, cnt in zip(first.tolist(), np.bincount(inv, weights=cnts).tolist()):
+                out[vds[i]] += int(cnt)
         if len(cache) + len(new) > self.cache_size:
             cache.clear()
         cache.update(new)
@@ -326,13 +336,14 @@ class ColumnScanner:
             self.use_cache = False
             cache.clear()
 
-    def _gates(self, joined: str) -> set[str] | None:
+    def _gates(self, joined: str, cls: bytes | None = None) -> set[str] | None:
         """Recognisers (necessary-condition keys) that cannot match anywhere in ``joined``, from
         literal tests on a byte-class image of the text (packaged recognisers only)."""
         if not self.vectorise:
             return None
         ascii_ = joined.isascii()
-        cls = joined.encode("utf-8").translate(_CLASS)
+        if cls is None:
+            cls = joined.encode("utf-8").translate(_CLASS)
         skip = set()
         if b"0000" not in cls:  # every packaged token-family pattern has 4 ASCII digits in a row
             skip.add("token")
@@ -574,8 +585,11 @@ class ColumnScanner:
             return out, n, 0
         rest = np.ones(n, dtype=bool)
         rest[lens == 0] = False
+        cls = None
         if self.vectorise:
-            self._vector_groups(clean, lens, rest, out)
+            cls = joined.encode("utf-8").translate(_CLASS)
+            if b"DDDDDDDDDDD" in cls.translate(_SHAPE_CLASS):
+                self._vector_groups(clean, lens, rest, out)
         if rest.all():
             values = clean
         else:
@@ -585,7 +599,8 @@ class ColumnScanner:
             values = [clean[i] for i in idx]
             joined = "\n".join(values)
             lens = lens[idx]
-        gates = self._gates(joined) if self.vectorise else None
+            cls = None
+        gates = self._gates(joined, cls) if self.vectorise else None
         if gates is not None and self._all_keys <= gates:
             out[_EMPTY] += len(values)  # no recogniser can match anywhere in these cells
             return out, n, nonempty

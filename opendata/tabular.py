@@ -144,30 +144,22 @@ def _transpose(rows: list[list[str | None]], width: int) -> list[list[str | None
 def _columns_in_bulk(text: str, delim: str, width: int) -> list[list[str]] | None:
     """``text`` (lines without quotes or carriage returns) split into columns, if every line has
     exactly ``width`` fields and none is empty; otherwise None."""
-    if width < 2 or not text or "\n\n" in text or text[0] == "\n" or text[-1] == "\n":
+    if width < 2 or delim in "\r\n" or not text or "\n\n" in text or text[0] == "\n" or text[-1] == "\n":
         return None
-    if delim.isascii():
-        # delimiters before each line end (numpy over the UTF-8 bytes: ASCII bytes only stand for themselves)
-        import numpy as np
-
-        b = np.frombuffer(text.encode("utf-8", "surrogatepass"), dtype=np.uint8)
-        nls = np.flatnonzero(b == 10)
-        dpos = np.flatnonzero(b == ord(delim))
-        ends = np.append(nls, len(b))
-        per_line = np.diff(np.searchsorted(dpos, ends), prepend=0)
-        if not (per_line == width - 1).all():
-            return None
-    else:
-        nl = text.count("\n")
-        parts = text.split(delim)
-        if len(parts) != (nl + 1) * (width - 1) + 1:
-            return None
-        # the newline of line k must be in part (k + 1) * (width - 1): with nl newlines in all, each
-        # of those nl parts holding one means every line has width - 1 delimiters
-        if not all(map(str.__contains__, parts[width - 1 : len(parts) - 1 : width - 1], itertools.repeat("\n"))):
-            return None
-    flat = text.replace("\n", delim).split(delim)
-    return [flat[j::width] for j in range(width)]
+    nl = text.count("\n")
+    parts = text.split(delim)
+    w1 = width - 1
+    if len(parts) != (nl + 1) * w1 + 1:
+        return None
+    # the newline of line k must be in part (k + 1) * (width - 1): with nl newlines in all, each of
+    # those nl parts holding one means every line has width - 1 delimiters
+    ends = parts[w1::w1]  # 'last field of line k' + '\n' + 'first field of line k + 1'; then the very last field
+    if not all(map(str.__contains__, ends[:nl], itertools.repeat("\n"))):
+        return None
+    halves = "\n".join(ends).split("\n")  # last_0, first_1, last_1, ..., first_nl, last_nl
+    first = halves[1::2]
+    first.insert(0, parts[0])
+    return [first] + [parts[j::w1] for j in range(1, w1)] + [halves[0::2]]
 
 
 def _guess_format(path: Path) -> str:

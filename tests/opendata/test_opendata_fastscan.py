@@ -198,7 +198,8 @@ def test_a_match_never_spans_two_cells():
     ("a,b\n1\n", {}), ("\ufeffa,b\n1,2\n", {}), ("a,b\n1,2\r3,4\n", {}), ("a\n1\n\n2\n", {}),
     ("a,b\n 1 , 2 \n", {}), ('a,"b\nc"\n1,2\n3\n', {}), ("a;b\n1;2\n3;4\n", {}),
     ("a,b\n" + "1,2\n" * 5000 + "1\n", {}), ("a,b\n" + "1,2\n" * 5000 + "1\n", {"ragged": "pad"}),
-    ("a\n1\n2\n", {}), ("a,b\n1,2\n,\n", {}), ("a,b,c\n1,2,3\n1,2,3,4\n1,2\n", {"ragged": "pad"}),
+    ("a\n1\n2\n", {}), ("a,b,c\n1,2\n3,4,5,6\n7,8,9\n", {"ragged": "pad"}), ("a,b,c\n1,2\n3,4,5,6\n", {}),
+    ("a,b,c\n1,2,3\n,,\n4,5,6", {}), ("a\tb\tc\n1\t2\t3\n4\t5\t6\n", {}), ("a,b\n1,2\n,\n", {}), ("a,b,c\n1,2,3\n1,2,3,4\n1,2\n", {"ragged": "pad"}),
 ])
 def test_row_batches_equal_rows(tmp_path, text, kw):
     from opendata.tabular import DataError
@@ -280,3 +281,16 @@ def test_vectorised_luhn_equals_luhn_ok():
     for width in (11, 13, 14, 15, 16, 17, 18, 19):
         d = rng.integers(0, 10, (5000, width)).astype(np.int32)
         assert (_luhn(d) == np.array([luhn_ok("".join(map(str, r))) for r in d.tolist()])).all(), width
+
+
+def test_columns_in_bulk():
+    from opendata.tabular import _columns_in_bulk
+
+    assert _columns_in_bulk("1,2,3\n4,5,6", ",", 3) == [["1", "4"], ["2", "5"], ["3", "6"]]
+    assert _columns_in_bulk("1,2\n3,4\n5,6", ",", 2) == [["1", "3", "5"], ["2", "4", "6"]]
+    assert _columns_in_bulk(",,\n,,", ",", 3) == [["", ""], ["", ""], ["", ""]]
+    for bad in ("1,2\n3,4,5,6\n7,8", "1,2,3,4\n5,6", "1,2\n\n3,4", "\n1,2", "1,2\n", "1,2,3\n4,5,6"):
+        assert _columns_in_bulk(bad, ",", 3 if bad.count(",") % 2 == 0 and "\n\n" not in bad else 2) in (
+            None, [["1", "4"], ["2", "5"], ["3", "6"]]) or bad == "1,2,3\n4,5,6"
+    assert _columns_in_bulk("1,2\n3,4,5,6\n7,8,9", ",", 3) is None
+    assert _columns_in_bulk("1,2,3,4\n5,6", ",", 3) is None

@@ -294,3 +294,34 @@ def test_columns_in_bulk():
             None, [["1", "4"], ["2", "5"], ["3", "6"]]) or bad == "1,2,3\n4,5,6"
     assert _columns_in_bulk("1,2\n3,4,5,6\n7,8,9", ",", 3) is None
     assert _columns_in_bulk("1,2,3,4\n5,6", ",", 3) is None
+
+
+def test_quick_whole_line_shapes_imply_the_pattern():
+    """Lines of the quick shapes are matched by the packaged pattern from start to end."""
+    import string
+
+    from opendata.fastscan import _QUICK_WHOLE
+
+    det = default_detector()
+    rng = random.Random(6)
+    alpha = string.ascii_letters + string.digits
+    for name, quick in _QUICK_WHOLE.items():
+        rx = det.recognizer(name).regex
+        hits = 0
+        for _ in range(20000):
+            k = rng.randint(1, 4)
+            line = "".join(rng.choice(alpha + ".-_@") for _ in range(rng.randint(1, 12)))
+            if rng.random() < 0.7:
+                line = ("".join(rng.choice(alpha) for _ in range(rng.randint(1, 70))) + "@"
+                        + "".join("".join(rng.choice(alpha) for _ in range(rng.choice([1, 2, 5, 63, 64]))) + "."
+                                  for _ in range(k))
+                        + "".join(rng.choice(string.ascii_letters + (string.digits if rng.random() < 0.1 else ""))
+                                  for _ in range(rng.choice([1, 2, 3, 63, 64]))))
+            if quick.fullmatch(line):
+                hits += 1
+                m = rx.search(line)
+                assert m is not None and m.span() == (0, len(line)), line
+                assert re.compile(f"^(?:{rx.pattern})", re.M).sub("", "x\n" + line + "\ny") == "x\n\ny"
+        assert hits > 3000
+        cols, _ = fast_columns(3000, seed=4)
+        assert_same(det, cols["邮箱"] + [c.upper() for c in cols["邮箱"]], ("EMAIL",), batch=700)

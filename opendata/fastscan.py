@@ -71,6 +71,10 @@ _TOKEN_CLASS = bytes(84 if chr(b) in "0Aa+()- " else 46 for b in range(256))
 #: over the classes above: digits and capitals -> 'D' (every fixed-shape line of the numpy groups
 #: has 11 of them in a row)
 _SHAPE_CLASS = bytes(68 if b in (48, 65) else 46 for b in range(256))
+#: over UTF-8 bytes: ASCII digits and the bytes of non-ASCII characters outside U+4000-U+9FFF (lead
+#: bytes E4-E9; no decimal digit lives there) -> 'D': a run of seven \d characters (any script) gives
+#: seven 'D' bytes in a row
+_DIGIT_RUN_CLASS = bytes(68 if 48 <= b <= 57 or (b >= 128 and not 0xE4 <= b <= 0xE9) else 46 for b in range(256))
 _IMPLIED_BY_PATTERN = ("cn_licence_plate",)
 #: whole lines of a simpler shape that the packaged pattern matches from the line start to its end
 #: (greedy local part up to '@', every 'label.' taken, the letters after the last dot as the top-level
@@ -342,14 +346,15 @@ class ColumnScanner:
             self.use_cache = False
             cache.clear()
 
-    def _gates(self, joined: str, cls: bytes | None = None) -> set[str] | None:
+    def _gates(self, joined: str, cls: bytes | None = None, raw: bytes | None = None) -> set[str] | None:
         """Recognisers (necessary-condition keys) that cannot match anywhere in ``joined``, from
         literal tests on a byte-class image of the text (packaged recognisers only)."""
         if not self.vectorise:
             return None
         ascii_ = joined.isascii()
         if cls is None:
-            cls = joined.encode("utf-8").translate(_CLASS)
+            raw = joined.encode("utf-8")
+            cls = raw.translate(_CLASS)
         skip = set()
         if b"0000" not in cls:  # every packaged token-family pattern has 4 ASCII digits in a row
             skip.add("token")
@@ -368,6 +373,8 @@ class ColumnScanner:
             if b"0000000" not in cls:
                 skip.update(("cn_passport", "cn_hmt_travel_permit"))
             skip.update(_NEEDS_NON_ASCII)
+        elif raw is not None and b"DDDDDDD" not in raw.translate(_DIGIT_RUN_CLASS):
+            skip.update(("cn_passport", "cn_hmt_travel_permit"))  # their prefilters need 7 \d in a row
         return skip
 
     def _dispatch(self, values: Sequence[str], pre: "tuple | None" = None) -> np.ndarray:
@@ -594,9 +601,10 @@ class ColumnScanner:
             return out, n, 0
         rest = np.ones(n, dtype=bool)
         rest[lens == 0] = False
-        cls = None
+        cls = raw = None
         if self.vectorise:
-            cls = joined.encode("utf-8").translate(_CLASS)
+            raw = joined.encode("utf-8")
+            cls = raw.translate(_CLASS)
             if b"DDDDDDDDDDD" in cls.translate(_SHAPE_CLASS):
                 self._vector_groups(clean, lens, rest, out)
         if rest.all():
@@ -608,8 +616,8 @@ class ColumnScanner:
             values = [clean[i] for i in idx]
             joined = "\n".join(values)
             lens = lens[idx]
-            cls = None
-        gates = self._gates(joined, cls) if self.vectorise else None
+            cls = raw = None
+        gates = self._gates(joined, cls, raw) if self.vectorise else None
         if gates is not None and self._all_keys <= gates:
             out[_EMPTY] += len(values)  # no recogniser can match anywhere in these cells
             return out, n, nonempty

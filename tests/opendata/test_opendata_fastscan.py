@@ -325,3 +325,21 @@ def test_quick_whole_line_shapes_imply_the_pattern():
         assert hits > 3000
         cols, _ = fast_columns(3000, seed=4)
         assert_same(det, cols["邮箱"] + [c.upper() for c in cols["邮箱"]], ("EMAIL",), batch=700)
+
+
+def test_digit_run_gate_covers_every_decimal_digit():
+    from opendata.fastscan import _DIGIT_RUN_CLASS
+
+    digits = [chr(c) for c in range(0x110000) if chr(c).isdecimal() or re.match(r"\d", chr(c))]
+    assert len(digits) > 600
+    for c in digits:
+        assert set(c.encode("utf-8").translate(_DIGIT_RUN_CLASS)) == {68}, hex(ord(c))
+    det = default_detector()
+    g = Generator(seed=21)
+    cells = [g.plate() for _ in range(300)] + [g.name() for _ in range(300)] + [
+        "护照E12345678", "张三 E١٢٣٤٥٦٧٨", "通行证H１２３４５６７８", "京A·12345", "户主王五 G12345678", "H12345678号",
+        "申请人Ｅ12345678", "E۱۲۳۴۵۶۷۸", "备注" + "٣" * 9]
+    random.Random(3).shuffle(cells)
+    for hints in HINT_SETS:
+        assert_same(det, cells, hints)
+        assert_same(det, cells, hints, batch=64)

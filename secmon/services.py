@@ -172,6 +172,21 @@ _Q_COLS = ("sensor_id", "source_id", "source_name", "line_no", "line_offset", "l
            "created_at")
 
 
+_NONE_ADAPTER = {}.get  # a C-level callable returning None for any argument (the dict stays empty)
+
+
+def _fast_sqlite_nulls() -> None:
+    """pysqlite binds a ``None`` parameter through its adaptation protocol: a failed adapter lookup, then two
+    failed attribute lookups (``__adapt__``, ``__conform__``) with their AttributeError — about a third of a
+    microsecond per NULL, a sixth of an event's insert cost. An adapter registered for ``NoneType`` that
+    returns ``None`` makes it one dict lookup; the bound value is NULL exactly as before. Process-wide and
+    idempotent (the same result for every sqlite3 user, only sooner)."""
+    import sqlite3
+
+    if (type(None), sqlite3.PrepareProtocol) not in getattr(sqlite3, "adapters", {}):
+        sqlite3.register_adapter(type(None), _NONE_ADAPTER)
+
+
 class _Ingestor:
     def __init__(self, session: Session, sensor: SecmonSensor, *, batch_size: int, validate: bool,
                  schema_dir: str | None, engine_version: str | None):
@@ -188,6 +203,7 @@ class _Ingestor:
         self.type_sql = {t: _insert_sql(self.dialect, t, ("source_id", "line_offset") + cols)
                          for t, cols in eve.TYPE_COLUMNS.items()}
         if self.dialect == "sqlite":
+            _fast_sqlite_nulls()
             # a larger page cache for this connection keeps the index B-trees in memory during bulk inserts
             session.connection().exec_driver_sql("PRAGMA cache_size=-65536")
 

@@ -88,3 +88,16 @@ def test_background_commit_error_is_raised_and_nothing_half_done(db_session, tmp
     rep = services.eve_ingest(db_session, ANALYST, [p], sensor="b2", batch_size=10)
     assert rep.events == 50 - n and rep.duplicates_skipped == n
     assert count(db_session, "secmon_event") == 50
+
+
+def test_absent_fields_are_sql_null(db_session, tmp_path):
+    p = tmp_path / "eve.json"
+    p.write_bytes(lines(3))
+    services.eve_ingest(db_session, ANALYST, [p], sensor="n1")
+    # no app_proto / flow_id / rcode in these events: stored as NULL (not text, not 0), however they are bound
+    assert count(db_session, "secmon_event", "app_proto IS NULL AND flow_id IS NULL AND dns_rcode IS NULL "
+                 "AND schema_error IS NULL") == 3
+    if db_session.get_bind().dialect.name == "sqlite":
+        import sqlite3
+
+        assert sqlite3.connect(":memory:").execute("SELECT typeof(?)", (None,)).fetchone() == ("null",)

@@ -16,7 +16,7 @@ from typing import Any, Iterator
 import yaml
 
 from opendata.fastscan import ColumnScanner
-from opendata.recognizers import DATA_DIR, CellStats, Detector, Finding, default_detector
+from opendata.recognizers import DATA_DIR, SAFE_LOADER, CellStats, Detector, Finding, default_detector
 from opendata.tabular import Table, open_table
 
 __all__ = ["ColumnResult", "ScanReport", "scan_table", "scan_file", "scan_cells", "header_entities", "DIRECT"]
@@ -27,7 +27,7 @@ DIRECT = "direct"
 
 @functools.lru_cache(maxsize=1)
 def _hints() -> dict[str, Any]:
-    return yaml.safe_load((DATA_DIR / "header_hints.yaml").read_text(encoding="utf-8"))
+    return yaml.load((DATA_DIR / "header_hints.yaml").read_text(encoding="utf-8"), Loader=SAFE_LOADER)
 
 
 def _norm(s: str) -> str:

@@ -343,3 +343,13 @@ def test_digit_run_gate_covers_every_decimal_digit():
     for hints in HINT_SETS:
         assert_same(det, cells, hints)
         assert_same(det, cells, hints, batch=64)
+
+
+def test_data_files_load_the_same_with_the_c_loader():
+    import yaml
+
+    from opendata.recognizers import DATA_DIR, SAFE_LOADER
+
+    for name in ("recognizers.yaml", "header_hints.yaml"):
+        text = (DATA_DIR / name).read_text(encoding="utf-8")
+        assert yaml.load(text, Loader=SAFE_LOADER) == yaml.safe_load(text)

@@ -75,6 +75,9 @@ _SHAPE_CLASS = bytes(68 if b in (48, 65) else 46 for b in range(256))
 #: bytes E4-E9; no decimal digit lives there) -> 'D': a run of seven \d characters (any script) gives
 #: seven 'D' bytes in a row
 _DIGIT_RUN_CLASS = bytes(68 if 48 <= b <= 57 or (b >= 128 and not 0xE4 <= b <= 0xE9) else 46 for b in range(256))
+#: over UTF-8 bytes: white space other than the newline, and the lead bytes of every multi-byte
+#: white-space character (C2: U+0085/U+00A0, E1: U+1680, E2: U+2000-U+205F, E3: U+3000) -> 'W'
+_WS_CLASS = bytes(87 if b in (9, 11, 12, 13, 28, 29, 30, 31, 32, 0xC2, 0xE1, 0xE2, 0xE3) else 46 for b in range(256))
 _IMPLIED_BY_PATTERN = ("cn_licence_plate",)
 #: whole lines of a simpler shape that the packaged pattern matches from the line start to its end
 #: (greedy local part up to '@', every 'label.' taken, the letters after the last dot as the top-level
@@ -590,23 +593,28 @@ class ColumnScanner:
             return out, 0, 0
         if None in cells:
             cells = [c or "" for c in cells]
-        clean: Sequence[str] = list(map(str.strip, cells))
-        joined = "\n".join(clean)
-        if joined.count("\n") != n - 1 or "\r" in joined:  # line breaks inside cells
-            clean = [clean_cell(c) for c in cells]
+        joined = "\n".join(cells)
+        raw = joined.encode("utf-8", "surrogatepass")
+        if b"W" not in raw.translate(_WS_CLASS) and joined.count("\n") == n - 1:
+            clean: Sequence[str] = cells if isinstance(cells, list) else list(cells)  # nothing to strip
+        else:
+            clean = list(map(str.strip, cells))
             joined = "\n".join(clean)
+            if joined.count("\n") != n - 1 or "\r" in joined:  # line breaks inside cells
+                clean = [clean_cell(c) for c in cells]
+                joined = "\n".join(clean)
+            raw = joined.encode("utf-8", "surrogatepass")
         lens = np.fromiter(map(len, clean), dtype=np.int64, count=n)
         nonempty = int(np.count_nonzero(lens))
         if not nonempty:
             return out, n, 0
         rest = np.ones(n, dtype=bool)
         rest[lens == 0] = False
-        cls = raw = None
+        cls = None
         if self.vectorise:
-            raw = joined.encode("utf-8")
             cls = raw.translate(_CLASS)
             if b"DDDDDDDDDDD" in cls.translate(_SHAPE_CLASS):
-                self._vector_groups(clean, lens, rest, out)
+                self._vector_groups(clean, lens, rest, out, raw)
         if rest.all():
             values = clean
         else:
@@ -624,16 +632,19 @@ class ColumnScanner:
         self._lookup(values, out, (joined, lens, gates))
         return out, n, nonempty
 
-    def _vector_groups(self, clean: Sequence[str], lens: np.ndarray, rest: np.ndarray, out: Counter) -> None:
-        """Validate the fixed-shape digit lines with numpy; clears their ``rest`` flags."""
+    def _vector_groups(self, clean: Sequence[str], lens: np.ndarray, rest: np.ndarray, out: Counter,
+                       raw: bytes | None = None) -> None:
+        """Validate the fixed-shape digit lines with numpy; clears their ``rest`` flags. ``raw``: the
+        UTF-8 bytes of the cells joined with newlines, if known."""
         n = len(clean)
         cand = np.isin(lens, _VECTOR_LENGTHS)
         if not cand.any():
             return
-        flat = "".join(clean)
-        if flat.isascii():
-            fb = np.frombuffer(flat.encode("ascii"), dtype=np.uint8)
-            starts = np.cumsum(lens) - lens
+        if raw is None:
+            raw = "\n".join(clean).encode("utf-8")
+        if len(raw) == int(lens.sum()) + n - 1:  # all ASCII: one byte per character
+            fb = np.frombuffer(raw + b"\n", dtype=np.uint8)  # every line followed by a newline
+            starts = np.cumsum(lens + 1) - (lens + 1)
             ne = np.flatnonzero(lens)
             isdig = np.zeros(n, dtype=bool)
             isdig[ne] = np.add.reduceat(_IS_DIGIT[fb].astype(np.int32), starts[ne]) == lens[ne]
@@ -643,7 +654,7 @@ class ColumnScanner:
 
             def rows_of(sel: np.ndarray, width: int) -> np.ndarray:
                 if uniform and len(sel) == n:
-                    return fb.reshape(n, width)
+                    return fb.reshape(n, width + 1)[:, :width]
                 return fb[starts[sel][:, None] + np.arange(width)]
         else:
             isdig = np.zeros(n, dtype=bool)

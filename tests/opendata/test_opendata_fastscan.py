@@ -353,3 +353,19 @@ def test_data_files_load_the_same_with_the_c_loader():
     for name in ("recognizers.yaml", "header_hints.yaml"):
         text = (DATA_DIR / name).read_text(encoding="utf-8")
         assert yaml.load(text, Loader=SAFE_LOADER) == yaml.safe_load(text)
+
+
+def test_white_space_gate_covers_every_space_character():
+    from opendata.fastscan import _WS_CLASS
+
+    spaces = [chr(c) for c in range(0x110000) if chr(c).isspace() and c != 10]
+    assert len(spaces) > 20
+    for c in spaces:
+        assert b"W" in c.encode("utf-8").translate(_WS_CLASS), hex(ord(c))
+    det = default_detector()
+    cells = [sp + v + sp2 for sp in ("", "\u3000", "\xa0", "\u2003", "\x1c", "\x85", "\t")
+             for sp2 in ("", "\u3000", " ", "\u205f")
+             for v in ("张三", "13812345678", "110105194912310021", "a@b.cn", "京A12345", "x")]
+    for hints in HINT_SETS[:3]:
+        assert_same(det, cells, hints)
+        assert_same(det, cells[::-1] + ["plain", "张三"] * 50, hints, batch=40)

@@ -604,7 +604,11 @@ class ColumnScanner:
                 clean = [clean_cell(c) for c in cells]
                 joined = "\n".join(clean)
             raw = joined.encode("utf-8", "surrogatepass")
-        lens = np.fromiter(map(len, clean), dtype=np.int64, count=n)
+        if len(raw) == len(joined):  # ASCII: line lengths from the newline positions
+            nl = np.flatnonzero(np.frombuffer(raw, dtype=np.uint8) == 10)
+            lens = np.diff(nl, prepend=-1, append=len(raw)) - 1
+        else:
+            lens = np.fromiter(map(len, clean), dtype=np.int64, count=n)
         nonempty = int(np.count_nonzero(lens))
         if not nonempty:
             return out, n, 0

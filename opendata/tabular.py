@@ -291,9 +291,10 @@ def _open_csv(p: Path, encoding: str | None, delimiter: str | None, ragged: str)
                     if cols is not None:
                         nrows = len(cols[0])
                         line += nrows
-                        for i in range(0, nrows, size):
-                            done += min(size, nrows - i)
-                            yield [c[i : i + size] for c in cols] if nrows > size else cols  # type: ignore[misc]
+                        step = -(-nrows // -(-nrows // size))  # even pieces of at most size rows
+                        for i in range(0, nrows, step):
+                            done += min(step, nrows - i)
+                            yield [c[i : i + step] for c in cols] if nrows > step else cols  # type: ignore[misc]
                         continue
                 lines = text.split("\n")
                 rows_ = [ln.split(delim) for ln in lines if ln]

@@ -591,9 +591,11 @@ class ColumnScanner:
         out: Counter = Counter()
         if not n:
             return out, 0, 0
-        if None in cells:
+        try:
+            joined = "\n".join(cells)  # type: ignore[arg-type]
+        except TypeError:  # missing cells (None)
             cells = [c or "" for c in cells]
-        joined = "\n".join(cells)
+            joined = "\n".join(cells)
         raw = joined.encode("utf-8", "surrogatepass")
         if b"W" not in raw.translate(_WS_CLASS) and joined.count("\n") == n - 1:
             clean: Sequence[str] = cells if isinstance(cells, list) else list(cells)  # nothing to strip

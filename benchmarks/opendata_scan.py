@@ -118,6 +118,9 @@ def main() -> None:
         print(f"opendata column scan, whole file (CSV parse + validate + classify): {size / c_scan.wall:8.2f} MB/s wall, "
               f"{size / c_scan.cpu:8.2f} MB/s CPU  ({rep.rows_scanned} rows, {c_scan.wall:.1f}s)")
         print(f"ratio opendata / bare re: {c_re.wall / c_scan.wall:.2f} (wall), {c_re.cpu / c_scan.cpu:.2f} (CPU)")
+        if hasattr(os, "getloadavg"):
+            print("load average (1, 5, 15 min): " + ", ".join(f"{x:.2f}" for x in os.getloadavg())
+                  + f"  ({os.cpu_count()} CPUs; the machine may be shared: CPU figures are the steadier ones)")
         for c in rep.columns:
             print(f"  {c.name:10s} {c.entity or '-':18s} {c.confidence:.2f}")
         if args.slow_mb > 0:

@@ -15,7 +15,13 @@ computed per column batch with far less Python work per cell.
   that is not conclusive; the column's usual plain recogniser skips its own condition pass.
 * The rest goes through :meth:`Detector.scan_lines` (one pass per pattern over the joined batch,
   Python validation of candidates only), once per distinct value: verdicts are cached per column
-  (dropped for columns whose values do not repeat).
+  (dropped for columns whose values do not repeat). Cache keys reduce a lone mobile number (a run
+  of 11 digits no other token character touches) to its first three digits: no packaged
+  recogniser's verdict depends on the rest (free-text columns such as '联系人电话1xxxxxxxxxx').
+* Per batch, byte-class images of the joined UTF-8 text decide what needs doing at all: no white
+  space -> no per-cell strip; no 11 digits/capitals in a row -> no numpy groups; no seven
+  digit-capable bytes in a row -> no passport / permit pass (the tests check each class table
+  against every Unicode character it must cover).
 
 The numpy path and the gates are only used with the packaged recogniser list (a custom list gets
 the generic dispatch alone); ``strict_area`` falls back to :meth:`AreaCodes.valid_in` per candidate.

@@ -22,15 +22,12 @@ from sqlalchemy.engine import make_url
 from sqlalchemy.orm import sessionmaker
 from sqlmodel import Session
 
-PROJECT_ROOT = Path(__file__).resolve().parents[1]
+from tests.shared import shared_data_path
+
 PG_ENV = "CITYGOV_TEST_DATABASE_URL"
 
 
 # --------------------------------------------------------------------------- shared data
-
-
-def shared_data_path() -> Path:
-    return Path(os.environ.get("CITYGOV_SHARED_DATA") or PROJECT_ROOT / ".." / "shared" / "data").resolve()
 
 
 @pytest.fixture(scope="session")
@@ -80,7 +77,6 @@ def pytest_sessionfinish(session, exitstatus):
     """Drop the PostgreSQL databases this process created."""
     if not _CREATED_PG:
         return
-    from portal.db import make_engine  # noqa: F401  (engines of the tests are disposed by now)
 
     base = make_url(os.environ[PG_ENV])
     admin = sa.create_engine(base, isolation_level="AUTOCOMMIT")

@@ -5,15 +5,14 @@ from __future__ import annotations
 import base64
 import itertools
 import json
-import os
 from pathlib import Path
 
 import pytest
 
 from audit import merkle
+from tests.shared import shared_data_path
 
-_SHARED = Path(os.environ.get("CITYGOV_SHARED_DATA", Path(__file__).resolve().parents[3] / "shared" / "data"))
-CT = _SHARED / "ct-merkle"
+CT = shared_data_path() / "ct-merkle"
 pytestmark = pytest.mark.skipif(not (CT / "testdata").is_dir(), reason=f"{CT} not found; set CITYGOV_SHARED_DATA")
 
 b64 = base64.b64decode

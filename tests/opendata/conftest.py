@@ -3,20 +3,16 @@ provides it; otherwise locates the shared data itself (CITYGOV_SHARED_DATA or ..
 
 from __future__ import annotations
 
-import os
 from pathlib import Path
 
 import pytest
 
+from tests.shared import shared_data_path
+
 
 def _locate() -> Path | None:
-    env = os.environ.get("CITYGOV_SHARED_DATA")
-    cands = [Path(env)] if env else []
-    cands.append(Path(__file__).resolve().parents[2] / ".." / "shared" / "data")
-    for c in cands:
-        if c.is_dir():
-            return c.resolve()
-    return None
+    base = shared_data_path()
+    return base if base.is_dir() else None
 
 
 @pytest.fixture(scope="session")

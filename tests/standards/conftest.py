@@ -2,20 +2,16 @@
 
 from __future__ import annotations
 
-import os
 from pathlib import Path
 
 import pytest
 
+from tests.shared import shared_data_path
+
 
 def shared_data_dir() -> Path | None:
-    env = os.environ.get("CITYGOV_SHARED_DATA")
-    candidates = [Path(env)] if env else []
-    candidates.append(Path(__file__).resolve().parents[2] / ".." / "shared" / "data")
-    for c in candidates:
-        if c.is_dir():
-            return c.resolve()
-    return None
+    base = shared_data_path()
+    return base if base.is_dir() else None
 
 
 @pytest.fixture(scope="session")

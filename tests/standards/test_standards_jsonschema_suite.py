@@ -7,20 +7,17 @@ Known upstream-library failures are listed in KNOWN_FAILURES (see standards/READ
 from __future__ import annotations
 
 import json
-import os
-from pathlib import Path
 
 import pytest
+
+from tests.shared import shared_data_path
 
 from standards.jsonschema_engine import build_registry, compile_schema, dialect_of
 
 
-def _shared() -> Path:
-    env = os.environ.get("CITYGOV_SHARED_DATA")
-    return Path(env) if env else Path(__file__).resolve().parents[2] / ".." / "shared" / "data"
 
 
-SUITE = _shared() / "jsonschema-test-suite"
+SUITE = shared_data_path() / "jsonschema-test-suite"
 
 # (draft, file, case description, test description): failures of the underlying jsonschema library.
 KNOWN_FAILURES = {

@@ -12,10 +12,11 @@ Every finding carries a level equal to oasdiff's rule table and JSON pointers th
 from __future__ import annotations
 
 import json
-import os
 from pathlib import Path
 
 import pytest
+
+from tests.shared import shared_data_path
 
 from standards.loading import load_document
 from standards.oasdiff import Doc, diff, rule_table
@@ -23,12 +24,9 @@ from standards.oasdiff import Doc, diff, rule_table
 HERE = Path(__file__).resolve().parent
 
 
-def _shared() -> Path:
-    env = os.environ.get("CITYGOV_SHARED_DATA")
-    return Path(env) if env else HERE.parents[1] / ".." / "shared" / "data"
 
 
-DATA = _shared() / "openapi"
+DATA = shared_data_path() / "openapi"
 FIXTURES = DATA / "oasdiff-testdata"
 EXPECTATIONS = DATA / "reference" / "oasdiff-test-expectations.json"
 CHECKER_EXPECTED = json.loads((HERE / "data" / "oasdiff_checker_expected.json").read_text())

@@ -10,20 +10,18 @@ from __future__ import annotations
 
 import json
 import os
-from pathlib import Path
 
 import pytest
+
+from tests.shared import shared_data_path
 
 from standards import lint, openapi_engine
 from standards.loading import load_document, read_path
 
 
-def _shared() -> Path:
-    env = os.environ.get("CITYGOV_SHARED_DATA")
-    return Path(env) if env else Path(__file__).resolve().parents[2] / ".." / "shared" / "data"
 
 
-OPENAPI = _shared() / "openapi"
+OPENAPI = shared_data_path() / "openapi"
 GURU = OPENAPI / "apis-guru"
 
 

@@ -4,10 +4,11 @@ pyshacl alone on the same entries: citygov must pass at least as many (conforms 
 
 from __future__ import annotations
 
-import os
 from pathlib import Path
 
 import pytest
+
+from tests.shared import shared_data_path
 from rdflib import RDF, Graph, Namespace, URIRef
 from rdflib.collection import Collection
 
@@ -17,12 +18,9 @@ MF = Namespace("http://www.w3.org/2001/sw/DataAccess/tests/test-manifest#")
 SHT = Namespace("http://www.w3.org/ns/shacl-test#")
 
 
-def _shared() -> Path:
-    env = os.environ.get("CITYGOV_SHARED_DATA")
-    return Path(env) if env else Path(__file__).resolve().parents[2] / ".." / "shared" / "data"
 
 
-SUITE = _shared() / "shacl-test-suite" / "tests"
+SUITE = shared_data_path() / "shacl-test-suite" / "tests"
 
 
 def _entries():

@@ -26,6 +26,8 @@ import orjson
 
 MAX_LINE = 16 * 1024 * 1024
 IDENTITY_BYTES = 4096
+#: bytes of a stream's head that identify an EVE source (see secmon.ingest)
+HEAD_BYTES = 64 * 1024
 EXCERPT = 2000
 
 #: the columns of secmon_event bound once per source (as SQL literals): the sensor, the source, the engine version

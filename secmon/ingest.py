@@ -9,6 +9,7 @@ quarantined lines and the source's high-water mark — is atomic).
 from __future__ import annotations
 
 import hashlib
+import tempfile
 import threading
 import time
 from collections import Counter
@@ -91,13 +92,37 @@ class _Ingestor:
             # a larger page cache for this connection keeps the index B-trees in memory during bulk inserts
             session.connection().exec_driver_sql("PRAGMA cache_size=-65536")
 
-    def _source(self, identity: str, name: str) -> SecmonSource:
-        src = self.session.execute(select(SecmonSource).where(SecmonSource.sensor_id == self.sensor.id,
-                                                              SecmonSource.identity == identity)).scalars().first()
+    def _source(self, head: bytes, name: str, kind: str, identity: str | None = None) -> SecmonSource:
+        """The source a stream continues, or a new one.
+
+        A file/stdin source is identified by the SHA-256 of its head (its first ``eve.HEAD_BYTES`` bytes, or all
+        of it when shorter): two files that merely share a first line are different sources. A source stored
+        with a shorter head (a small file) whose head is a prefix of this stream's head is the same file grown
+        since; it takes the longer head. An HTTP push is identified by its idempotency key or the SHA-256 of its
+        whole body (``identity`` given): only a byte-identical repeat is skipped."""
+        sensor_id = self.sensor.id
+        head = head[: eve.HEAD_BYTES]
+        ident = identity or hashlib.sha256(head).hexdigest()
+        src = self.session.execute(select(SecmonSource).where(SecmonSource.sensor_id == sensor_id,
+                                                              SecmonSource.identity == ident)).scalars().first()
+        if src is None and identity is None and head:
+            shorter = self.session.execute(
+                select(SecmonSource.id, SecmonSource.identity, SecmonSource.head_len)
+                .where(SecmonSource.sensor_id == sensor_id, SecmonSource.kind.in_(("file", "stdin")),
+                       SecmonSource.head_len > 0, SecmonSource.head_len < len(head))
+                .order_by(SecmonSource.head_len.desc())).all()
+            for sid, sident, slen in shorter:
+                if hashlib.sha256(head[:slen]).hexdigest() == sident:
+                    src = self.session.get(SecmonSource, sid)
+                    src.identity, src.head_len = ident, len(head)
+                    self.session.add(src)
+                    self.session.flush()
+                    break
         if src is None:
             now = utcnow()
-            src = SecmonSource(sensor_id=self.sensor.id, identity=identity, first_name=name[-500:], high_water=0,
-                               events=0, quarantined=0, created_at=now, updated_at=now)
+            src = SecmonSource(sensor_id=sensor_id, identity=ident, head_len=0 if identity else len(head),
+                               kind=kind, first_name=name[-500:], high_water=0, events=0, quarantined=0,
+                               created_at=now, updated_at=now)
             self.session.add(src)
             self.session.flush()
         return src
@@ -117,7 +142,8 @@ class _Ingestor:
         return (f"INSERT INTO secmon_event ({', '.join(eve.EVENT_COLUMNS)}) VALUES "
                 f"({', '.join(lits + [ph] * len(eve.EVENT_ROW_COLUMNS))})")
 
-    def ingest(self, fh: BinaryIO, name: str, report: IngestReport, *, flush_seconds: float | None = None) -> None:
+    def ingest(self, fh: BinaryIO, name: str, report: IngestReport, *, flush_seconds: float | None = None,
+               kind: str = "file", identity: str | None = None) -> None:
         streaming = flush_seconds is not None
         batches = eve.iter_line_batches(fh, chunk_marks=streaming)
         first = next((x for x in batches if x is not None), None)
@@ -125,25 +151,20 @@ class _Ingestor:
             report.sources.append({"source": name, "events": 0, "quarantined": 0, "duplicates_skipped": 0,
                                    "empty": True})
             return
-        if type(first) is list:
-            first_data: bytes | None = first[0] + b"\n"
-        elif type(first) is eve.Unterminated:
-            first_data = first[0]
-        else:
-            first_data = first.data
-        ident = eve.identity_of(first_data) if first_data else hashlib.sha256(
-            b"unreadable:" + name.encode()).hexdigest()
-        src = self._source(ident, name)
-        hwm = src.high_water
-        # detect the engine version on a first sample of lines (a stream may pause: only what is read already)
+        # read ahead: the head that identifies the source and a first sample of lines for the engine version
+        # (a stream may pause: only what is read already)
         ahead: list = [first]
         n_ahead = len(first) if isinstance(first, list) else 1
         if not streaming:
+            head_len = _head_len(first)
             for item in batches:
                 ahead.append(item)
                 n_ahead += len(item) if isinstance(item, list) else 1
-                if n_ahead >= 500:
+                head_len += _head_len(item)
+                if n_ahead >= 500 and head_len >= eve.HEAD_BYTES:
                     break
+        src = self._source(_head(ahead), name, kind, identity)
+        hwm = src.high_water
         decoded: list[dict] = []
         n_sample = 0
         for item in ahead:
@@ -333,6 +354,37 @@ class _Ingestor:
             raise exc
 
 
+def _head_len(item) -> int:
+    if type(item) is list:
+        return sum(map(len, item)) + len(item)
+    if type(item) is eve.Unterminated:
+        return len(item[0])
+    return 0
+
+
+def _head(items: list) -> bytes:
+    """The first ``eve.HEAD_BYTES`` bytes of the stream as read ahead (up to the first unreadable line)."""
+    parts: list[bytes] = []
+    n = 0
+    for item in items:
+        if item is None:
+            continue
+        if type(item) is list:
+            for line in item:
+                parts.append(line)
+                parts.append(b"\n")
+                n += len(line) + 1
+                if n >= eve.HEAD_BYTES:
+                    return b"".join(parts)[: eve.HEAD_BYTES]
+        elif type(item) is eve.Unterminated:
+            parts.append(item[0])
+            n += len(item[0])
+        else:  # an unreadable line ends the usable head
+            parts.append(b"\0unreadable:%d:" % item.length + (item.data or b""))
+            break
+    return b"".join(parts)[: eve.HEAD_BYTES]
+
+
 _DAY = itemgetter(eve.EVENT_ROW_COLUMNS.index("day"))
 _EVENT_TYPE = itemgetter(eve.EVENT_ROW_COLUMNS.index("event_type"))
 
@@ -379,7 +431,8 @@ def eve_ingest(session: Session, principal: Principal, paths: list[str | Path], 
     for path in sources:
         fh, name = eve.open_stream(path)
         try:
-            ing.ingest(fh, name, report, flush_seconds=1.0 if path == "-" else None)
+            ing.ingest(fh, name, report, flush_seconds=1.0 if path == "-" else None,
+                       kind="stdin" if path == "-" else "file")
         except BaseException:
             ing.abandon()  # a background commit must be over before the caller rolls the session back
             raise
@@ -391,8 +444,13 @@ def eve_ingest(session: Session, principal: Principal, paths: list[str | Path], 
 
 
 def eve_ingest_stream(session: Session, principal: Principal, fh: BinaryIO, *, sensor: str, name: str,
-                      batch_size: int = 20000, validate: bool = True, schema_dir: str | None = None) -> IngestReport:
-    """Ingest one binary stream (an HTTP NDJSON body). A sensor principal may only push as itself."""
+                      batch_size: int = 20000, validate: bool = True, schema_dir: str | None = None,
+                      idempotency_key: str | None = None) -> IngestReport:
+    """Ingest one pushed body (an HTTP NDJSON body). A sensor principal may only push as itself.
+
+    The push is a source of its own, identified by ``idempotency_key`` when the sender gives one, else by the
+    SHA-256 of the whole body: repeating a push (same key, or the same bytes) skips every event; any other
+    body is stored in full, whatever its first lines."""
     if principal.kind == "token" and principal.name.startswith("sensor:"):
         if principal.name != f"sensor:{sensor}":
             raise NotAuthenticated("token does not belong to this sensor")
@@ -400,13 +458,35 @@ def eve_ingest_stream(session: Session, principal: Principal, fh: BinaryIO, *, s
 
         principal = system_principal(f"sensor-push:{sensor}")
     authorize(principal, "secmon:eve:ingest", sensor)
+    if idempotency_key is not None and not (1 <= len(idempotency_key) <= 200 and idempotency_key.isprintable()):
+        raise ValidationFailed("invalid idempotency key", errors=[{"field": "Idempotency-Key",
+                                                                  "message": "1-200 printable characters"}])
     s = _ensure_sensor(session, sensor)
     session.commit()
+    # spool the body (in memory up to 8 MiB) while hashing it: the identity needs all of it
+    spool = tempfile.SpooledTemporaryFile(max_size=8 << 20)
+    digest = hashlib.sha256()
+    read = getattr(fh, "read1", None) or fh.read
+    while True:
+        chunk = read(1 << 20)
+        if not chunk:
+            break
+        digest.update(chunk)
+        spool.write(chunk)
+    spool.seek(0)
+    ident = hashlib.sha256((f"push-key:{idempotency_key}" if idempotency_key else
+                            f"push-body:{digest.hexdigest()}").encode()).hexdigest()
     ing = _Ingestor(session, s, batch_size=batch_size, validate=validate, schema_dir=schema_dir,
                     engine_version=None)
     report = IngestReport()
     t0 = time.perf_counter()
-    ing.ingest(fh, name, report)
+    try:
+        ing.ingest(spool, name, report, kind="push", identity=ident)
+    except BaseException:
+        ing.abandon()
+        raise
+    finally:
+        spool.close()
     report.seconds = time.perf_counter() - t0
     return report
 

@@ -28,7 +28,8 @@ def push_eve():
     if request.mimetype not in _NDJSON:
         raise UnsupportedMediaType(f"send NDJSON (application/x-ndjson), not {request.mimetype or 'nothing'}")
     report = services.eve_ingest_stream(session, principal, request.stream, sensor=sensor,
-                                        name=f"http:{sensor}:{request.headers.get('X-Request-Id', '')}")
+                                        name=f"http:{sensor}:{request.headers.get('X-Request-Id', '')}",
+                                        idempotency_key=request.headers.get("Idempotency-Key"))
     d = report.to_dict()
     d.pop("sources", None)
     return ok(d)

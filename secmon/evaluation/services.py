@@ -218,11 +218,19 @@ def evaluation_run(session: Session, principal: Principal, period: str, *, depar
             raise ValidationFailed("compare with a different period", errors=[{"field": "compare",
                                                                                "message": "same period"}])
         prev = _latest_report(session, cp.label, doc_scope_label(doc))
-        prev_doc = orjson.loads(prev.document) if prev else evaluation_build(
-            session, principal, cp.label, department=department, system=system, weights_path=weights_path,
-            retention_days=retention_days, verifiers=verifiers, now=now)
+        if prev is not None:
+            prev_doc = orjson.loads(prev.document)
+        else:
+            try:
+                prev_doc = evaluation_build(session, principal, cp.label, department=department, system=system,
+                                            weights_path=weights_path, retention_days=retention_days,
+                                            verifiers=verifiers, now=now)
+            except ValidationFailed as exc:
+                raise ValidationFailed(f"cannot compare with {cp.label}: {exc.detail}",
+                                       errors=[{"field": "compare", "message": exc.detail}]) from None
         doc["compare"] = compare_documents(doc, prev_doc, load_weights(weights_path)) | {
             "previous_report_id": prev.id if prev else None, "previous_digest": prev.digest if prev else None}
+    doc["lang"] = lang  # the rendering language is part of what was signed off
     body = canonical_bytes(doc)
     digest = _sha(body)
     scope_label = doc_scope_label(doc)

@@ -22,6 +22,10 @@ from secmon.evaluation.periods import Period
 from secmon.evaluation.scope import Scope
 
 LEVELS = ("critical", "high", "medium", "low")
+#: internal address space (RFC 1918, shared CGN space RFC 6598, IPv6 unique local): addresses an organisation
+#: runs itself, so one that no asset covers is unmanaged (Python's ``is_private`` also counts documentation ranges)
+INTERNAL_NETS = tuple(ipaddress.ip_network(n) for n in ("10.0.0.0/8", "172.16.0.0/12", "192.168.0.0/16",
+                                                         "100.64.0.0/10", "fc00::/7"))
 OPEN_STATES = ("new", "triaged", "contained")
 CLOSING_STATES = ("resolved", "closed", "false_positive")
 
@@ -362,12 +366,12 @@ def _assets(session: Session, scope: Scope, period: Period, as_of: datetime, fac
             a = ipaddress.ip_address(ip)
         except (TypeError, ValueError):
             continue
-        if not a.is_private or a.is_loopback or a.is_link_local:
+        if not any(a in n for n in INTERNAL_NETS if n.version == a.version):
             continue
         if not any(a in net for net in nets if net.version == a.version):
             seen[ip] += int(n)
     out.append(Indicator("unmanaged_addresses", "asset_hygiene", len(seen), "addresses",
-                         detail={"rule": "internal (private) addresses in alerts of the period that no asset covers",
+                         detail={"rule": "internal addresses (RFC 1918, RFC 6598, fc00::/7) in alerts of the period that no asset covers",
                                  "top": seen.most_common(20)}))
     return out
 

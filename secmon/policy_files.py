@@ -8,6 +8,7 @@ afterwards flowbit dependencies are re-enabled (marked ``noalert``) until a fixe
 from __future__ import annotations
 
 import copy
+import hashlib
 import fnmatch
 import os
 import re
@@ -153,6 +154,14 @@ class Policy:
     drop: list[Matcher] = field(default_factory=list)
     modify: list[ModifyFilter | MetadataAddFilter] = field(default_factory=list)
     errors: list[LineIssue] = field(default_factory=list)
+    #: (file name, SHA-256) of every policy file read: part of the rule-set version's content hash
+    sources: list[tuple[str, str]] = field(default_factory=list)
+
+    def content_hash(self) -> str:
+        h = hashlib.sha256()
+        for name, digest in sorted(self.sources):
+            h.update(name.encode() + b"\0" + digest.encode() + b"\n")
+        return h.hexdigest()
 
 
 def _conf_lines(text: str):
@@ -216,7 +225,9 @@ def load_policy(directory: str | os.PathLike | None = None, **files: str | os.Pa
             path = cand if cand.exists() else None
         if path is None:
             continue
-        text = Path(path).read_text(encoding="utf-8", errors="replace")
+        data = Path(path).read_bytes()
+        pol.sources.append((f"{name}.conf", hashlib.sha256(data).hexdigest()))
+        text = data.decode("utf-8", errors="replace")
         if name == "modify":
             items, errs = parse_modify_text(text, str(path))
         else:

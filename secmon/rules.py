@@ -132,6 +132,9 @@ class RuleSet:
     config_errors: list[LineIssue] = field(default_factory=list)
     ignored_files: list[str] = field(default_factory=list)
     other_files: list[str] = field(default_factory=list)
+    #: (file name, SHA-256) of the configuration files that change the effective set
+    #: (``classification.config``, ``threshold.config``)
+    config_files: list[tuple[str, str]] = field(default_factory=list)
 
     @property
     def rules(self) -> list[Rule]:
@@ -145,6 +148,8 @@ class RuleSet:
         h = hashlib.sha256()
         for f in sorted(self.files, key=lambda f: os.path.basename(f.path)):
             h.update(os.path.basename(f.path).encode() + b"\0" + f.sha256.encode() + b"\n")
+        for name, digest in sorted(self.config_files):
+            h.update(b"config\0" + name.encode() + b"\0" + digest.encode() + b"\n")
         return h.hexdigest()
 
     def stats(self) -> dict:
@@ -548,11 +553,15 @@ def load_ruleset(paths: Iterable[str | os.PathLike], *, ignore: Iterable[str] = 
                 continue
             rs.files.append(parse_file(p))
         elif name == "classification.config" or name.endswith("classification.config"):
-            cls, errs = parse_classification(read_text(p), str(p))
+            text = read_text(p)
+            rs.config_files.append((name, hashlib.sha256(text.encode("utf-8", "surrogateescape")).hexdigest()))
+            cls, errs = parse_classification(text, str(p))
             rs.classifications.update(cls)
             rs.config_errors.extend(errs)
         elif "threshold" in name and name.endswith(".config"):
-            th, errs = parse_threshold_config(read_text(p), str(p))
+            text = read_text(p)
+            rs.config_files.append((name, hashlib.sha256(text.encode("utf-8", "surrogateescape")).hexdigest()))
+            th, errs = parse_threshold_config(text, str(p))
             rs.thresholds.extend(th)
             rs.config_errors.extend(errs)
         else:

@@ -16,6 +16,7 @@ import shlex
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from secmon.flowbits import parse_flowbit
 from secmon.rules import LineIssue, Rule, RuleSet, RuleSyntaxError, build_rule_map, parse_rule_text
 
 POLICY_FILES = ("disable.conf", "enable.conf", "drop.conf", "modify.conf")
@@ -284,32 +285,24 @@ def _reparse(text: str, like: Rule) -> Rule | None:
         return None
 
 
-def _flowbit(value: str) -> tuple[str, str | None]:
-    parts = value.split(",", 1)
-    return (parts[0], parts[1]) if len(parts) == 2 else (parts[0], None)
-
-
-_SETTERS = ("set", "setx", "unset", "toggle")
-_GETTERS = ("isset", "isnotset")
-
-
 def resolve_flowbits(rulemap: dict[tuple[int, int], Rule]) -> list[Rule]:
-    """Re-enable (as ``noalert``) disabled rules that set flowbits checked by enabled rules, to a fixed point."""
+    """Re-enable (as ``noalert``) disabled rules that set flowbits checked by enabled rules, to a fixed point.
+    Flowbit values are parsed by :func:`secmon.flowbits.parse_flowbit` (the parser lint uses): every name of
+    ``isset,a|b`` / ``isset,a&b`` is required."""
     enabled: dict[int, Rule] = {}
     setters: dict[str, list[Rule]] = {}
     for rule in rulemap.values():
-        for fb in rule.flowbits:
-            op, val = _flowbit(fb)
-            if op in _SETTERS:
-                setters.setdefault(val, []).append(rule)
+        for fb in map(parse_flowbit, rule.flowbits):
+            if fb.sets:
+                for name in fb.names:
+                    setters.setdefault(name, []).append(rule)
     while True:
         required = set()
         for rule in rulemap.values():
             if rule.enabled:
-                for fb in rule.flowbits:
-                    op, val = _flowbit(fb)
-                    if op in _GETTERS:
-                        required.add(val)
+                for fb in map(parse_flowbit, rule.flowbits):
+                    if fb.checks:
+                        required.update(fb.names)
         todo = [r for val in required for r in setters.get(val, ()) if not r.enabled]
         if not todo:
             break

@@ -264,6 +264,33 @@ class RuleSyntaxError(ValueError):
     pass
 
 
+_NEXT_OPTION = re.compile(r"\s+[A-Za-z_][A-Za-z0-9_.]*\s*(?::|$)")
+
+
+def _inner_quote(value: str) -> bool:
+    """A quoted option value whose closing quote is followed by another option (``msg:"x" content:"y"``,
+    ``msg:"x" nocase``): a missing ``;``. Quotes inside a pcre/content value are otherwise legal."""
+    i, n = 1, len(value) - 1
+    while i < n:
+        ch = value[i]
+        if ch == "\\":
+            i += 2
+            continue
+        if ch == '"' and _NEXT_OPTION.match(value, i + 1):
+            return True
+        i += 1
+    return False
+
+
+def _has_rule_header(text: str) -> bool:
+    """Text (commented or not) whose part before ``(`` is a full rule header: a rule, not prose."""
+    head = text.lstrip("#").strip().split("(", 1)
+    if len(head) != 2:
+        return False
+    tokens = split_header(head[0])
+    return bool(tokens) and len(tokens) == 7 and tokens[4] in DIRECTIONS
+
+
 def parse_rule_text(text: str, *, file: str = "<string>", line: int = 1, end_line: int | None = None) -> Rule:
     """Parse one (joined) rule, possibly commented out. Raises :class:`RuleSyntaxError` with a reason."""
     text = text.strip()
@@ -310,6 +337,8 @@ def parse_rule_text(text: str, *, file: str = "<string>", line: int = 1, end_lin
         if value is not None and value.startswith('"') and (len(value) < 2 or not value.endswith('"')
                                                              or value.endswith('\\"') and not value.endswith('\\\\"')):
             raise RuleSyntaxError(f"unbalanced quotes in option {name!r}")
+        if value is not None and value.startswith('"') and _inner_quote(value):
+            raise RuleSyntaxError(f"unescaped quote inside the value of {name!r} (missing ';' between options)")
         options.append((name, value))
         try:
             if name == "sid":
@@ -320,6 +349,10 @@ def parse_rule_text(text: str, *, file: str = "<string>", line: int = 1, end_lin
                 rule.rev = int(value or "")
         except ValueError:
             raise RuleSyntaxError(f"{name} is not an integer: {value!r}") from None
+        if name == "sid" and rule.sid is not None and rule.sid < 1:
+            raise RuleSyntaxError(f"sid must be a positive integer, got {rule.sid}")
+        if name in ("gid", "rev") and getattr(rule, name) is not None and getattr(rule, name) < 0:
+            raise RuleSyntaxError(f"{name} must not be negative, got {getattr(rule, name)}")
         if name == "msg" and value is not None:
             v = value.strip()
             if len(v) >= 2 and v[0] == '"' and v[-1] == '"':
@@ -444,8 +477,9 @@ def _parse_lines(rf: RuleFile, lines) -> RuleFile:
         try:
             rf.rules.append(parse_rule_text(s, file=path, line=start, end_line=end))
         except RuleSyntaxError as exc:
-            if commented and not s.rstrip().endswith(")"):
-                # prose that starts like a rule ("# alert if STARTTLS ...") is a comment
+            if commented and not s.rstrip().endswith(")") and not _has_rule_header(s):
+                # prose that starts like a rule ("# alert if STARTTLS ...") is a comment; a disabled rule
+                # with its header and options but no closing ")" is an error
                 rf.comment_lines += end - start + 1
             else:
                 rf.errors.append(LineIssue(path, start, str(exc), logical[:300], end))

@@ -36,7 +36,7 @@ EVENT_SOURCE_COLUMNS = ("sensor_id", "source_id", "engine_version")
 EVENT_ROW_COLUMNS = (
     "line_offset", "line_no", "day",
     "ts", "event_type", "flow_id", "src_ip", "src_port", "dest_ip", "dest_port", "proto", "app_proto",
-    "schema_status", "schema_error", "dns_rrname", "dns_rrtype", "dns_rcode", "raw",
+    "schema_status", "schema_error", "dns_rrname", "dns_rrtype", "dns_rcode", "raw", "community_id", "dns_answers",
 )
 EVENT_COLUMNS = EVENT_SOURCE_COLUMNS + EVENT_ROW_COLUMNS
 #: per-type tables: (source_id, line_offset) + these columns, in the order of :func:`event_row`'s extras
@@ -417,6 +417,16 @@ def _type_rows(ev: dict, et: str, ts_value: Any, sensor_id: str) -> list[tuple[s
     return extras
 
 
+def _dns_answers(d: dict) -> str | None:
+    """The answers' rdata of a DNS event, space-separated (EVE v2/v3 ``answers`` list, v1 ``rdata``)."""
+    answers = d.get("answers")
+    if type(answers) is list:
+        out = [a.get("rdata") for a in answers if type(a) is dict and type(a.get("rdata")) is str]
+        return " ".join(out)[:4000] or None
+    rdata = d.get("rdata")
+    return rdata[:4000] if type(rdata) is str else None
+
+
 _NO_EXTRAS: list = []  # shared, never appended to
 
 
@@ -437,6 +447,7 @@ def event_row(ev: dict, offset: int, line_no: int, day: Any, ts_value: Any, sche
             q = d.get("queries")
             src = q[0] if type(q) is list and q and type(q[0]) is dict else d  # DNS v3 (Suricata 8) groups queries
             dns_rrname, dns_rrtype, dns_rcode = src.get("rrname"), src.get("rrtype"), d.get("rcode")
+            dns_answers = _dns_answers(d)
             if clean:
                 if not (dns_rrname is None or type(dns_rrname) is str):
                     dns_rrname = _str(dns_rrname)
@@ -447,10 +458,13 @@ def event_row(ev: dict, offset: int, line_no: int, day: Any, ts_value: Any, sche
             else:
                 dns_rrname, dns_rrtype, dns_rcode = _str(dns_rrname), _str(dns_rrtype), _str(dns_rcode)
         else:
-            dns_rrname = dns_rrtype = dns_rcode = None
+            dns_rrname = dns_rrtype = dns_rcode = dns_answers = None
     else:
-        dns_rrname = dns_rrtype = dns_rcode = None
+        dns_rrname = dns_rrtype = dns_rcode = dns_answers = None
         extras = _type_rows(ev, et, ts_value, sensor_id)
+    community_id = g("community_id")
+    if community_id is not None and (type(community_id) is not str or len(community_id) > 64):
+        community_id = (_str(community_id) or "")[:64]
     src_ip, dest_ip, proto, app_proto = g("src_ip"), g("dest_ip"), g("proto"), g("app_proto")
     flow_id, src_port, dest_port = g("flow_id"), g("src_port"), g("dest_port")
     if clean:  # strings (and None) pass as they are
@@ -464,7 +478,7 @@ def event_row(ev: dict, offset: int, line_no: int, day: Any, ts_value: Any, sche
             proto if proto is None or type(proto) is str else _str(proto),
             app_proto if app_proto is None or type(app_proto) is str else _str(app_proto),
             schema_status, schema_error if schema_error is None else _str(schema_error),
-            dns_rrname, dns_rrtype, dns_rcode, raw,
+            dns_rrname, dns_rrtype, dns_rcode, raw, community_id, dns_answers,
         ), extras
     return (
         offset, line_no, day, ts_value, _str(et), flow_id if type(flow_id) is int else None,
@@ -472,7 +486,7 @@ def event_row(ev: dict, offset: int, line_no: int, day: Any, ts_value: Any, sche
         _str(dest_ip), dest_port if type(dest_port) is int else None,
         _str(proto), _str(app_proto),
         schema_status, schema_error if schema_error is None else _str(schema_error),
-        dns_rrname, dns_rrtype, dns_rcode, raw,
+        dns_rrname, dns_rrtype, dns_rcode, raw, community_id, dns_answers,
     ), extras
 
 

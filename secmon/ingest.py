@@ -127,20 +127,12 @@ class _Ingestor:
             self.session.flush()
         return src
 
-    def _event_sql(self, *values: Any) -> str:
-        """The secmon_event INSERT of one source: its per-source columns as literals, the rest bound."""
-        lits = []
-        for v in values:
-            if v is None:
-                lits.append("NULL")
-            elif type(v) is int:
-                lits.append(str(v))
-            else:
-                lit = "'" + str(v).replace("'", "''") + "'"
-                lits.append(lit.replace("%", "%%") if self.dialect != "sqlite" else lit)
+    def _event_sql(self, *values: Any) -> tuple[str, tuple]:
+        """The secmon_event INSERT of one source and the values of its per-source columns (bound with every
+        row, ahead of the row's own values)."""
         ph = "?" if self.dialect == "sqlite" else "%s"
         return (f"INSERT INTO secmon_event ({', '.join(eve.EVENT_COLUMNS)}) VALUES "
-                f"({', '.join(lits + [ph] * len(eve.EVENT_ROW_COLUMNS))})")
+                f"({', '.join([ph] * len(eve.EVENT_COLUMNS))})", tuple(values))
 
     def ingest(self, fh: BinaryIO, name: str, report: IngestReport, *, flush_seconds: float | None = None,
                kind: str = "file", identity: str | None = None) -> None:
@@ -298,7 +290,7 @@ class _Ingestor:
                                "events": n_ev, "quarantined": n_q, "duplicates_skipped": n_dup,
                                "schema_invalid": n_inv})
 
-    def _flush(self, src: SecmonSource, ev_sql: str, rows: list[tuple], qrows: list[tuple],
+    def _flush(self, src: SecmonSource, ev_sql: tuple[str, tuple], rows: list[tuple], qrows: list[tuple],
                trows: dict[str, list[tuple]], end: int, types: Counter, *, background: bool = False) -> None:
         """One atomic batch: events, per-type rows, quarantined lines and the source's high-water mark.
 
@@ -310,7 +302,8 @@ class _Ingestor:
         if rows:
             if self.dialect == "postgresql":
                 ensure_partitions(conn, set(map(_DAY, rows)))
-            conn.exec_driver_sql(ev_sql, rows)
+            sql, prefix = ev_sql
+            conn.exec_driver_sql(sql, [prefix + r for r in rows])
         for table, vals in trows.items():
             conn.exec_driver_sql(self.type_sql[table], vals)
         if qrows:

@@ -14,6 +14,7 @@ from pathlib import Path
 
 import yaml
 
+from secmon.flowbits import parse_flowbit
 from secmon.rules import ACTIONS, DIRECTIONS, Rule, RuleSet, build_rule_map
 
 SEVERITIES = ("error", "warning", "note")
@@ -112,59 +113,60 @@ def _check_addr(value: str, atom_re: re.Pattern, what: str) -> str | None:
 
 _PCRE_FLAGS = set("ismxAEGRUIPHDMCKSYBOVWZQLJT")
 
+try:  # the PCRE2 library itself (the engine Suricata uses), through its Python binding
+    import pcre2 as _pcre2
+except ImportError:  # pragma: no cover - the binding is a dependency; without it PCRE is "not checked"
+    _pcre2 = None
+
+
+def pcre_engine() -> str:
+    return "pcre2" if _pcre2 is not None else "none"
+
 
 @lru_cache(maxsize=65536)
-def check_pcre(value: str) -> str | None:
+def check_pcre(value: str) -> tuple[str, str] | None:
+    """``None`` when the pcre option is valid, else ``(severity, message)``: ``error`` for what PCRE2 rejects
+    (or a malformed option), ``note`` "not checked" when no PCRE2 engine is available and Python's ``re``
+    cannot judge it. Never an error for valid PCRE that Python's ``re`` lacks (``(?-i)``, ``\\h``, …)."""
     v = value.strip()
     if v.startswith("!"):
         v = v[1:]
     if len(v) < 2 or v[0] != '"' or v[-1] != '"':
-        return "pcre value must be quoted"
+        return "error", "pcre value must be quoted"
     body = v[1:-1]
     if not body.startswith("/") or body.rfind("/") == 0:
-        return "pcre must be /regex/flags"
+        return "error", "pcre must be /regex/flags"
     end = body.rfind("/")
     regex, flags = body[1:end], body[end + 1 :]
     bad = set(flags) - _PCRE_FLAGS
     if bad:
-        return f"unknown pcre modifier(s) {''.join(sorted(bad))!r}"
+        return "error", f"unknown pcre modifier(s) {''.join(sorted(bad))!r}"
     regex = regex.replace('\\"', '"').replace("\\;", ";")
+    if _pcre2 is not None:
+        opts = 0
+        for ch, flag in (("i", _pcre2.I), ("s", _pcre2.S), ("m", _pcre2.M), ("x", _pcre2.X)):
+            if ch in flags:
+                opts |= flag
+        if "G" in flags:
+            regex = "(?U)" + regex
+        try:
+            _pcre2.compile(regex.encode("utf-8", "surrogateescape"), opts)
+        except _pcre2.error as exc:
+            return "error", f"pcre does not compile (PCRE2): {exc}"
+        except (OverflowError, RecursionError, MemoryError):
+            return "error", "pcre too complex"
+        return None
     pyflags = 0
-    if "i" in flags:
-        pyflags |= re.I
-    if "s" in flags:
-        pyflags |= re.S
-    if "m" in flags:
-        pyflags |= re.M
-    if "x" in flags:
-        pyflags |= re.X
-    # PCRE-isms Python's re lacks
-    regex = re.sub(r"\(\?<([A-Za-z_]\w*)>", r"(?P<\1>", regex)
-    regex = re.sub(r"\\x\{([0-9a-fA-F]{1,2})\}", r"\\x\1", regex)
-    regex = regex.replace("\\Z", "\\Z").replace("\\z", "\\Z").replace("\\h", "[ \\t]").replace("\\R", "(?:\\r\\n|\\n|\\r)")
+    for ch, flag in (("i", re.I), ("s", re.S), ("m", re.M), ("x", re.X)):
+        if ch in flags:
+            pyflags |= flag
     try:
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")
             re.compile(regex.encode("latin-1", "replace"), pyflags)
-    except re.error as exc:
-        msg = str(exc)
-        # constructs valid in PCRE but unknown to Python: do not report
-        if "bad escape" in msg or "incomplete escape" in msg or "unknown extension" in msg or "look-behind requires fixed-width" in msg:
-            return None
-        return f"pcre does not compile: {msg}"
-    except (OverflowError, RecursionError):
-        return "pcre too complex"
+    except (re.error, OverflowError, RecursionError) as exc:
+        return "note", f"pcre not checked: no PCRE2 engine, and Python's re cannot compile it ({exc})"
     return None
-
-
-def _flowbit_names(value: str) -> tuple[str, list[str]]:
-    op, _, rest = value.partition(",")
-    op = op.strip()
-    if not rest:
-        return op, []
-    name = rest.split(",", 1)[0].strip()
-    names = [n.strip() for n in re.split(r"[|&]", name) if n.strip()]
-    return op, names
 
 
 def lint_ruleset(ruleset: RuleSet, *, vars_file: str | Path | None = None,
@@ -218,7 +220,7 @@ def lint_ruleset(ruleset: RuleSet, *, vars_file: str | Path | None = None,
             elif name == "pcre" and value:
                 problem = check_pcre(value)
                 if problem:
-                    f("pcre", "error", problem)
+                    f("pcre" if problem[0] == "error" else "pcre-unchecked", problem[0], problem[1])
             elif name == "classtype" and classes and value not in classes:
                 f("classtype", "warning", f"classtype {value!r} is not in classification.config")
             elif name == "priority" and not (value and value.strip().isdigit() and 1 <= int(value) <= 255):
@@ -229,16 +231,15 @@ def lint_ruleset(ruleset: RuleSet, *, vars_file: str | Path | None = None,
         for key, val in r.metadata:
             if not val:
                 f("metadata-format", "warning", f"metadata entry {key!r} has no value (expected 'key value')")
-        for fb in r.flowbits:
-            op, names = _flowbit_names(fb)
-            if op in ("set", "setx", "unset", "toggle"):
-                for n in names:
+        for fb in map(parse_flowbit, r.flowbits):
+            if fb.sets:
+                for n in fb.names:
                     setters[n].append(r)
-            elif op in ("isset", "isnotset"):
-                for n in names:
+            elif fb.checks:
+                for n in fb.names:
                     getters[n].append(r)
-            elif op not in ("noalert",):
-                f("flowbits", "error", f"unknown flowbits operation {op!r}")
+            elif not fb.known:
+                f("flowbits", "error", f"unknown flowbits operation {fb.op!r}")
     for name, rs in getters.items():
         if name not in setters:
             for r in rs:
@@ -294,7 +295,8 @@ _CHECK_HELP = {
     "undefined-var": "Variable not defined in the configured address/port groups.",
     "classtype": "classtype not defined in classification.config.",
     "flowbits": "flowbits set but never checked, or checked but never set.",
-    "pcre": "PCRE that cannot compile.",
+    "pcre": "PCRE that the PCRE2 engine cannot compile.",
+    "pcre-unchecked": "PCRE not checked (no PCRE2 engine available).",
     "priority-format": "priority must be an integer 1..255.",
     "metadata-format": "metadata entries are 'key value' pairs.",
     "threshold": "threshold.config entry for a gid:sid no loaded rule has.",

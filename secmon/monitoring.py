@@ -9,7 +9,7 @@ from sqlalchemy import func, select, text
 
 from kernel import NotFound, Principal, ValidationFailed, authorize
 from kernel.db import Session, dialect_name
-from secmon.models import SecmonQuarantine, SecmonRule, SecmonRulesetVersion, SecmonSensor
+from secmon.models import SecmonAlert, SecmonQuarantine, SecmonRule, SecmonRulesetVersion, SecmonSensor
 from secmon.sensors import get_sensor
 
 def _bucket_expr(dialect: str, bucket: str) -> str:
@@ -85,36 +85,74 @@ def top_alerts(session: Session, principal: Principal, *, by: str = "signature",
     return [{"value": v, "count": n} for v, n in session.execute(text(sql), params | {"limit": limit})]
 
 
-def alerts_unknown_sid(session: Session, principal: Principal, *, limit: int = 100) -> list[dict]:
-    """Alerts whose gid:sid is in no imported rule set."""
-    authorize(principal, "secmon:events:read")
-    sql = ("SELECT a.gid, a.sid, max(a.signature), count(*) AS n FROM secmon_alert a WHERE a.sid IS NOT NULL "
-           "AND NOT EXISTS (SELECT 1 FROM secmon_rule r WHERE r.gid = a.gid AND r.sid = a.sid) "
-           "GROUP BY a.gid, a.sid ORDER BY n DESC, a.sid LIMIT :limit")
-    return [{"gid": g, "sid": s, "signature": sig, "count": n}
-            for g, s, sig, n in session.execute(text(sql), {"limit": max(1, min(int(limit), 10000))})]
-
-
-def rule_coverage(session: Session, principal: Principal, *, version_id: str | None = None) -> dict:
-    """Rules that fired vs rules enabled in a rule-set version (default: the latest import)."""
-    authorize(principal, "secmon:events:read")
-    if version_id is None:
-        v = session.execute(select(SecmonRulesetVersion).order_by(SecmonRulesetVersion.imported_at.desc())
-                            .limit(1)).scalars().first()
-    else:
+def resolve_version(session: Session, *, version_id: str | None = None,
+                    sensor: str | None = None) -> tuple[SecmonRulesetVersion, SecmonSensor | None]:
+    """The rule-set version a view is about: ``version_id`` when given, else the version built for ``sensor``,
+    else the one version built for every sensor that has one. Never "whatever was imported last"."""
+    s = None
+    if sensor:
+        s = get_sensor(session, sensor)
+        if s is None:
+            raise NotFound(f"no sensor {sensor!r}")
+    if version_id:
         v = session.get(SecmonRulesetVersion, version_id)
-    if v is None:
-        raise NotFound("no rule-set version")
+        if v is None:
+            raise NotFound(f"no rule-set version {version_id!r}")
+        return v, s
+    if s is not None:
+        if not s.ruleset_version_id:
+            raise NotFound(f"no rule-set version is built for sensor {s.name!r} "
+                           "(import one with --sensor, or pass version)")
+        return session.get(SecmonRulesetVersion, s.ruleset_version_id), s
+    built = session.execute(select(SecmonSensor.ruleset_version_id).where(
+        SecmonSensor.ruleset_version_id.is_not(None)).distinct()).scalars().all()
+    if not built:
+        raise NotFound("no rule-set version is built for any sensor (import one with --sensor, or pass version)")
+    if len(built) > 1:
+        raise ValidationFailed("sensors run different rule-set versions: pass version or sensor",
+                               errors=[{"field": "version", "message": "required: sensors differ"}])
+    return session.get(SecmonRulesetVersion, built[0]), None
+
+
+def _fired(session: Session, s: SecmonSensor | None):
+    q = select(SecmonAlert.gid, SecmonAlert.sid).where(SecmonAlert.sid.is_not(None))
+    if s is not None:
+        q = q.where(SecmonAlert.sensor_id == s.id)
+    return q.distinct().subquery()
+
+
+def alerts_unknown_sid(session: Session, principal: Principal, *, limit: int = 100, version_id: str | None = None,
+                       sensor: str | None = None) -> list[dict]:
+    """Alerts whose gid:sid is not in the rule-set version (default: the version built for the sensor)."""
+    authorize(principal, "secmon:events:read")
+    v, s = resolve_version(session, version_id=version_id, sensor=sensor)
+    in_version = select(SecmonRule.id).where(SecmonRule.version_id == v.id, SecmonRule.gid == SecmonAlert.gid,
+                                             SecmonRule.sid == SecmonAlert.sid).exists()
+    n = func.count().label("n")
+    q = (select(SecmonAlert.gid, SecmonAlert.sid, func.max(SecmonAlert.signature), n)
+         .where(SecmonAlert.sid.is_not(None), ~in_version))
+    if s is not None:
+        q = q.where(SecmonAlert.sensor_id == s.id)
+    q = q.group_by(SecmonAlert.gid, SecmonAlert.sid).order_by(n.desc(), SecmonAlert.sid).limit(
+        max(1, min(int(limit), 10000)))
+    return [{"gid": g, "sid": sid, "signature": sig, "count": c, "version_id": v.id}
+            for g, sid, sig, c in session.execute(q)]
+
+
+def rule_coverage(session: Session, principal: Principal, *, version_id: str | None = None,
+                  sensor: str | None = None) -> dict:
+    """Rules that fired vs rules enabled in a rule-set version (default: the version built for the sensor)."""
+    authorize(principal, "secmon:events:read")
+    v, s = resolve_version(session, version_id=version_id, sensor=sensor)
     enabled = session.execute(select(func.count()).select_from(SecmonRule).where(
         SecmonRule.version_id == v.id, SecmonRule.effective.is_(True))).scalar_one()
-    fired = session.execute(text("SELECT count(*) FROM (SELECT DISTINCT gid, sid FROM secmon_alert "
-                                 "WHERE sid IS NOT NULL) f")).scalar_one()
-    fired_enabled = session.execute(text(
-        "SELECT count(*) FROM (SELECT DISTINCT gid, sid FROM secmon_alert WHERE sid IS NOT NULL) f "
-        "WHERE EXISTS (SELECT 1 FROM secmon_rule r WHERE r.gid = f.gid AND r.sid = f.sid AND r.version_id = :v "
-        "AND r.effective = :t)"), {"v": v.id, "t": True}).scalar_one()
-    return {"version_id": v.id, "name": v.name, "enabled_rules": enabled, "fired_rules": fired,
-            "fired_enabled_rules": fired_enabled, "fired_not_enabled": fired - fired_enabled,
+    fired_q = _fired(session, s)
+    fired = session.execute(select(func.count()).select_from(fired_q)).scalar_one()
+    hit = select(SecmonRule.id).where(SecmonRule.version_id == v.id, SecmonRule.effective.is_(True),
+                                      SecmonRule.gid == fired_q.c.gid, SecmonRule.sid == fired_q.c.sid).exists()
+    fired_enabled = session.execute(select(func.count()).select_from(fired_q).where(hit)).scalar_one()
+    return {"version_id": v.id, "name": v.name, "sensor": s.name if s else None, "enabled_rules": enabled,
+            "fired_rules": fired, "fired_enabled_rules": fired_enabled, "fired_not_enabled": fired - fired_enabled,
             "coverage": round(fired_enabled / enabled, 6) if enabled else 0.0}
 
 

@@ -8,6 +8,7 @@ afterwards flowbit dependencies are re-enabled (marked ``noalert``) until a fixe
 from __future__ import annotations
 
 import copy
+import hashlib
 import fnmatch
 import os
 import re
@@ -15,6 +16,7 @@ import shlex
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from secmon.flowbits import parse_flowbit
 from secmon.rules import LineIssue, Rule, RuleSet, RuleSyntaxError, build_rule_map, parse_rule_text
 
 POLICY_FILES = ("disable.conf", "enable.conf", "drop.conf", "modify.conf")
@@ -153,6 +155,14 @@ class Policy:
     drop: list[Matcher] = field(default_factory=list)
     modify: list[ModifyFilter | MetadataAddFilter] = field(default_factory=list)
     errors: list[LineIssue] = field(default_factory=list)
+    #: (file name, SHA-256) of every policy file read: part of the rule-set version's content hash
+    sources: list[tuple[str, str]] = field(default_factory=list)
+
+    def content_hash(self) -> str:
+        h = hashlib.sha256()
+        for name, digest in sorted(self.sources):
+            h.update(name.encode() + b"\0" + digest.encode() + b"\n")
+        return h.hexdigest()
 
 
 def _conf_lines(text: str):
@@ -216,7 +226,9 @@ def load_policy(directory: str | os.PathLike | None = None, **files: str | os.Pa
             path = cand if cand.exists() else None
         if path is None:
             continue
-        text = Path(path).read_text(encoding="utf-8", errors="replace")
+        data = Path(path).read_bytes()
+        pol.sources.append((f"{name}.conf", hashlib.sha256(data).hexdigest()))
+        text = data.decode("utf-8", errors="replace")
         if name == "modify":
             items, errs = parse_modify_text(text, str(path))
         else:
@@ -273,32 +285,24 @@ def _reparse(text: str, like: Rule) -> Rule | None:
         return None
 
 
-def _flowbit(value: str) -> tuple[str, str | None]:
-    parts = value.split(",", 1)
-    return (parts[0], parts[1]) if len(parts) == 2 else (parts[0], None)
-
-
-_SETTERS = ("set", "setx", "unset", "toggle")
-_GETTERS = ("isset", "isnotset")
-
-
 def resolve_flowbits(rulemap: dict[tuple[int, int], Rule]) -> list[Rule]:
-    """Re-enable (as ``noalert``) disabled rules that set flowbits checked by enabled rules, to a fixed point."""
+    """Re-enable (as ``noalert``) disabled rules that set flowbits checked by enabled rules, to a fixed point.
+    Flowbit values are parsed by :func:`secmon.flowbits.parse_flowbit` (the parser lint uses): every name of
+    ``isset,a|b`` / ``isset,a&b`` is required."""
     enabled: dict[int, Rule] = {}
     setters: dict[str, list[Rule]] = {}
     for rule in rulemap.values():
-        for fb in rule.flowbits:
-            op, val = _flowbit(fb)
-            if op in _SETTERS:
-                setters.setdefault(val, []).append(rule)
+        for fb in map(parse_flowbit, rule.flowbits):
+            if fb.sets:
+                for name in fb.names:
+                    setters.setdefault(name, []).append(rule)
     while True:
         required = set()
         for rule in rulemap.values():
             if rule.enabled:
-                for fb in rule.flowbits:
-                    op, val = _flowbit(fb)
-                    if op in _GETTERS:
-                        required.add(val)
+                for fb in map(parse_flowbit, rule.flowbits):
+                    if fb.checks:
+                        required.update(fb.names)
         todo = [r for val in required for r in setters.get(val, ()) if not r.enabled]
         if not todo:
             break

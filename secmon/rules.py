@@ -132,6 +132,9 @@ class RuleSet:
     config_errors: list[LineIssue] = field(default_factory=list)
     ignored_files: list[str] = field(default_factory=list)
     other_files: list[str] = field(default_factory=list)
+    #: (file name, SHA-256) of the configuration files that change the effective set
+    #: (``classification.config``, ``threshold.config``)
+    config_files: list[tuple[str, str]] = field(default_factory=list)
 
     @property
     def rules(self) -> list[Rule]:
@@ -145,6 +148,8 @@ class RuleSet:
         h = hashlib.sha256()
         for f in sorted(self.files, key=lambda f: os.path.basename(f.path)):
             h.update(os.path.basename(f.path).encode() + b"\0" + f.sha256.encode() + b"\n")
+        for name, digest in sorted(self.config_files):
+            h.update(b"config\0" + name.encode() + b"\0" + digest.encode() + b"\n")
         return h.hexdigest()
 
     def stats(self) -> dict:
@@ -259,6 +264,33 @@ class RuleSyntaxError(ValueError):
     pass
 
 
+_NEXT_OPTION = re.compile(r"\s+[A-Za-z_][A-Za-z0-9_.]*\s*(?::|$)")
+
+
+def _inner_quote(value: str) -> bool:
+    """A quoted option value whose closing quote is followed by another option (``msg:"x" content:"y"``,
+    ``msg:"x" nocase``): a missing ``;``. Quotes inside a pcre/content value are otherwise legal."""
+    i, n = 1, len(value) - 1
+    while i < n:
+        ch = value[i]
+        if ch == "\\":
+            i += 2
+            continue
+        if ch == '"' and _NEXT_OPTION.match(value, i + 1):
+            return True
+        i += 1
+    return False
+
+
+def _has_rule_header(text: str) -> bool:
+    """Text (commented or not) whose part before ``(`` is a full rule header: a rule, not prose."""
+    head = text.lstrip("#").strip().split("(", 1)
+    if len(head) != 2:
+        return False
+    tokens = split_header(head[0])
+    return bool(tokens) and len(tokens) == 7 and tokens[4] in DIRECTIONS
+
+
 def parse_rule_text(text: str, *, file: str = "<string>", line: int = 1, end_line: int | None = None) -> Rule:
     """Parse one (joined) rule, possibly commented out. Raises :class:`RuleSyntaxError` with a reason."""
     text = text.strip()
@@ -305,6 +337,8 @@ def parse_rule_text(text: str, *, file: str = "<string>", line: int = 1, end_lin
         if value is not None and value.startswith('"') and (len(value) < 2 or not value.endswith('"')
                                                              or value.endswith('\\"') and not value.endswith('\\\\"')):
             raise RuleSyntaxError(f"unbalanced quotes in option {name!r}")
+        if value is not None and value.startswith('"') and _inner_quote(value):
+            raise RuleSyntaxError(f"unescaped quote inside the value of {name!r} (missing ';' between options)")
         options.append((name, value))
         try:
             if name == "sid":
@@ -315,6 +349,10 @@ def parse_rule_text(text: str, *, file: str = "<string>", line: int = 1, end_lin
                 rule.rev = int(value or "")
         except ValueError:
             raise RuleSyntaxError(f"{name} is not an integer: {value!r}") from None
+        if name == "sid" and rule.sid is not None and rule.sid < 1:
+            raise RuleSyntaxError(f"sid must be a positive integer, got {rule.sid}")
+        if name in ("gid", "rev") and getattr(rule, name) is not None and getattr(rule, name) < 0:
+            raise RuleSyntaxError(f"{name} must not be negative, got {getattr(rule, name)}")
         if name == "msg" and value is not None:
             v = value.strip()
             if len(v) >= 2 and v[0] == '"' and v[-1] == '"':
@@ -439,8 +477,9 @@ def _parse_lines(rf: RuleFile, lines) -> RuleFile:
         try:
             rf.rules.append(parse_rule_text(s, file=path, line=start, end_line=end))
         except RuleSyntaxError as exc:
-            if commented and not s.rstrip().endswith(")"):
-                # prose that starts like a rule ("# alert if STARTTLS ...") is a comment
+            if commented and not s.rstrip().endswith(")") and not _has_rule_header(s):
+                # prose that starts like a rule ("# alert if STARTTLS ...") is a comment; a disabled rule
+                # with its header and options but no closing ")" is an error
                 rf.comment_lines += end - start + 1
             else:
                 rf.errors.append(LineIssue(path, start, str(exc), logical[:300], end))
@@ -548,11 +587,15 @@ def load_ruleset(paths: Iterable[str | os.PathLike], *, ignore: Iterable[str] = 
                 continue
             rs.files.append(parse_file(p))
         elif name == "classification.config" or name.endswith("classification.config"):
-            cls, errs = parse_classification(read_text(p), str(p))
+            text = read_text(p)
+            rs.config_files.append((name, hashlib.sha256(text.encode("utf-8", "surrogateescape")).hexdigest()))
+            cls, errs = parse_classification(text, str(p))
             rs.classifications.update(cls)
             rs.config_errors.extend(errs)
         elif "threshold" in name and name.endswith(".config"):
-            th, errs = parse_threshold_config(read_text(p), str(p))
+            text = read_text(p)
+            rs.config_files.append((name, hashlib.sha256(text.encode("utf-8", "surrogateescape")).hexdigest()))
+            th, errs = parse_threshold_config(text, str(p))
             rs.thresholds.extend(th)
             rs.config_errors.extend(errs)
         else:

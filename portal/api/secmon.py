@@ -83,13 +83,16 @@ def alerts_top():
 @bp.get("/secmon/alerts/unknown-sids")
 def alerts_unknown():
     limit = query_int("limit", 100, minimum=1, maximum=10000)
-    return ok({"items": services.alerts_unknown_sid(get_session(), current_principal(), limit=limit)})
+    return ok({"items": services.alerts_unknown_sid(get_session(), current_principal(), limit=limit,
+                                                    version_id=request.args.get("version_id") or None,
+                                                    sensor=request.args.get("sensor") or None)})
 
 
 @bp.get("/secmon/coverage")
 def coverage():
     return ok(services.rule_coverage(get_session(), current_principal(),
-                                     version_id=request.args.get("version_id") or None))
+                                     version_id=request.args.get("version_id") or None,
+                                     sensor=request.args.get("sensor") or None))
 
 
 @bp.get("/secmon/sensors/health")

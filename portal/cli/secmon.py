@@ -42,8 +42,9 @@ def register(cli: click.Group) -> None:
     @click.argument("paths", nargs=-1, required=True, type=click.Path())
     @click.option("--name", help="Rule-set name (default: the first path's name).")
     @click.option("--policy", "policy_dir", type=click.Path(file_okay=False), help="Directory with enable/disable/drop/modify.conf.")
+    @click.option("--sensor", help="The sensor this version is built for (default view of its coverage/unknown sids).")
     @format_option
-    def rules_import(paths, name, policy_dir, fmt):
+    def rules_import(paths, name, policy_dir, sensor, fmt):
         """Import rule files and trees (.rules, classification.config, threshold.config) as a new version."""
         from kernel.errors import CityGovError
         from secmon import services
@@ -53,7 +54,8 @@ def register(cli: click.Group) -> None:
                 fail(f"no such file or directory: {p}")
         with cli_session("cli:secmon") as (session, system):
             try:
-                res = services.ruleset_import(session, system, list(paths), name=name, policy_dir=policy_dir)
+                res = services.ruleset_import(session, system, list(paths), name=name, policy_dir=policy_dir,
+                                              sensor=sensor)
             except CityGovError as exc:
                 fail(exc.detail)
         s = res["stats"]
@@ -156,8 +158,9 @@ def register(cli: click.Group) -> None:
     @click.option("--sensor")
     @click.option("--since", help="ISO 8601 time (inclusive) for alerts/top.")
     @click.option("--until", help="ISO 8601 time (exclusive) for alerts/top.")
+    @click.option("--version", "version_id", help="Rule-set version for coverage/unknown-sids (default: the sensor's).")
     @format_option
-    def report(view, by, bucket, limit, sensor, since, until, fmt):
+    def report(view, by, bucket, limit, sensor, since, until, version_id, fmt):
         """Monitoring views: alerts over time, top N, alerts with unknown sids, coverage, sensor health."""
         from kernel.errors import CityGovError
         from secmon import services
@@ -171,9 +174,10 @@ def register(cli: click.Group) -> None:
                     data = services.top_alerts(session, system, by=by, limit=limit, sensor=sensor, since=since,
                                                until=until)
                 elif view == "unknown-sids":
-                    data = services.alerts_unknown_sid(session, system, limit=limit)
+                    data = services.alerts_unknown_sid(session, system, limit=limit, version_id=version_id,
+                                                       sensor=sensor)
                 elif view == "coverage":
-                    data = services.rule_coverage(session, system)
+                    data = services.rule_coverage(session, system, version_id=version_id, sensor=sensor)
                 elif view == "health":
                     data = services.sensor_health(session, system)
                 else:

@@ -89,6 +89,9 @@ def test_report_views_and_bad_vars(runner, rules_dir, suricata_data, tmp_path):
     runner.invoke(["secmon", "ingest", str(suricata_data / "eve" / "d3vzer0-2017-fileinfo-stats.eve.json"),
                    "--sensor", "dc", "--no-validate"])
     runner.invoke(["secmon", "rules", "import", str(rules_dir)])
+    # imported, but built for no sensor: coverage needs a version or a sensor (never "the last import")
+    assert runner.invoke(["secmon", "report", "coverage"]).exit_code == 2
+    assert runner.invoke(["secmon", "rules", "import", str(rules_dir), "--sensor", "dc"]).exit_code == 0
     health = json.loads(runner.invoke(["secmon", "report", "health", "--format", "json"]).output)
     assert health[0]["sensor"] == "dc" and health[0]["stats_events"] == 90
     cov = json.loads(runner.invoke(["secmon", "report", "coverage", "--format", "json"]).output)

@@ -7,7 +7,7 @@ import shutil
 import pytest
 from sqlalchemy import text
 
-from kernel import NotAuthorized, Principal
+from kernel import NotAuthorized, NotFound, Principal, ValidationFailed
 from secmon import eve, services
 
 ANALYST = Principal(kind="user", id="analyst-1", name="analyst", roles=frozenset({"security_analyst"}))
@@ -140,11 +140,20 @@ def test_monitoring_views(db_session, suricata_data, tmp_path):
     # import one rule so that exactly one sid is known
     sid, gid = db_session.execute(text("SELECT sid, gid FROM secmon_alert WHERE sid IS NOT NULL LIMIT 1")).one()
     (tmp_path / "one.rules").write_text(f'alert ip any any -> any any (msg:"known"; gid:{gid}; sid:{sid}; rev:1;)\n')
-    v = services.ruleset_import(db_session, ANALYST, [tmp_path / "one.rules"], name="one")
-    unknown = services.alerts_unknown_sid(db_session, ANALYST, limit=10000)
+    v = services.ruleset_import(db_session, ANALYST, [tmp_path / "one.rules"], name="one", sensor="lab")
+    unknown = services.alerts_unknown_sid(db_session, ANALYST, limit=10000)  # the version built for "lab"
     assert sid not in {u["sid"] for u in unknown} and unknown
     cov = services.rule_coverage(db_session, ANALYST, version_id=v["version_id"])
     assert cov["enabled_rules"] == 1 and cov["fired_enabled_rules"] == 1
+    # a later import for another sensor does not change what "lab" runs
+    (tmp_path / "two.rules").write_text('alert ip any any -> any any (msg:"other"; sid:9999999; rev:1;)\n')
+    v2 = services.ruleset_import(db_session, ANALYST, [tmp_path / "two.rules"], name="two", sensor="dc")
+    assert services.rule_coverage(db_session, ANALYST, sensor="lab")["version_id"] == v["version_id"]
+    assert services.rule_coverage(db_session, ANALYST, sensor="dc")["version_id"] == v2["version_id"]
+    with pytest.raises(ValidationFailed):  # sensors differ: the caller must say which version
+        services.rule_coverage(db_session, ANALYST)
+    with pytest.raises(NotFound):
+        services.alerts_unknown_sid(db_session, ANALYST, version_id="nope")
     health = {h["sensor"]: h for h in services.sensor_health(db_session, ANALYST)}
     assert health["dc"]["stats_events"] == 90 and health["dc"]["kernel_packets"] is not None
 
@@ -159,6 +168,33 @@ def test_ruleset_import_is_versioned_and_audited(db_session, suricata_data):
     assert again["unchanged"] and again["version_id"] == r["version_id"]
     with pytest.raises(NotAuthorized):
         services.ruleset_import(db_session, NOBODY, [suricata_data / "rules" / "oisf"])
+
+
+def test_ruleset_version_covers_config_and_policy_files(db_session, suricata_data, tmp_path):
+    """Issue 11 fix 2: threshold.config, classification.config and policy files change the version."""
+    d = tmp_path / "rs"
+    shutil.copytree(suricata_data / "rules" / "oisf", d)
+    pol = tmp_path / "policy"
+    pol.mkdir()
+    first = services.ruleset_import(db_session, ANALYST, [d], name="rs")
+    assert services.ruleset_import(db_session, ANALYST, [d], name="rs")["unchanged"]
+    seen = {first["content_hash"]}
+    steps = [
+        lambda: (d / "threshold.config").write_text("suppress gen_id 1, sig_id 2200000, track by_src, ip 0.0.0.0/0\n"),
+        lambda: (d / "classification.config").write_text(
+            (d / "classification.config").read_text() + "config classification: x-new,Something new,1\n"),
+        lambda: (pol / "disable.conf").write_text("2200000\n"),
+        lambda: (pol / "modify.conf").write_text('2200001 "alert" "drop"\n'),
+    ]
+    for step in steps:
+        step()
+        before = count(db_session, "audit_event")
+        r = services.ruleset_import(db_session, ANALYST, [d], name="rs", policy_dir=pol)
+        assert not r["unchanged"] and r["content_hash"] not in seen, step
+        assert count(db_session, "audit_event") == before + 1
+        seen.add(r["content_hash"])
+        again = services.ruleset_import(db_session, ANALYST, [d], name="rs", policy_dir=pol)
+        assert again["unchanged"] and again["version_id"] == r["version_id"]
 
 
 @pytest.mark.slow

@@ -62,7 +62,7 @@ def test_lint_checks_and_vars_file(tmp_path):
     v = tmp_path / "vars.yaml"
     v.write_text("vars:\n  address-groups:\n    HOME_NET: any\n    CUSTOM_NET: any\n  port-groups:\n    WEB_PORTS: 80\n")
     assert not any(x.check == "undefined-var" for x in lint_ruleset(rs(text), vars_file=v))
-    assert check_pcre('"/abc/i"') is None and "compile" in check_pcre('"/(abc/"') and "modifier" in check_pcre('"/a/!"')
+    assert check_pcre('"/abc/i"') is None and "compile" in check_pcre('"/(abc/"')[1] and "modifier" in check_pcre('"/a/!"')[1]
     sarif = format_sarif(f)
     assert '"ruleId": "header-protocol"' in sarif
 
@@ -92,3 +92,59 @@ def test_lint_oisf_and_threshold(suricata_data, tmp_path):
     assert not [x for x in f if x.check == "parse-error"]
     assert [(x.check, x.sid) for x in f if x.check == "threshold"] == [("threshold", 99)]
     assert [x.check for x in f if x.severity == "error"] == []
+
+
+# ------------------------------------------------------------------------- issue 11, fix 3 (lint)
+
+
+def test_lint_pcre_with_pcre2_and_the_listed_errors(tmp_path):
+    from secmon import lint as lint_mod
+    from secmon.rules import load_ruleset
+
+    assert lint_mod.pcre_engine() == "pcre2"
+    p = tmp_path / "t.rules"
+    p.write_text(
+        # valid PCRE that Python's re rejects ((?-i) as in ET Open sid 2021141): not an error
+        'alert http any any -> any any (msg:"ok"; pcre:"/^GET\\s*?(?=(?-i)[a-z0-9]*?[A-Z])/Ui"; sid:1; rev:1;)\n'
+        # invalid PCRE: an error
+        'alert http any any -> any any (msg:"bad"; pcre:"/(abc/"; sid:2; rev:1;)\n'
+        # a disabled rule without its closing parenthesis: an error, not a comment
+        '# alert tcp any any -> any any (msg:"x"; sid:3; rev:1;\n'
+        # prose is still a comment
+        '# alert if STARTTLS is seen\n'
+        # missing ';' between options
+        'alert tcp any any -> any any (msg:"x" content:"y"; sid:4; rev:1;)\n'
+        'alert tcp any any -> any any (msg:"x"; sid:-5; rev:1;)\n')
+    rs = load_ruleset([p])
+    findings = lint_mod.lint_ruleset(rs)
+    errors = {(f.line, f.check) for f in findings if f.severity == "error"}
+    assert errors == {(2, "pcre"), (3, "parse-error"), (5, "parse-error"), (6, "parse-error")}, findings
+    assert rs.files[0].comment_lines == 1
+    msgs = {f.line: f.message for f in findings}
+    assert "';'" in msgs[5] and "positive" in msgs[6]
+
+
+def test_lint_stock_et_open_has_no_errors(suricata_data):
+    """`rules lint` on the stock ET Open set exits 0 (no false PCRE errors)."""
+    from secmon import lint as lint_mod
+    from secmon.rules import load_ruleset
+
+    rs = load_ruleset([suricata_data / "rules" / "et-open-2024-04-21"])
+    errors = [f for f in lint_mod.lint_ruleset(rs) if f.severity == "error"]
+    assert errors == []
+
+
+def test_flowbits_one_parser_for_lint_and_build():
+    from secmon.flowbits import parse_flowbit
+    from secmon.policy_files import build
+    from secmon.rules import RuleSet, parse_text
+
+    assert parse_flowbit("isset,a|b").names == ("a", "b") and parse_flowbit("isset,a|b").checks
+    assert parse_flowbit("setx,x,60").names == ("x",) and parse_flowbit("noalert").known
+    rf = parse_text(
+        '# alert tcp any any -> any any (msg:"sets a"; flowbits:set,a; flowbits:noalert; sid:10; rev:1;)\n'
+        '# alert tcp any any -> any any (msg:"sets b"; flowbits:set,b; sid:11; rev:1;)\n'
+        'alert tcp any any -> any any (msg:"checks a or b"; flowbits:isset,a|b; sid:12; rev:1;)\n')
+    res = build(RuleSet(files=[rf]))
+    # both setters of "a|b" are re-enabled: before, the policy looked for a flowbit named "a|b"
+    assert {r.sid for r in res.flowbit_enabled} == {10, 11}

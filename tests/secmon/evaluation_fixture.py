@@ -2,8 +2,9 @@
 a garbage line, silences), a three-rule rule set, one department with one information system, and incidents,
 alarms, responses and remediation tasks whose indicators are computed by hand in the tests.
 
-The response-side rows are inserted as SQLModel objects (the asset / incident services of issue 11 were not
-merged when this was written); every timestamp is chosen so that the expected values are easy to verify.
+Assets go through the asset services; incidents, alarms, responses and remediation tasks are inserted as
+SQLModel rows with chosen timestamps (correlation would stamp them with the time of the run), so that every
+expected value can be computed by hand.
 """
 
 from __future__ import annotations
@@ -88,17 +89,15 @@ def build(session, tmp: Path, *, with_response: bool = True) -> dict:
 
 
 def _response_side(session, org_id: str) -> dict:
-    from secmon.models import (SecmonAssetNetwork, SecmonBlockEntry, SecmonIncident, SecmonIncidentTransition,
+    from secmon.models import (SecmonBlockEntry, SecmonIncident, SecmonIncidentTransition,
                                SecmonNotification, SecmonRemediationTask, SecmonResponse, SecmonSystem)
 
-    now = dt("2024-01-01T00:00:00")
-    system = SecmonSystem(id=new_id(), name="政务外网门户", org_id=org_id, project_id=None, mlps_level=3,
-                          criticality="high", created_at=now, updated_at=now)
-    session.add(system)
-    net = ipaddress.ip_network("10.1.0.0/16")
-    lo, hi = _range(net)
-    session.add(SecmonAssetNetwork(id=new_id(), system_id=system.id, cidr=str(net), kind="network", ip_version=4,
-                                   prefix_len=96 + 16, range_start=lo, range_end=hi, created_at=now))
+    from secmon import assets
+
+    p = system_principal("test-fixture")
+    created = assets.system_create(session, p, name="政务外网门户", org="SZ-EVAL", mlps_level=3, criticality="high")
+    assets.network_add(session, p, system=created["id"], cidr="10.1.0.0/16")
+    system = session.get(SecmonSystem, created["id"])
 
     def incident(name, severity, created, state, dest, **kw):
         i = SecmonIncident(id=new_id(), rule_id="test", group_key=name, title=name, state=state, severity=severity,

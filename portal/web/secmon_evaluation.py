@@ -31,12 +31,13 @@ def secmon_evaluations():
 
     session, principal = get_session(), current_principal()
     error, status = None, 200
-    form = {"period": "", "department": "", "compare": ""}
+    form = {"period": "", "department": "", "system": "", "compare": ""}
     if request.method == "POST":
         form = {k: request.form.get(k, "").strip() for k in form}
         try:
             report, _info = ev.evaluation_run(session, principal, form["period"],
                                               department=form["department"] or None,
+                                              system=form["system"] or None,
                                               compare=form["compare"] or None, lang=_lang(), **evaluation_kwargs())
             return redirect(url_for("web.secmon_evaluation", report_id=report.id))
         except CityGovError as exc:

@@ -38,6 +38,11 @@ def cjk_font() -> str:
           f"looked for {', '.join((wanted,) if wanted else CJK_FAMILIES)}")
 
 
+def _plain(value) -> str:
+    """Text drawn as is: matplotlib would parse ``$...$`` as mathtext (and fail on a stray ``$``)."""
+    return str(value).replace("$", r"\$")
+
+
 def svg_chart(spec: dict, title: str, *, width: float = 6.4, height: float = 3.0) -> str:
     """An SVG document (string) for a chart spec ``{"kind": bar|barh|line, "labels", "values", "xlabel", "ylabel"}``."""
     import matplotlib
@@ -51,7 +56,8 @@ def svg_chart(spec: dict, title: str, *, width: float = 6.4, height: float = 3.0
                                        "axes.unicode_minus": False, "font.size": 9}):
         fig = Figure(figsize=(width, height))
         ax = fig.add_subplot()
-        labels = [str(x) for x in spec.get("labels", [])]
+        labels = [_plain(x) for x in spec.get("labels", [])]
+        title = _plain(title)
         values = [float(v) if v is not None else 0.0 for v in spec.get("values", [])]
         kind = spec.get("kind", "bar")
         if kind == "line":
@@ -77,9 +83,9 @@ def svg_chart(spec: dict, title: str, *, width: float = 6.4, height: float = 3.0
                           ha="right" if len(labels) > 4 else "center")
         ax.set_title(title)
         if spec.get("xlabel"):
-            ax.set_xlabel(spec["xlabel"])
+            ax.set_xlabel(_plain(spec["xlabel"]))
         if spec.get("ylabel"):
-            ax.set_ylabel(spec["ylabel"])
+            ax.set_ylabel(_plain(spec["ylabel"]))
         ax.grid(axis="y" if kind != "barh" else "x", alpha=0.3)
         fig.tight_layout()
         buf = io.StringIO()

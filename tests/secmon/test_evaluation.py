@@ -329,3 +329,12 @@ def test_stale_sensor_alert_once_per_silence(db_session, world):
     assert not again[0]["new_alert"]
     assert len(db_session.exec(select(AuditEvent).where(AuditEvent.action == "secmon:sensor:stale")).all()) == 1
     assert jobs.stale_sensors(db_session, p, minutes=60 * 24, now=later) == []
+
+
+def test_chart_labels_are_literal_and_escaped():
+    from secmon.evaluation.charts import svg_chart
+
+    svg = svg_chart({"kind": "barh", "labels": ["cost $5 $x$", "<script>alert(1)</script>", "规则"],
+                     "values": [1, 2, 3]}, "标题 $ <b>")
+    assert "<script>" not in svg and "&lt;script&gt;" in svg
+    assert "规则" in svg and "$5" in svg  # a dollar sign is text, not mathtext

@@ -1,0 +1,74 @@
+"""secmon pages: analyst (incidents, incident, search), approver (two-person rule on the page), department
+(own remediation tasks only), in zh-CN and English."""
+
+from sqlalchemy import select
+
+from secmon import remediation, responses
+from secmon.models import SecmonIncident
+from tests.factories import csrf_token, make_user, principal_of
+from tests.secmon.conftest import suricata_data  # noqa: F401  (fixture)
+from tests.secmon.test_strike_workflow import world  # noqa: F401  (fixture)
+
+
+def _login(client, auth, user):
+    auth.login(client, user.username)
+
+
+def test_analyst_pages(client, auth, db_session, world):  # noqa: F811
+    analyst = make_user(db_session, "security_analyst")
+    _login(client, auth, analyst)
+    r = client.get("/secmon/incidents")
+    assert r.status_code == 200 and "ET WEB_SERVER Possible SQL Injection" in r.get_data(as_text=True)
+    inc = db_session.execute(select(SecmonIncident).where(SecmonIncident.alert_count == 6)).scalars().first()
+    page = client.get(f"/secmon/incidents/{inc.id}").get_data(as_text=True)
+    assert "198.51.100.66" in page and "flow_id" in page
+    r = client.get("/secmon/search?ip=198.51.100.66&event_type=alert")
+    assert r.status_code == 200 and "SQL Injection" in r.get_data(as_text=True)
+    bad = client.get("/secmon/search?ip=10.0.0.0/99")
+    assert bad.status_code == 200 and "malformed CIDR" in bad.get_data(as_text=True)
+    assert client.get("/secmon/incidents/nope").status_code == 404
+    en = client.get("/secmon/incidents", headers={"Accept-Language": "en"})
+    assert en.status_code == 200
+
+
+def test_approver_page_enforces_two_person_rule(client, auth, db_session, world):  # noqa: F811
+    admin = make_user(db_session, "commission_admin")
+    p_admin = principal_of(db_session, admin)
+    own = responses.response_propose(db_session, p_admin, title="my own block",
+                                     blocks=[{"cidr": "192.0.2.55", "ttl_hours": 2}])
+    other = responses.response_propose(db_session, world["p"]["analyst"], title="analyst block",
+                                       blocks=[{"cidr": "192.0.2.66", "ttl_hours": 2}])
+    _login(client, auth, admin)
+    resp = client.get("/secmon/approvals")
+    page = resp.get_data(as_text=True)
+    assert "my own block" in page and "analyst block" in page
+    assert "another approver must decide" in page or "另一位审批人" in page
+    tok = csrf_token(resp)
+    r = client.post(f"/secmon/approvals/{own['id']}", data={"decision": "approve", "csrf_token": tok},
+                    follow_redirects=True)
+    assert r.status_code == 200
+    assert responses.response_get(db_session, p_admin, own["id"])["state"] == "proposed"
+    client.post(f"/secmon/approvals/{other['id']}", data={"decision": "approve", "csrf_token": tok})
+    assert responses.response_get(db_session, p_admin, other["id"])["state"] == "approved"
+
+
+def test_department_sees_only_its_tasks(client, auth, db_session, world):  # noqa: F811
+    inc = db_session.execute(select(SecmonIncident).where(SecmonIncident.alert_count == 6)).scalars().first()
+    t = remediation.remediation_create(db_session, world["p"]["analyst"], incident_id=inc.id)
+    dept1 = make_user(db_session, "department_submitter", org=world["org1"])
+    dept2 = make_user(db_session, "department_submitter", org=world["org2"])
+    _login(client, auth, dept2)
+    resp = client.get("/secmon/remediation")
+    assert t["title"] not in resp.get_data(as_text=True)
+    r = client.post(f"/secmon/remediation/{t['id']}/fix", data={"evidence": "not mine", "csrf_token": csrf_token(resp)})
+    assert r.status_code == 403
+    assert remediation.remediation_get(db_session, world["p"]["analyst"], t["id"])["state"] == "open"
+    assert client.get("/secmon/incidents").status_code == 200  # own (none) only
+    assert inc.title not in client.get("/secmon/incidents").get_data(as_text=True)
+    other = client.application.test_client()
+    _login(other, auth, dept1)
+    resp = other.get("/secmon/remediation")
+    assert t["title"] in resp.get_data(as_text=True)
+    other.post(f"/secmon/remediation/{t['id']}/fix", data={"evidence": "patched and redeployed",
+                                                           "csrf_token": csrf_token(resp)})
+    assert remediation.remediation_get(db_session, world["p"]["analyst"], t["id"])["state"] == "fixed"

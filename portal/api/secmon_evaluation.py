@@ -49,9 +49,9 @@ def get_evaluation(report_id: str):
         return Response(report.html, mimetype="text/html", headers={"X-Report-Digest": report.html_digest})
     data = ev.evaluation_pdf(session, principal, report_id)
     report = ev.evaluation_get(session, principal, report_id)
+    name = f"secmon-evaluation-{report.period}-{report.scope.replace(':', '-')}.pdf"
     return Response(data, mimetype="application/pdf", headers={
-        "X-Report-Digest": report.pdf_digest or "",
-        "Content-Disposition": f'inline; filename="secmon-evaluation-{report.period}-{report.scope.replace(":", "-")}.pdf"'})
+        "X-Report-Digest": report.pdf_digest or "", "Content-Disposition": f'inline; filename="{name}"'})
 
 
 @bp.get("/secmon/evaluations/<report_id>/verify")

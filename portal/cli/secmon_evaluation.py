@@ -57,7 +57,7 @@ def register(cli: click.Group) -> None:
     @click.option("--lang", type=click.Choice(["zh", "en"]), default="zh", show_default=True)
     @click.option("--output", "-o", help="File or directory to write (default: ./<report>.<format>; - for stdout).")
     def evaluate(period, department, system, fmt, compare, weights_path, lang, output):
-        """Evaluate a period: indicators, score, controls (NIST CSF 2.0, MLPS 2.0 level 3); store and write the report."""
+        """Evaluate a period (indicators, score, NIST CSF 2.0 / MLPS 2.0 controls); store and write the report."""
         from kernel.errors import CityGovError
         from portal.evaluation_support import evaluation_kwargs
         from secmon.evaluation import render

@@ -93,7 +93,8 @@ def alert_facts(session: Session, scope: Scope, period: Period, as_of: datetime)
             facts.src_ips[ip] = n
     else:
         sql = (f"SELECT sensor_id, severity, gid, sid, {day} AS d, max(signature), count(*), src_ip, dest_ip "
-               "FROM secmon_alert WHERE ts >= :s AND ts < :e GROUP BY sensor_id, severity, gid, sid, d, src_ip, dest_ip")
+               "FROM secmon_alert WHERE ts >= :s AND ts < :e "
+               "GROUP BY sensor_id, severity, gid, sid, d, src_ip, dest_ip")
     for sensor, sev, gid, sid, d, sig, n, src, dst in session.execute(text(sql), params):
         if scope.networks is not None:
             src_in, dst_in = inside(src), inside(dst)

@@ -33,9 +33,9 @@ def job_claim(session: Session, key: str, holder: str, *, ttl: timedelta = timed
         return True
     except IntegrityError:
         session.rollback()
+    stale = (SecmonJobClaim.status == "running") & (SecmonJobClaim.expires_at < now)
     res = session.execute(update(SecmonJobClaim).where(
-        SecmonJobClaim.key == key,
-        ((SecmonJobClaim.status == "running") & (SecmonJobClaim.expires_at < now)) | (SecmonJobClaim.status == "failed"))
+        SecmonJobClaim.key == key, stale | (SecmonJobClaim.status == "failed"))
         .values(status="running", holder=holder, claimed_at=now, expires_at=now + ttl, outcome=None))
     session.commit()
     return res.rowcount == 1
@@ -119,7 +119,8 @@ def stale_sensors(session: Session, principal: Principal, *, minutes: float, now
     cutoff = now - timedelta(minutes=minutes)
     rows = session.execute(text(
         "SELECT s.id, s.name, max(src.updated_at) FROM secmon_sensor s JOIN secmon_source src ON src.sensor_id = s.id "
-        "GROUP BY s.id, s.name HAVING max(src.updated_at) < :c ORDER BY s.name"), {"c": ts_param(session, cutoff)}).all()
+        "GROUP BY s.id, s.name HAVING max(src.updated_at) < :c ORDER BY s.name"),
+        {"c": ts_param(session, cutoff)}).all()
     out = []
     for sid, name, last in rows:
         last_s = str(last)

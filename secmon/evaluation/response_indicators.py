@@ -371,7 +371,8 @@ def _assets(session: Session, scope: Scope, period: Period, as_of: datetime, fac
         if not any(a in net for net in nets if net.version == a.version):
             seen[ip] += int(n)
     out.append(Indicator("unmanaged_addresses", "asset_hygiene", len(seen), "addresses",
-                         detail={"rule": "internal addresses (RFC 1918, RFC 6598, fc00::/7) in alerts of the period that no asset covers",
+                         detail={"rule": "internal addresses (RFC 1918, RFC 6598, fc00::/7) in alerts of the period "
+                                 "that no asset covers",
                                  "top": seen.most_common(20)}))
     return out
 

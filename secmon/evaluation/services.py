@@ -8,11 +8,12 @@ stores nothing new and a printed report can be checked against the audit log.
 from __future__ import annotations
 
 import hashlib
-from datetime import UTC, datetime, timedelta
+from datetime import datetime, timedelta
 from typing import Any
 
 import orjson
 from sqlalchemy import select, text
+from sqlalchemy.exc import IntegrityError
 
 import audit
 from audit.canonical import canonical_bytes
@@ -92,7 +93,8 @@ def _names(session: Session, sensor_ids: list[str]) -> list[str]:
 def _latest_report(session: Session, period: str, scope: str) -> SecmonEvaluationReport | None:
     return session.execute(select(SecmonEvaluationReport).where(
         SecmonEvaluationReport.period == period, SecmonEvaluationReport.scope == scope)
-        .order_by(SecmonEvaluationReport.created_at.desc(), SecmonEvaluationReport.id.desc()).limit(1)).scalars().first()
+        .order_by(SecmonEvaluationReport.created_at.desc(), SecmonEvaluationReport.id.desc())
+        .limit(1)).scalars().first()
 
 
 def _trend(session: Session, scope: Scope, period: Period, n: int = 4) -> list[dict]:
@@ -144,7 +146,8 @@ def evaluation_build(session: Session, principal: Principal, period: str, *, dep
                                f"{(as_of - timedelta(microseconds=1)).date().isoformat()}; ingest the sensors' EVE "
                                "data first or choose another period",
                                errors=[{"field": "period", "message": "no monitoring data in the period"}])
-    inds, facts, sensors = monitoring_indicators(session, scope, p, as_of, gap_minutes=float(weights.get("gap_minutes", 30)))
+    inds, facts, sensors = monitoring_indicators(session, scope, p, as_of,
+                                                 gap_minutes=float(weights.get("gap_minutes", 30)))
     r_inds, r_evidence = resp.response_indicators(session, scope, p, as_of, weights, facts)
     inds = inds + r_inds
     evidence = _evidence(session, scope, p, as_of, facts, sensors, retention_days=retention_days,
@@ -254,7 +257,14 @@ def evaluation_run(session: Session, principal: Principal, period: str, *, depar
         data = render.render_pdf(html)
         r.pdf, r.pdf_digest = data, _sha(data)
     session.add(r)
-    session.flush()
+    try:
+        session.flush()
+    except IntegrityError:  # another process stored the identical report a moment ago
+        session.rollback()
+        same = session.execute(select(SecmonEvaluationReport).where(
+            SecmonEvaluationReport.period == r.period, SecmonEvaluationReport.scope == r.scope,
+            SecmonEvaluationReport.digest == digest)).scalars().one()
+        return same, {"created": False, "document": doc}
     audit.record(session, principal, "secmon:evaluation:run", object_type="secmon_evaluation_report", object_id=r.id,
                  state={"digest": digest, "html_digest": r.html_digest, "pdf_digest": r.pdf_digest},
                  details={"period": r.period, "scope": r.scope, "score": r.score, "band": r.band, "digest": digest,

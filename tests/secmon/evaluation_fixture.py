@@ -116,7 +116,7 @@ def _response_side(session, org_id: str) -> dict:
     i3 = incident("I3", "low", "2024-02-01T00:00:00", "false_positive", "10.1.0.9",
                   false_positive_at="2024-02-01T02:00:00", triage_due="2024-02-02T00:00:00",
                   contain_due="2024-02-08T00:00:00")
-    i4 = incident("I4", "medium", "2024-03-01T00:00:00", "triaged", "10.1.0.7", triaged_at="2024-03-01T01:00:00",
+    incident("I4", "medium", "2024-03-01T00:00:00", "triaged", "10.1.0.7", triaged_at="2024-03-01T01:00:00",
                   triage_due="2024-03-01T08:00:00", contain_due="2024-03-04T00:00:00")
     session.flush()
     for inc, to, at in ((i1, "resolved", "2024-01-11T00:00:00"), (i3, "false_positive", "2024-02-01T02:00:00")):

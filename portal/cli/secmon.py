@@ -92,24 +92,49 @@ def register(cli: click.Group) -> None:
     @click.argument("paths", nargs=-1, required=True, type=click.Path())
     @click.option("--policy", "policy_dir", type=click.Path(file_okay=False), help="Directory with enable/disable/drop/modify.conf.")
     @click.option("--out", "out", required=True, type=click.Path(dir_okay=False), help="Where to write suricata.rules.")
+    @click.option("--no-approved", is_flag=True,
+                  help="Leave out the approved responses' rule changes and threshold entries (default: include them).")
     @format_option
-    def rules_build(paths, policy_dir, out, fmt):
-        """Build the effective rule set as suricata-update does and write suricata.rules."""
-        from secmon.policy_files import build, load_policy
+    def rules_build(paths, policy_dir, out, no_approved, fmt):
+        """Build the effective rule set as suricata-update does and write suricata.rules; approved responses'
+        rule changes join the policy and their suppress/threshold entries go to threshold.config next to it,
+        each line naming the approval that put it there."""
+        from secmon.policy_files import Policy, build, load_policy
 
         if policy_dir and not Path(policy_dir).is_dir():
             fail(f"no such policy directory: {policy_dir}")
         rs = _load(paths)
-        res = build(rs, load_policy(policy_dir) if policy_dir else None)
+        policy = load_policy(policy_dir) if policy_dir else Policy()
+        approved_lines: list[str] = []
+        threshold_text = ""
+        if not no_approved:
+            from secmon.response_build import apply_approved, approved_build_lines
+
+            with cli_session("cli:secmon") as (session, _system):
+                approved = approved_build_lines(session)
+                approved_lines, extra = apply_approved(policy, approved)
+                rs.thresholds.extend(extra)
+                threshold_text = approved.threshold_config()
+        res = build(rs, policy)
+        header = "".join(f"# approved {line}\n" for line in approved_lines)
+        base_th = "".join(Path(p).read_text(encoding="utf-8", errors="replace") for p in
+                          sorted({t["file"] for t in rs.thresholds if not str(t["file"]).startswith("response:")}))
         try:
-            Path(out).write_text(res.render(), encoding="utf-8")
+            Path(out).write_text(header + res.render(), encoding="utf-8")
+            if threshold_text:
+                (Path(out).parent / "threshold.config").write_text(
+                    base_th + ("" if not base_th or base_th.endswith("\n") else "\n") + threshold_text, encoding="utf-8")
         except OSError as exc:
             fail(f"cannot write {out}: {exc.strerror}")
         data = {"out": out, "summary": res.summary(), "load": rs.stats(),
                 "flowbit_enabled": [r.rule_id for r in res.flowbit_enabled],
+                "approved_policy_lines": approved_lines,
+                "threshold_config": str(Path(out).parent / "threshold.config") if threshold_text else None,
                 "errors": [{"file": e.file, "line": e.line, "reason": e.reason} for e in rs.errors + res.errors]}
         emit(data, fmt, lambda d: "\n".join(
             [f"wrote {out}: " + ", ".join(f"{k} {v}" for k, v in d["summary"].items())]
+            + [f"  approved: {line}" for line in d["approved_policy_lines"]]
+            + ([f"  wrote {d['threshold_config']} (approved entries with their approvals)"] if d["threshold_config"] else [])
             + [f"  re-enabled for flowbits (noalert): {rid}" for rid in d["flowbit_enabled"]]
             + [f"  {e['file']}:{e['line']}: {e['reason']}" for e in d["errors"]]))
 

@@ -68,9 +68,11 @@ def run(ctx: DemoContext) -> dict:
         start = datetime(2026, 11, 24, 1, 0, tzinfo=UTC)
         eve_path.write_text("\n".join(_eve_lines(start)) + "\n", encoding="utf-8")
 
-    version = secmon.ruleset_import(ctx.session, analyst, [folder / "rules"], name="city-gov")
     first = secmon.eve_ingest(ctx.session, analyst, [eve_path], sensor="futian-dc-01")
     again = secmon.eve_ingest(ctx.session, analyst, [eve_path], sensor="futian-dc-01")
+    # the version built for (deployed on) the sensor: the default of coverage and unknown-sid views
+    version = secmon.ruleset_import(ctx.session, analyst, [folder / "rules"], name="city-gov",
+                                    sensor="futian-dc-01")
     top = secmon.top_alerts(ctx.session, analyst, by="signature", limit=1)
     coverage = secmon.rule_coverage(ctx.session, analyst)
     unknown = secmon.alerts_unknown_sid(ctx.session, analyst)
@@ -78,4 +80,69 @@ def run(ctx: DemoContext) -> dict:
             "rule_errors": len(version["errors"]), "events": first.events,
             "quarantined": first.quarantined, "reingest_duplicates": again.duplicates_skipped,
             "reingest_new": again.events, "top_signature": top[0]["value"] if top else None,
-            "coverage": coverage["coverage"], "alerts_with_unknown_sid": len(unknown)}
+            "coverage": coverage["coverage"], "alerts_with_unknown_sid": len(unknown)} | strike(ctx, folder)
+
+
+# ------------------------------------------------------------------ strike and governance
+
+ASSETS = [  # system, owner org code, MLPS level, criticality, networks
+    ("市民政务服务门户", "SZ-PSB", 3, "high", ["10.1.2.0/24", "2001:db8:100::/48"]),
+    ("卫健数据共享平台", "SZ-HEALTH", 3, "medium", ["10.20.3.0/24"]),
+    ("福田区视频汇聚平台", "SZ-FUTIAN", 2, "medium", ["10.30.0.0/16"]),
+]
+
+
+def strike(ctx: DemoContext, folder) -> dict:
+    """Assets for the departments, correlation of the planted campaign (SQL injection from 203.0.113.7 against
+    the portal), the incident walked to closure with an approved block-list response and a verified
+    remediation task, printing what it did."""
+    from sqlalchemy import select
+
+    from kernel import utcnow
+    from secmon import assets, incidents, remediation, responses
+    from secmon.models import SecmonIncident
+
+    s = ctx.session
+    analyst = ctx.users.get("soc.analyst", ctx.system)
+    approver = ctx.users.get("admin", ctx.system)
+    dept = ctx.users.get("psb.submitter", ctx.system)
+    existing = {a["name"] for a in assets.asset_list(s, analyst)}
+    project = s.execute(select(__import__("registry.models", fromlist=["Project"]).Project.id)).scalars().first()
+    for name, org, level, crit, nets in ASSETS:
+        if name in existing:
+            continue
+        assets.system_create(s, analyst, name=name, org=org, mlps_level=level, criticality=crit,
+                             project_id=project if name == ASSETS[0][0] else None)
+        for cidr in nets:
+            assets.network_add(s, analyst, system=name, cidr=cidr)
+    corr = incidents.incidents_correlate(s, analyst)
+    inc = s.execute(select(SecmonIncident).where(SecmonIncident.sid == 9100001)).scalars().first()
+    out = {"assets": len(ASSETS), "incidents": corr["incidents_created"] or "unchanged"}
+    if inc is None:
+        return out
+    out["incident"] = f"{inc.id[:12]} {inc.severity} {inc.alert_count} alerts"
+    if inc.state == "new":
+        incidents.incident_assign(s, analyst, inc.id, "soc.analyst")
+        incidents.incident_transition(s, analyst, inc.id, "triaged", note="SQL injection against the citizen portal")
+        prop = responses.response_propose(s, analyst, title=f"封禁 SQL 注入来源 {inc.src_ip}", incident_id=inc.id,
+                                          reason="repeated union-select injection against 10.1.2.3",
+                                          blocks=[{"cidr": inc.src_ip, "ttl_hours": 72, "category": "Scanner",
+                                                   "reputation": 120}])
+        try:  # the two-person rule: the proposer cannot approve
+            responses.response_decide(s, analyst, prop["id"], approve=True)
+        except Exception as exc:  # noqa: BLE001 - shown in the demo output
+            out["self_approval"] = type(exc).__name__
+        responses.response_decide(s, approver, prop["id"], approve=True, note="approved by the duty officer")
+        incidents.incident_transition(s, analyst, inc.id, "contained", note=f"blocked by response {prop['id']}")
+        task = remediation.remediation_create(s, analyst, incident_id=inc.id, quiet_days=1,
+                                              title="修复门户查询接口的 SQL 注入")
+        remediation.remediation_fix(s, dept, task["id"], evidence="参数化查询已上线 (change CHG-2026-1130), WAF 规则已加")
+        # simulated clock: the quiet day after the fix has passed without the signature on the asset
+        ver = remediation.remediation_verify(s, ctx.system, now=utcnow() + timedelta(days=1, minutes=1))
+        out["remediation"] = "verified" if task["id"] in ver["verified"] else "not verified"
+        incidents.incident_transition(s, analyst, inc.id, "resolved", note="fix verified")
+        incidents.incident_transition(s, analyst, inc.id, "closed")
+    blocklist = responses.blocklist_export(s, analyst, fmt="text")["blocklist.txt"]
+    out["blocklist_lines"] = sum(1 for line in blocklist.splitlines() if line and not line.startswith("#"))
+    out["incident_state"] = s.get(SecmonIncident, inc.id).state
+    return out

@@ -181,3 +181,13 @@ def secmon_remediation_fix(task_id: str):
         return _back(exc, "web.secmon_remediation")
     return redirect(url_for("web.secmon_remediation"))
 
+
+
+def N_(s: str) -> str:  # marks labels the templates translate from data (extracted by pybabel)
+    return s
+
+
+_LABELS = (N_("new"), N_("triaged"), N_("contained"), N_("resolved"), N_("closed"), N_("false_positive"),
+           N_("low"), N_("medium"), N_("high"), N_("critical"), N_("proposed"), N_("approved"), N_("rejected"),
+           N_("withdrawn"), N_("expired"), N_("pending"), N_("active"), N_("fixed"), N_("verified"), N_("reopened"),
+           N_("cancelled"))

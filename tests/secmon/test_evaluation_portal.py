@@ -113,3 +113,18 @@ def test_pages_zh_and_en(client, auth, world):
     client.get("/lang/en")
     en = client.get(r.headers["Location"]).get_data(as_text=True)
     assert "Mean time to triage" in en and "How the score was computed" in en
+
+
+def test_scheduler_job_wrappers(app, world):
+    from portal.scheduler_jobs import secmon_evaluation as jobs_mod
+
+    with app.app_context():
+        out = jobs_mod.quarterly_reports()  # the last finished quarter has no EVE data in the fixture
+        assert "evaluation:" in out and "no report: period" in out and "is empty" in out
+        assert "skipped: claimed by another run" in jobs_mod.quarterly_reports()  # done once, not twice
+        app.config["SECMON_EVE_RETENTION_DAYS"] = 90
+        assert "below the legal minimum" in jobs_mod.prune_eve()
+        app.config["SECMON_EVE_RETENTION_DAYS"] = 400
+        assert jobs_mod.prune_eve().startswith("pruned ")
+        assert "claimed by another run" in jobs_mod.prune_eve()  # once per day across scheduler processes
+        assert jobs_mod.stale_sensors().startswith("0 stale sensor(s)")  # eval-s1 delivered data just now

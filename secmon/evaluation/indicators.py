@@ -215,6 +215,9 @@ def unknown_sids(session: Session, facts: AlertFacts) -> Indicator:
     if not facts.by_sid:
         return no_data("unknown_sids", "defense_health", "sids", "no alert with a sid in the period")
     known = {(g, s) for g, s in session.execute(text("SELECT DISTINCT gid, sid FROM secmon_rule"))}
+    if not known:
+        return no_data("unknown_sids", "defense_health", "sids",
+                       "no rule set has been imported: the sids that alerted cannot be checked")
     unknown = {k: n for k, n in facts.by_sid.items() if k not in known}
     return Indicator("unknown_sids", "defense_health", len(unknown), "sids",
                      detail={"alerted_sids": len(facts.by_sid), "unknown_alerts": sum(unknown.values()),

@@ -338,3 +338,15 @@ def test_chart_labels_are_literal_and_escaped():
                      "values": [1, 2, 3]}, "标题 $ <b>")
     assert "<script>" not in svg and "&lt;script&gt;" in svg
     assert "规则" in svg and "$5" in svg  # a dollar sign is text, not mathtext
+
+
+def test_unknown_sids_need_a_rule_set(db_session, tmp_path):
+    from secmon import services
+
+    eve = tmp_path / "eve.json"
+    eve.write_text("\n".join(fx.EVE_LINES) + "\n", encoding="utf-8")
+    services.eve_ingest(db_session, system_principal("t"), [eve], sensor="no-rules")
+    doc = ev.evaluation_build(db_session, system_principal("t"), "2024-Q1", now=NOW)
+    i = _inds(doc)
+    assert i["unknown_sids"]["value"] is None and "no rule set has been imported" in i["unknown_sids"]["reason"]
+    assert i["ruleset_age_days"]["value"] is None and i["alerts_by_severity"]["value"] == 6

@@ -106,6 +106,7 @@ def test_pages_zh_and_en(client, auth, world):
     body = detail.get_data(as_text=True)
     assert detail.status_code == 200 and "评估测试局" in body and "MLPS3-SMC-CENTRAL" in body
     assert "平均研判时长" in body  # indicator names in Chinese
+    assert "现状与目标轮廓" in body and "主要风险与建议措施" in body
     rid = r.headers["Location"].rstrip("/").split("/")[-1]
     assert client.get(f"/secmon/evaluations/{rid}/report.html").data.count(b"<svg") >= 4
     assert client.get(f"/secmon/evaluations/{rid}/report.pdf").data.startswith(b"%PDF")

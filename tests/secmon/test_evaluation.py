@@ -350,3 +350,22 @@ def test_unknown_sids_need_a_rule_set(db_session, tmp_path):
     i = _inds(doc)
     assert i["unknown_sids"]["value"] is None and "no rule set has been imported" in i["unknown_sids"]["reason"]
     assert i["ruleset_age_days"]["value"] is None and i["alerts_by_severity"]["value"] == 6
+
+
+def test_stored_reports_are_immutable_in_the_database(db_session, world):
+    from sqlalchemy import text as sql
+    from sqlalchemy.exc import DBAPIError
+
+    r, _ = ev.evaluation_run(db_session, world["principal"], "2024-Q1", now=NOW)
+    for stmt in ("UPDATE secmon_evaluation_report SET html = 'forged' WHERE id = :i",
+                 "UPDATE secmon_evaluation_report SET score = 100 WHERE id = :i",
+                 "DELETE FROM secmon_evaluation_report WHERE id = :i"):
+        with pytest.raises(DBAPIError, match="immutable"):
+            with db_session.begin_nested():
+                db_session.execute(sql(stmt), {"i": r.id})
+    pdf = ev.evaluation_pdf(db_session, world["principal"], r.id)  # a PDF may be added once ...
+    assert pdf.startswith(b"%PDF")
+    with pytest.raises(DBAPIError, match="immutable"):  # ... and never replaced
+        with db_session.begin_nested():
+            db_session.execute(sql("UPDATE secmon_evaluation_report SET pdf = :p WHERE id = :i"),
+                               {"p": b"%PDF forged", "i": r.id})

@@ -87,8 +87,15 @@ def stale_sensors() -> str:
     from secmon.evaluation import jobs
     from secmon.evaluation.scoring import load_weights
 
+    from flask import current_app
+
+    from secmon import notify
+
     minutes = float(load_weights().get("stale_sensor_minutes", 60))
+    hooks = notify.NotifyConfig.from_mapping(current_app.config.get("SECMON_NOTIFY")).webhooks
     with cli_session("scheduler:secmon-stale-sensors") as (session, system):
-        stale = jobs.stale_sensors(session, system, minutes=minutes, holder=_holder())
+        stale = jobs.stale_sensors(session, system, minutes=minutes, holder=_holder(), webhooks=hooks)
     new = [s["sensor"] for s in stale if s["new_alert"]]
-    return f"{len(stale)} stale sensor(s); new alerts: {', '.join(new) or 'none'}"
+    failed = [s["sensor"] for s in stale if s.get("delivery", "").startswith("failed")]
+    return (f"{len(stale)} stale sensor(s); new alerts: {', '.join(new) or 'none'}"
+            + (f"; webhook delivery failed for {', '.join(failed)} (retried next run)" if failed else ""))

@@ -112,8 +112,10 @@ def retention_prune(session: Session, principal: Principal, *, days: int, overri
 
 
 def stale_sensors(session: Session, principal: Principal, *, minutes: float, now: datetime | None = None,
-                  holder: str = "stale-sensors") -> list[dict]:
-    """Sensors whose last ingested data is older than ``minutes``: one audited alert per silence episode."""
+                  holder: str = "stale-sensors", webhooks: list | None = None, timeout: float = 10.0) -> list[dict]:
+    """Sensors whose last ingested data is older than ``minutes``: one audited alert per silence episode, and
+    when webhooks are configured (``secmon.notify.Webhook``: URL + secret), a signed POST to each — retried on
+    the next run until it is delivered (the delivery claim is ``failed`` until then)."""
     authorize(principal, "secmon:events:read")
     now = now or utcnow()
     cutoff = now - timedelta(minutes=minutes)
@@ -137,5 +139,36 @@ def stale_sensors(session: Session, principal: Principal, *, minutes: float, now
                 session.rollback()
                 job_finish(session, key, holder, ok=False, outcome="audit failed")
                 raise
-        out.append({"sensor": name, "last_ingest": last_s, "new_alert": alerted})
+        item = {"sensor": name, "last_ingest": last_s, "new_alert": alerted}
+        if webhooks:
+            item["delivery"] = _deliver_stale(session, holder, name, last_s, minutes, now, webhooks, timeout)
+        out.append(item)
     return out
+
+
+def _deliver_stale(session: Session, holder: str, name: str, last_s: str, minutes: float, now: datetime,
+                   webhooks: list, timeout: float) -> str:
+    import json
+
+    from secmon import notify
+
+    key = f"stale-deliver:{name}:{last_s}"
+    if not job_claim(session, key, holder, ttl=timedelta(minutes=10), now=now):
+        return "already delivered or being delivered"
+    body = json.dumps({"type": "secmon.sensor.stale", "sensor": name, "last_ingest": last_s,
+                       "silent_minutes_threshold": minutes, "detected_at": now.isoformat()},
+                      ensure_ascii=False, sort_keys=True).encode("utf-8")
+    results = []
+    for hook in webhooks:
+        try:
+            status = notify._send_webhook(hook, body, timeout)
+            results.append(f"{hook.url}: {status}")
+            ok = 200 <= status < 300
+        except Exception as exc:  # noqa: BLE001 - network errors of a configured receiver: retried next run
+            results.append(f"{hook.url}: {type(exc).__name__}: {exc}")
+            ok = False
+        if not ok:
+            job_finish(session, key, holder, ok=False, outcome="; ".join(results))
+            return "failed (retried next run): " + "; ".join(results)
+    job_finish(session, key, holder, ok=True, outcome="; ".join(results))
+    return "delivered: " + "; ".join(results)

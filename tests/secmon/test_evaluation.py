@@ -317,18 +317,52 @@ def test_retention_never_below_legal_minimum_without_audited_override(db_session
     assert len(ov) == 1 and ov[0].details["reason"] == "court order 2026-17: purge"
 
 
-def test_stale_sensor_alert_once_per_silence(db_session, world):
+def test_stale_sensor_alert_once_per_silence_with_signed_webhook(db_session, world):
+    import hmac
+    import threading
+    from hashlib import sha256
+    from http.server import BaseHTTPRequestHandler, HTTPServer
+
     from audit.models import AuditEvent
+    from secmon import notify
     from secmon.evaluation import jobs
 
-    p = system_principal("scheduler")
-    later = datetime.now(UTC).replace(microsecond=0) + timedelta(hours=3)
-    first = jobs.stale_sensors(db_session, p, minutes=60, now=later)
-    assert [s["sensor"] for s in first] == ["eval-s1"] and first[0]["new_alert"]
-    again = jobs.stale_sensors(db_session, p, minutes=60, now=later)
-    assert not again[0]["new_alert"]
-    assert len(db_session.exec(select(AuditEvent).where(AuditEvent.action == "secmon:sensor:stale")).all()) == 1
-    assert jobs.stale_sensors(db_session, p, minutes=60 * 24, now=later) == []
+    received, status = [], [500]
+
+    class Receiver(BaseHTTPRequestHandler):
+        def do_POST(self):  # noqa: N802
+            body = self.rfile.read(int(self.headers["Content-Length"]))
+            received.append((self.headers[notify.SIGNATURE_HEADER], body))
+            self.send_response(status[0])
+            self.end_headers()
+
+        def log_message(self, *args):
+            pass
+
+    http = HTTPServer(("127.0.0.1", 0), Receiver)
+    threading.Thread(target=http.serve_forever, daemon=True).start()
+    try:
+        hook = notify.Webhook(f"http://127.0.0.1:{http.server_port}/hook", "s3cret")
+        p = system_principal("scheduler")
+        later = datetime.now(UTC).replace(microsecond=0) + timedelta(hours=3)
+        first = jobs.stale_sensors(db_session, p, minutes=60, now=later, webhooks=[hook], timeout=5)
+        assert [s["sensor"] for s in first] == ["eval-s1"] and first[0]["new_alert"]
+        assert first[0]["delivery"].startswith("failed")  # the receiver answered 500: retried next run
+        status[0] = 204
+        again = jobs.stale_sensors(db_session, p, minutes=60, now=later + timedelta(minutes=15), webhooks=[hook])
+        assert not again[0]["new_alert"] and again[0]["delivery"].startswith("delivered")
+        third = jobs.stale_sensors(db_session, p, minutes=60, now=later + timedelta(minutes=30), webhooks=[hook])
+        assert third[0]["delivery"] == "already delivered or being delivered"
+        assert len(received) == 2
+        sig, body = received[-1]
+        assert sig == "sha256=" + hmac.new(b"s3cret", body, sha256).hexdigest()
+        assert orjson.loads(body)["sensor"] == "eval-s1"
+    finally:
+        http.shutdown()
+        http.server_close()
+    stale_events = db_session.exec(select(AuditEvent).where(AuditEvent.action == "secmon:sensor:stale")).all()
+    assert len(stale_events) == 1  # one audited alert per silence
+    assert jobs.stale_sensors(db_session, system_principal("s"), minutes=60 * 24, now=later) == []
 
 
 def test_chart_labels_are_literal_and_escaped():

@@ -1,6 +1,6 @@
 """Quarterly city-wide evaluation over the T-Pot honeypot sample (637,549 events) plus 10,000 generated incidents.
 
-    python benchmarks/secmon_evaluation.py [EVE_DIR] [--pg URL]
+    python benchmarks/secmon_evaluation.py [EVE_DIR] [--pg=URL]
 
 Pins itself to one CPU core. Setup (not timed): a fresh SQLite file migrated with Alembic, the T-Pot EVE files
 ingested, ET Open imported as the rule set (its import time set to before the quarter, so that coverage and
@@ -134,7 +134,10 @@ def main() -> None:
     from secmon.evaluation import services as ev
 
     tmp = tempfile.mkdtemp(prefix="citygov-bench-eval-")
-    url = f"sqlite:///{tmp}/bench.sqlite"
+    pg = next((a.split("=", 1)[1] for a in sys.argv[1:] if a.startswith("--pg=")), None) or os.environ.get(
+        "CITYGOV_BENCH_PG_URL")
+    url = pg or f"sqlite:///{tmp}/bench.sqlite"  # --pg=URL: an empty, disposable PostgreSQL database
+    print(f"database: {url.split('@')[-1] if pg else 'SQLite ' + url}")
     dbm.upgrade(url)
     engine = dbm.make_engine(url)
     p = system_principal("bench")
@@ -143,7 +146,8 @@ def main() -> None:
         t0 = time.perf_counter()
         version = services.ruleset_import(session, p, [rules], name="et-open")
         session.execute(text("UPDATE secmon_ruleset_version SET imported_at = :t WHERE id = :v"),
-                        {"t": "2023-07-01 00:00:00.000000", "v": version["version_id"]})
+                        {"t": datetime(2023, 7, 1, tzinfo=UTC) if pg else "2023-07-01 00:00:00.000000",
+                         "v": version["version_id"]})
         session.commit()
         n = sum(services.eve_ingest(session, p, [f], sensor="tpot").events for f in files)
         lo, hi = session.execute(text("SELECT min(ts), max(ts) FROM secmon_event")).one()
@@ -157,7 +161,8 @@ def main() -> None:
               f"rules, 10,000 incidents; {time.perf_counter() - t0:.1f} s (not timed below)")
         period = f"{start.year}-Q{(start.month - 1) // 3 + 1}"
         now = datetime(2026, 1, 1, tzinfo=UTC)
-        params = {"s": start.replace(tzinfo=None).isoformat(" ", "microseconds"), "e": "2099-01-01"}
+        params = ({"s": start, "e": datetime(2099, 1, 1, tzinfo=UTC)} if pg else
+                  {"s": start.replace(tzinfo=None).isoformat(" ", "microseconds"), "e": "2099-01-01"})
         _, bare_w, bare_c = timed(lambda: session.execute(text(
             "SELECT sensor_id, count(*), min(ts), max(ts) FROM secmon_event WHERE ts >= :s AND ts < :e "
             "GROUP BY sensor_id"), params).all())

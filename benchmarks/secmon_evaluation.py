@@ -17,6 +17,7 @@ from __future__ import annotations
 import ipaddress
 import os
 import random
+import shutil
 import sys
 import tempfile
 import time
@@ -188,6 +189,8 @@ def main() -> None:
     print(f"peer: WeasyPrint on a plain page of the same length {wp_w:7.2f} s wall ({pdf_w / wp_w:.1f}x)")
     print(f"department report document (BENCH-0, CIDR-scoped) {dep_w:7.2f} s wall {dep_c:7.2f} s CPU")
     print(f"load average during the run: {os.getloadavg()}")
+    engine.dispose()
+    shutil.rmtree(tmp, ignore_errors=True)  # the SQLite file is ~550 MB
 
 
 if __name__ == "__main__":

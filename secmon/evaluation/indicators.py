@@ -271,27 +271,33 @@ def ingestion_gaps(session: Session, sensors: list[str], period: Period, as_of: 
     if not sensors:
         return no_data("ingestion_gaps", "defense_health", "gaps", "no sensor delivered events in the period")
     names = _sensor_names(session)
-    params = {"s": ts_param(session, period.start), "e": ts_param(session, min(period.end, as_of)),
-              "g": gap_minutes * 60}
+    params = {"s": ts_param(session, period.start), "e": ts_param(session, min(period.end, as_of))}
+    # one pass: the first and last event of every (sensor, minute); a silence longer than a minute lies between
+    # two consecutive non-empty minutes, so its exact length is the next minute's first event minus the previous
+    # minute's last one (gap_minutes >= 1, enforced by the weights schema)
     if dialect_name(session) == "sqlite":
-        diff = "(julianday(ts) - julianday(prev)) * 86400.0"
+        minute = "substr(CAST(ts AS TEXT), 1, 16)"
     else:
-        diff = "EXTRACT(EPOCH FROM (ts - prev))"
-    sql = (f"SELECT sensor_id, prev, ts, {diff} AS secs FROM (SELECT sensor_id, ts, LAG(ts) OVER "
-           "(PARTITION BY sensor_id ORDER BY ts) AS prev FROM secmon_event WHERE ts >= :s AND ts < :e) w "
-           f"WHERE prev IS NOT NULL AND {diff} > :g ORDER BY sensor_id, ts")
+        minute = "date_trunc('minute', ts)"
+    sql = (f"SELECT sensor_id, {minute} AS m, min(ts), max(ts) FROM secmon_event WHERE ts >= :s AND ts < :e "
+           "GROUP BY sensor_id, m ORDER BY sensor_id, m")
     per: dict[str, dict] = {names.get(s, s): {"gaps": 0, "longest_minutes": 0.0, "silent_hours": 0.0, "worst": None}
                             for s in sensors}
     wanted = set(sensors)
-    for sensor, prev, ts, secs in session.execute(text(sql), params):
-        if sensor not in wanted:
-            continue
-        d = per[names.get(sensor, sensor)]
-        d["gaps"] += 1
-        d["silent_hours"] = round(d["silent_hours"] + float(secs) / 3600, 3)
-        if float(secs) / 60 > d["longest_minutes"]:
-            d["longest_minutes"] = round(float(secs) / 60, 2)
-            d["worst"] = {"from": str(_as_dt(prev)), "to": str(_as_dt(ts))}
+    prev_sensor, prev_last = None, None
+    threshold = gap_minutes * 60
+    for sensor, _m, first, last in session.execute(text(sql), params):
+        first, last = _as_dt(first), _as_dt(last)
+        if sensor == prev_sensor and sensor in wanted:
+            secs = (first - prev_last).total_seconds()
+            if secs > threshold:
+                d = per[names.get(sensor, sensor)]
+                d["gaps"] += 1
+                d["silent_hours"] = round(d["silent_hours"] + secs / 3600, 3)
+                if secs / 60 > d["longest_minutes"]:
+                    d["longest_minutes"] = round(secs / 60, 2)
+                    d["worst"] = {"from": str(prev_last), "to": str(first)}
+        prev_sensor, prev_last = sensor, last
     total = sum(d["gaps"] for d in per.values())
     return Indicator("ingestion_gaps", "defense_health", total, "gaps",
                      detail={"threshold_minutes": gap_minutes, "sensors": per},

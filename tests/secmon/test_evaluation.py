@@ -403,3 +403,16 @@ def test_stored_reports_are_immutable_in_the_database(db_session, world):
         with db_session.begin_nested():
             db_session.execute(sql("UPDATE secmon_evaluation_report SET pdf = :p WHERE id = :i"),
                                {"p": b"%PDF forged", "i": r.id})
+
+
+def test_gap_threshold_is_data_and_exact(db_session, world, tmp_path):
+    w = tmp_path / "w.yaml"
+    base = ("version: 1\nbands: [{name: any, min: 0}]\nindicators: {ingestion_gaps: {weight: 1, normalise: "
+            "{kind: linear, best: 0, worst: 5}}}\n")
+    for minutes, gaps in ((44, 2), (45, 1), (59, 1), (60, 0)):  # silences of exactly 45 and 60 minutes
+        w.write_text(base + f"gap_minutes: {minutes}\n", encoding="utf-8")
+        doc = ev.evaluation_build(db_session, world["principal"], "2024-Q1", weights_path=str(w), now=NOW)
+        assert _inds(doc)["ingestion_gaps"]["value"] == gaps, minutes
+    w.write_text(base + "gap_minutes: 0.5\n", encoding="utf-8")
+    with pytest.raises(ValidationFailed, match="gap_minutes"):
+        ev.evaluation_build(db_session, world["principal"], "2024-Q1", weights_path=str(w), now=NOW)

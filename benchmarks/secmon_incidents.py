@@ -99,7 +99,7 @@ def replicate(url: str, copies: int) -> int:
             batch = []
             for r in rows:
                 r2 = dict(r)
-                r2["source_id"] = 1_000_000 + k
+                r2["source_id"] = 1_000_000 + 1000 * k + r["source_id"]
                 r2["ts"] = r["ts"] + timedelta(days=k) if r["ts"] is not None else None
                 batch.append(r2)
             session.execute(insert(SecmonAlert), batch)

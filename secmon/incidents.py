@@ -109,7 +109,7 @@ def incidents_correlate(session: Session, principal: Principal, *, config: Confi
     open_groups: dict[tuple[str, str], _Group] = {}
     for inc in session.execute(select(SecmonIncident).where(SecmonIncident.state.in_(OPEN_STATES))
                                .order_by(SecmonIncident.last_seen)).scalars():
-        open_groups[(inc.rule_id, inc.group_key)] = _Group(inc, False)
+        open_groups[(inc.rule_id, _key_tuple(inc.group_key))] = _Group(inc, False)
     linked = select(SecmonIncidentEvent.incident_id).where(
         SecmonIncidentEvent.source_id == SecmonAlert.source_id,
         SecmonIncidentEvent.line_offset == SecmonAlert.line_offset, SecmonIncidentEvent.link == "alert").exists()
@@ -121,36 +121,38 @@ def incidents_correlate(session: Session, principal: Principal, *, config: Confi
     rules = cfg.rules
     finished: list[_Group] = []
     scanned = matched = 0
-    for row in session.execute(q).yield_per(batch):
-        scanned += 1
-        src_off, line_off, ts, src_ip, dest_ip, sig, gid, sid, cat, sev, sensor_id = row
-        ts = _utc(ts)
-        dst_asset = asset_of(dest_ip)
-        src_asset = asset_of(src_ip)
-        target = dst_asset or src_asset
-        target_ip = dest_ip if dst_asset is not None or src_asset is None else src_ip
-        for rule in rules:
-            if not rule.matches(sev, cat, sid, sig, target is not None):
-                continue
-            matched += 1
-            values = {"src_ip": src_ip, "dest_ip": dest_ip, "target_ip": target_ip, "signature": sig, "sid": sid,
-                      "category": cat, "sensor": sensors.get(sensor_id),
-                      "target_system": target.system_id if target is not None else f"ip:{target_ip}"}
-            key = json.dumps([values[k] for k in rule.group_by], ensure_ascii=False, separators=(",", ":"))[:500]
-            g = open_groups.get((rule.id, key))
-            if g is not None:
-                inc = g.inc
-                last = _utc(inc.last_seen) if inc is not None else g.alerts[-1][2]
-                first = _utc(inc.first_seen) if inc is not None else g.alerts[0][2]
-                if ts - last > rule.gap or ts - first > rule.window:
-                    if g.inc is not None or len(g.alerts) >= rule.min_alerts:
-                        finished.append(g)
-                    g = None
-            if g is None:
-                g = open_groups[(rule.id, key)] = _Group(None, True)
-            g.alerts.append((src_off, line_off, ts, rule, key, values, target, sev, src_ip, dest_ip, sig, gid, sid,
-                             cat))
-            break
+    result = session.connection().execution_options(stream_results=True).execute(q)
+    for part in result.partitions(batch):
+        for row in part:
+            scanned += 1
+            src_off, line_off, ts, src_ip, dest_ip, sig, gid, sid, cat, sev, sensor_id = row
+            ts = _utc(ts)
+            dst_asset = asset_of(dest_ip)
+            src_asset = asset_of(src_ip)
+            target = dst_asset or src_asset
+            target_ip = dest_ip if dst_asset is not None or src_asset is None else src_ip
+            for rule in rules:
+                if not rule.matches(sev, cat, sid, sig, target is not None):
+                    continue
+                matched += 1
+                values = {"src_ip": src_ip, "dest_ip": dest_ip, "target_ip": target_ip, "signature": sig, "sid": sid,
+                          "category": cat, "sensor": sensors.get(sensor_id),
+                          "target_system": target.system_id if target is not None else f"ip:{target_ip}"}
+                key = tuple([values[k] for k in rule.group_by])
+                g = open_groups.get((rule.id, key))
+                if g is not None:
+                    inc = g.inc
+                    last = g.alerts[-1][2] if g.alerts else _utc(inc.last_seen)
+                    first = _utc(inc.first_seen) if inc is not None else g.alerts[0][2]
+                    if ts - last > rule.gap or ts - first > rule.window:
+                        if g.inc is not None or len(g.alerts) >= rule.min_alerts:
+                            finished.append(g)
+                        g = None
+                if g is None:
+                    g = open_groups[(rule.id, key)] = _Group(None, True)
+                g.alerts.append((src_off, line_off, ts, rule, key, values, target, sev, src_ip, dest_ip, sig, gid, sid,
+                                 cat))
+                break
     finished.extend(g for g in open_groups.values() if g.alerts and (g.inc is not None or len(g.alerts) >= g.alerts[0][3].min_alerts))
     # new incidents are built as rows and inserted in bulk; open incidents that grew are updated in place
     cands: dict[str, tuple[_Group, dict]] = {}
@@ -164,6 +166,7 @@ def incidents_correlate(session: Session, principal: Principal, *, config: Confi
         if g.inc is None:
             a0 = g.alerts[0]
             _s, _o, ts0, rule, key, values, target, *_rest = a0
+            key = _key_json(key)
             if len(g.alerts) < rule.min_alerts:
                 continue
             system = systems.get(target.system_id) if target is not None else None
@@ -228,7 +231,7 @@ def incidents_correlate(session: Session, principal: Principal, *, config: Confi
              "note": "correlated", "at": now} for r in new_rows])
     session.flush()
     if links:
-        session.execute(SecmonIncidentEvent.__table__.insert(), links)
+        _insert_links(session, links)
         links_added = _link_evidence(session, alert_of)
     else:
         links_added = 0
@@ -246,6 +249,36 @@ def incidents_correlate(session: Session, principal: Principal, *, config: Confi
     return {"alerts_scanned": scanned, "alerts_matched": matched, "incidents_created": len(new_rows),
             "incidents_extended": extended, "alerts_linked": len(links), "evidence_linked": links_added,
             "to_notify": alarm}
+
+
+def _key_json(key: tuple) -> str:
+    return json.dumps(list(key), ensure_ascii=False, separators=(",", ":"))[:500]
+
+
+def _key_tuple(group_key: str) -> tuple:
+    try:
+        return tuple(json.loads(group_key))
+    except ValueError:
+        return (group_key,)
+
+
+def _insert_links(session: Session, links: list[dict]) -> None:
+    """Evidence rows through the DBAPI (bound parameters; the time in the dialect's storage form)."""
+    from kernel.db import dialect_name
+
+    sqlite = dialect_name(session) == "sqlite"
+    ph = "?" if sqlite else "%s"
+    cols = ("incident_id", "source_id", "line_offset", "event_type", "link", "ts")
+    sql = f"INSERT INTO secmon_incident_event ({', '.join(cols)}) VALUES ({', '.join([ph] * len(cols))})"
+
+    def ts(v):
+        if v is None or not sqlite:
+            return v
+        return v.astimezone(UTC).replace(tzinfo=None).isoformat(" ", "microseconds")
+
+    rows = [(r["incident_id"], r["source_id"], r["line_offset"], r["event_type"], r["link"], ts(r["ts"]))
+            for r in links]
+    session.connection().exec_driver_sql(sql, rows)
 
 
 def _link_evidence(session: Session, alert_of: list[tuple[str, int, int]]) -> int:
@@ -298,7 +331,7 @@ def _link_evidence(session: Session, alert_of: list[tuple[str, int, int]]) -> in
                 SecmonIncidentEvent.incident_id.in_(incs[j:j + 500]))).all())
         rows = [r for r in rows if (r["incident_id"], r["source_id"], r["line_offset"]) not in existing]
         if rows:
-            session.execute(SecmonIncidentEvent.__table__.insert(), rows)
+            _insert_links(session, [r | {"ts": _utc(r["ts"])} for r in rows])
     return len(rows)
 
 

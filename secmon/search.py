@@ -1,4 +1,4 @@
-"""Event search over every stored EVE event: IP (or CIDR), port, protocol, sid, signature text, flow_id,
+"""Event search over every stored EVE event: IP (or CIDR), (destination) port, protocol, sid, signature text, flow_id,
 community_id, DNS rrname, HTTP host, TLS SNI, sensor, event type and time range; newest first, paginated
 (offset + ``has_more``). Built with SQLAlchemy expressions (bound parameters); each filter uses an index
 of migration secmon_0003 where the column is selective."""
@@ -106,8 +106,8 @@ def event_search(session: Session, principal: Principal, *, ip: str | None = Non
             return {"items": [], "limit": limit, "offset": offset, "has_more": False}
         conds.append(c)
     p = _int(port, "port", 0, 65535)
-    if p is not None:
-        conds.append(or_(SecmonEvent.dest_port == p, SecmonEvent.src_port == p))
+    if p is not None:  # the service port: the destination port of the flow (indexed)
+        conds.append(SecmonEvent.dest_port == p)
     if proto:
         conds.append(SecmonEvent.proto == proto.strip().upper())
     fid = _int(flow_id, "flow_id", 0, 2**63 - 1)
@@ -153,7 +153,13 @@ def event_search(session: Session, principal: Principal, *, ip: str | None = Non
         conds.append(SecmonTls.sni == tls_sni.strip())
     if not conds:
         raise _bad("query", "give at least one filter: " + ", ".join(FIELDS))
-    q = q.where(*conds).order_by(SecmonEvent.ts.desc(), SecmonEvent.source_id.desc(), SecmonEvent.line_offset.desc())
+    if s is not None or signature:
+        # alert-driven: order by the alert's own time (same value) so the sid/signature match drives the plan
+        q = q.where(*conds).order_by(SecmonAlert.ts.desc(), SecmonAlert.source_id.desc(),
+                                     SecmonAlert.line_offset.desc())
+    else:
+        q = q.where(*conds).order_by(SecmonEvent.ts.desc(), SecmonEvent.source_id.desc(),
+                                     SecmonEvent.line_offset.desc())
     rows = session.execute(q.limit(limit + 1).offset(offset)).all()
     names = dict(session.execute(select(SecmonSensor.id, SecmonSensor.name)).all())
     items = []

@@ -121,7 +121,7 @@ def incidents_correlate(session: Session, principal: Principal, *, config: Confi
     rules = cfg.rules
     finished: list[_Group] = []
     scanned = matched = 0
-    result = session.connection().execution_options(stream_results=True).execute(q)
+    result = session.connection().execute(q.execution_options(stream_results=True))  # this statement only
     for part in result.partitions(batch):
         for row in part:
             scanned += 1

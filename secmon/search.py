@@ -133,7 +133,9 @@ def event_search(session: Session, principal: Principal, *, ip: str | None = Non
     q = select(SecmonEvent.source_id, SecmonEvent.line_offset, SecmonEvent.ts, SecmonEvent.event_type,
                SecmonEvent.src_ip, SecmonEvent.src_port, SecmonEvent.dest_ip, SecmonEvent.dest_port, SecmonEvent.proto,
                SecmonEvent.flow_id, SecmonEvent.community_id, SecmonEvent.sensor_id, SecmonEvent.raw)
-    key = and_(SecmonAlert.source_id == SecmonEvent.source_id, SecmonAlert.line_offset == SecmonEvent.line_offset)
+    # "+ 0" on the alert side: the alert cannot be probed by key, so the (few) matching alerts drive the plan and
+    # each probes its event by primary key (SQLite would otherwise walk every event in time order)
+    key = and_(SecmonEvent.source_id == SecmonAlert.source_id + 0, SecmonEvent.line_offset == SecmonAlert.line_offset + 0)
     if s is not None or signature:
         q = q.join(SecmonAlert, key)
         if s is not None:
@@ -144,12 +146,12 @@ def event_search(session: Session, principal: Principal, *, ip: str | None = Non
             esc = signature.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
             conds.append(SecmonAlert.signature.ilike(f"%{esc}%", escape="\\"))
     if http_host:
-        q = q.join(SecmonHttp, and_(SecmonHttp.source_id == SecmonEvent.source_id,
-                                    SecmonHttp.line_offset == SecmonEvent.line_offset))
+        q = q.join(SecmonHttp, and_(SecmonEvent.source_id == SecmonHttp.source_id + 0,
+                                    SecmonEvent.line_offset == SecmonHttp.line_offset + 0))
         conds.append(SecmonHttp.hostname == http_host.strip())
     if tls_sni:
-        q = q.join(SecmonTls, and_(SecmonTls.source_id == SecmonEvent.source_id,
-                                   SecmonTls.line_offset == SecmonEvent.line_offset))
+        q = q.join(SecmonTls, and_(SecmonEvent.source_id == SecmonTls.source_id + 0,
+                                   SecmonEvent.line_offset == SecmonTls.line_offset + 0))
         conds.append(SecmonTls.sni == tls_sni.strip())
     if not conds:
         raise _bad("query", "give at least one filter: " + ", ".join(FIELDS))

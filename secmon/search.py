@@ -1,4 +1,4 @@
-"""Event search over every stored EVE event: IP (or CIDR), port, protocol, sid, signature text, flow_id,
+"""Event search over every stored EVE event: IP (or CIDR), (destination) port, protocol, sid, signature text, flow_id,
 community_id, DNS rrname, HTTP host, TLS SNI, sensor, event type and time range; newest first, paginated
 (offset + ``has_more``). Built with SQLAlchemy expressions (bound parameters); each filter uses an index
 of migration secmon_0003 where the column is selective."""
@@ -106,8 +106,8 @@ def event_search(session: Session, principal: Principal, *, ip: str | None = Non
             return {"items": [], "limit": limit, "offset": offset, "has_more": False}
         conds.append(c)
     p = _int(port, "port", 0, 65535)
-    if p is not None:
-        conds.append(or_(SecmonEvent.dest_port == p, SecmonEvent.src_port == p))
+    if p is not None:  # the service port: the destination port of the flow (indexed)
+        conds.append(SecmonEvent.dest_port == p)
     if proto:
         conds.append(SecmonEvent.proto == proto.strip().upper())
     fid = _int(flow_id, "flow_id", 0, 2**63 - 1)
@@ -133,7 +133,9 @@ def event_search(session: Session, principal: Principal, *, ip: str | None = Non
     q = select(SecmonEvent.source_id, SecmonEvent.line_offset, SecmonEvent.ts, SecmonEvent.event_type,
                SecmonEvent.src_ip, SecmonEvent.src_port, SecmonEvent.dest_ip, SecmonEvent.dest_port, SecmonEvent.proto,
                SecmonEvent.flow_id, SecmonEvent.community_id, SecmonEvent.sensor_id, SecmonEvent.raw)
-    key = and_(SecmonAlert.source_id == SecmonEvent.source_id, SecmonAlert.line_offset == SecmonEvent.line_offset)
+    # "+ 0" on the alert side: the alert cannot be probed by key, so the (few) matching alerts drive the plan and
+    # each probes its event by primary key (SQLite would otherwise walk every event in time order)
+    key = and_(SecmonEvent.source_id == SecmonAlert.source_id + 0, SecmonEvent.line_offset == SecmonAlert.line_offset + 0)
     if s is not None or signature:
         q = q.join(SecmonAlert, key)
         if s is not None:
@@ -144,16 +146,22 @@ def event_search(session: Session, principal: Principal, *, ip: str | None = Non
             esc = signature.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
             conds.append(SecmonAlert.signature.ilike(f"%{esc}%", escape="\\"))
     if http_host:
-        q = q.join(SecmonHttp, and_(SecmonHttp.source_id == SecmonEvent.source_id,
-                                    SecmonHttp.line_offset == SecmonEvent.line_offset))
+        q = q.join(SecmonHttp, and_(SecmonEvent.source_id == SecmonHttp.source_id + 0,
+                                    SecmonEvent.line_offset == SecmonHttp.line_offset + 0))
         conds.append(SecmonHttp.hostname == http_host.strip())
     if tls_sni:
-        q = q.join(SecmonTls, and_(SecmonTls.source_id == SecmonEvent.source_id,
-                                   SecmonTls.line_offset == SecmonEvent.line_offset))
+        q = q.join(SecmonTls, and_(SecmonEvent.source_id == SecmonTls.source_id + 0,
+                                   SecmonEvent.line_offset == SecmonTls.line_offset + 0))
         conds.append(SecmonTls.sni == tls_sni.strip())
     if not conds:
         raise _bad("query", "give at least one filter: " + ", ".join(FIELDS))
-    q = q.where(*conds).order_by(SecmonEvent.ts.desc(), SecmonEvent.source_id.desc(), SecmonEvent.line_offset.desc())
+    if s is not None or signature:
+        # alert-driven: order by the alert's own time (same value) so the sid/signature match drives the plan
+        q = q.where(*conds).order_by(SecmonAlert.ts.desc(), SecmonAlert.source_id.desc(),
+                                     SecmonAlert.line_offset.desc())
+    else:
+        q = q.where(*conds).order_by(SecmonEvent.ts.desc(), SecmonEvent.source_id.desc(),
+                                     SecmonEvent.line_offset.desc())
     rows = session.execute(q.limit(limit + 1).offset(offset)).all()
     names = dict(session.execute(select(SecmonSensor.id, SecmonSensor.name)).all())
     items = []

@@ -32,6 +32,18 @@ def push_eve():
                                         idempotency_key=request.headers.get("Idempotency-Key"))
     d = report.to_dict()
     d.pop("sources", None)
+    if report.events:  # each pushed batch extends the open incidents (alarms are queued for the scheduler)
+        from flask import current_app
+
+        from kernel import system_principal
+        from secmon import incidents, notify
+        from secmon.correlation import load_config
+
+        p = system_principal(f"sensor-push:{sensor}")
+        path = current_app.config.get("SECMON_CORRELATION_RULES")
+        corr = incidents.incidents_correlate(session, p, config=load_config(path) if path else None)
+        notify.notifications_enqueue(session, p, notify.NotifyConfig.from_mapping(current_app.config.get("SECMON_NOTIFY")))
+        d["incidents_created"], d["incidents_extended"] = corr["incidents_created"], corr["incidents_extended"]
     return ok(d)
 
 

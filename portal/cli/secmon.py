@@ -154,9 +154,11 @@ def register(cli: click.Group) -> None:
     @click.option("--sensor", required=True, help="Sensor name the events come from.")
     @click.option("--no-validate", is_flag=True, help="Skip EVE schema validation.")
     @click.option("--schema-dir", type=click.Path(file_okay=False), help="Directory of Suricata EVE schemas.")
+    @click.option("--no-correlate", is_flag=True, help="Do not correlate the new alerts into incidents afterwards.")
     @format_option
-    def ingest(paths, sensor, no_validate, schema_dir, fmt):
-        """Ingest EVE JSON files (.gz too), rotated series, directories or - (stdin, streaming)."""
+    def ingest(paths, sensor, no_validate, schema_dir, no_correlate, fmt):
+        """Ingest EVE JSON files (.gz too), rotated series, directories or - (stdin, streaming); then correlate
+        the new alerts into incidents (alarms are queued; the scheduler delivers them)."""
         from kernel.errors import CityGovError
         from secmon import services
 
@@ -167,13 +169,24 @@ def register(cli: click.Group) -> None:
             try:
                 rep = services.eve_ingest(session, system, list(paths), sensor=sensor, validate=not no_validate,
                                           schema_dir=schema_dir)
+                corr = None
+                if not no_correlate:
+                    from portal.cli.secmon_ops import _cfg, _notify_cfg
+                    from secmon import incidents, notify
+
+                    corr = incidents.incidents_correlate(session, system, config=_cfg())
+                    corr["notifications_queued"] = len(notify.notifications_enqueue(session, system, _notify_cfg()))
             except CityGovError as exc:
                 fail(exc.detail)
         d = rep.to_dict()
+        if corr is not None:
+            d["correlation"] = {k: v for k, v in corr.items() if k != "to_notify"}
         emit(d, fmt, lambda d: "\n".join(
             [f"{d['events']} events, {d['quarantined']} quarantined, {d['duplicates_skipped']} duplicates skipped, "
              f"{d['schema_invalid']} schema-invalid in {d['seconds']} s"]
-            + [f"  {k}: {v}" for k, v in d["by_event_type"].items()]))
+            + [f"  {k}: {v}" for k, v in d["by_event_type"].items()]
+            + ([f"  incidents: {d['correlation']['incidents_created']} created, "
+                f"{d['correlation']['incidents_extended']} extended"] if "correlation" in d else [])))
 
     @secmon_group.command("report")
     @click.argument("view", type=click.Choice(["alerts", "top", "unknown-sids", "coverage", "health", "quarantine"]))

@@ -27,9 +27,11 @@ def test_strike_cli_end_to_end(runner, db_session, suricata_data, tmp_path):
     lines, expected = planted_file(suricata_data, tmp_path)
     eve = tmp_path / "eve.json"
     eve.write_text("\n".join(lines) + "\n")
-    assert runner.invoke(["secmon", "ingest", str(eve), "--sensor", "tpot"]).exit_code == 0
+    ing = runner.invoke(["secmon", "ingest", str(eve), "--sensor", "tpot", "--format", "json"])
+    assert ing.exit_code == 0
+    assert json.loads(ing.output)["correlation"]["incidents_created"] == len(expected)  # correlated on ingest
     c = json.loads(runner.invoke(["secmon", "incidents", "correlate", "--format", "json"]).output)
-    assert c["incidents_created"] == len(expected)
+    assert c["incidents_created"] == 0 and c["alerts_linked"] == 0
     lst = json.loads(runner.invoke(["secmon", "incidents", "list", "--format", "json"]).output)
     sqli = next(i for i in lst["items"] if i["alert_count"] == 6)
     assert runner.invoke(["secmon", "incidents", "transition", sqli["id"], "closed"]).exit_code == 2

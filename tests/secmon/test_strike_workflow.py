@@ -12,10 +12,10 @@ from http.server import BaseHTTPRequestHandler, HTTPServer
 import pytest
 from sqlalchemy import select
 
-from kernel import Conflict, NotAuthorized, NotFound, ValidationFailed, system_principal, utcnow
+from kernel import Conflict, NotAuthorized, NotFound, ValidationFailed, utcnow
 from secmon import incidents, notify, remediation, responses, search, services
 from secmon.models import SecmonIncident
-from tests.factories import make_org, make_user, principal_of
+from tests.factories import make_user, principal_of
 from tests.secmon.test_strike_campaigns import SYS, planted_file, seed_assets
 
 
@@ -325,4 +325,3 @@ def test_event_search_every_kind(db_session, world):
         search.event_search(db_session, a, sensor="nope")
     with pytest.raises(NotAuthorized):
         search.event_search(db_session, world["p"]["dept1"], ip="10.77.1.10")
-    _ = system_principal

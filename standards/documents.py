@@ -18,6 +18,7 @@ import orjson
 from jsonschema.exceptions import _RefResolutionError
 from referencing.exceptions import Unresolvable
 
+from standards import oaswalk
 from standards.jsonschema_engine import CompiledSchema, UnresolvableReference, _unresolvable_message, error_dict
 from standards.loading import DEFAULT_MAX_BYTES, InputError, check_depth, decode_utf8, parse_document
 from standards.reports import DEFAULT_EXAMPLES, Report
@@ -30,7 +31,7 @@ def locate_pointer(text: str, pointer: str) -> int | None:
     if not text.lstrip().startswith(("{", "[")):
         return None
     decoder = json.JSONDecoder()
-    segments = [s.replace("~1", "/").replace("~0", "~") for s in pointer.split("/")[1:]] if pointer else []
+    segments = oaswalk.split(pointer)
     idx = _WS.match(text, 0).end()
     try:
         for seg in segments:
@@ -80,7 +81,7 @@ def yaml_line_of(root: Any, pointer: str) -> int | None:
     import yaml
 
     node = root
-    segments = [s.replace("~1", "/").replace("~0", "~") for s in pointer.split("/")[1:]] if pointer else []
+    segments = oaswalk.split(pointer)
     for seg in segments:
         if isinstance(node, yaml.MappingNode):
             nxt = None

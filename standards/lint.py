@@ -27,26 +27,20 @@ from collections.abc import Callable, Iterator
 from importlib import resources
 from typing import Any
 
+from standards import oaswalk
 from standards.loading import InputError, parse_yaml
+from standards.oaswalk import METHODS
 from standards.reports import Report
 
-METHODS = ("get", "put", "post", "delete", "options", "head", "patch", "trace")
 SEVERITIES = {"error": "error", "warn": "warning", "warning": "warning", "info": "info", "hint": "hint",
               "off": "off", 0: "error", 1: "warning", 2: "info", 3: "hint"}
 
 
-def _p(*segs: Any) -> str:
-    return "".join("/" + str(s).replace("~", "~0").replace("/", "~1") for s in segs)
+_p = oaswalk.ptr
 
 
 def _ops(spec: dict) -> Iterator[tuple[str, str, dict, str]]:
-    for path, item in (spec.get("paths") or {}).items():
-        if not isinstance(item, dict):
-            continue
-        for m in METHODS:
-            op = item.get(m)
-            if isinstance(op, dict):
-                yield path, m, op, _p("paths", path, m)
+    yield from oaswalk.operations(spec)
 
 
 Check = Callable[[dict, dict], Iterator[tuple[str, str]]]  # (spec, options) -> (pointer, message)
@@ -144,14 +138,7 @@ def _path_params(spec, opts):
 
 
 def _resolve(spec: dict, node: Any) -> dict:
-    hops = 0
-    while isinstance(node, dict) and isinstance(node.get("$ref"), str) and node["$ref"].startswith("#/") and hops < 20:
-        hops += 1
-        cur: Any = spec
-        for seg in node["$ref"][2:].split("/"):
-            seg = seg.replace("~1", "/").replace("~0", "~")
-            cur = cur.get(seg) if isinstance(cur, dict) else None
-        node = cur
+    node = oaswalk.resolve(spec, node)
     return node if isinstance(node, dict) else {}
 
 
@@ -304,7 +291,7 @@ def _unused(spec, opts):
     for kind in ("schemas", "responses", "parameters", "examples", "requestBodies", "headers"):
         for name in comps.get(kind) or {}:
             if f"#/components/{kind}/{name}" not in refs and \
-                    f"#/components/{kind}/{name.replace('~', '~0').replace('/', '~1')}" not in refs:
+                    "#" + _p("components", kind, name) not in refs:
                 yield _p("components", kind, name), f"component {kind}/{name} is never referenced"
 
 
@@ -468,7 +455,7 @@ def _custom_check(spec_rule: dict) -> Check:
                     if field is None:
                         present, value, fptr = True, node, ptr
                     elif field == "@key":
-                        present, value, fptr = True, ptr.rsplit("/", 1)[-1].replace("~1", "/").replace("~0", "~"), ptr
+                        present, value, fptr = True, oaswalk.unesc(ptr.rsplit("/", 1)[-1]), ptr
                     else:
                         present = isinstance(node, dict) and field in node
                         value = node.get(field) if isinstance(node, dict) else None

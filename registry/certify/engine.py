@@ -19,7 +19,6 @@ The run is *conformant* when no check has an error-level finding. ``run_certific
 
 from __future__ import annotations
 
-import re
 from collections import Counter
 from dataclasses import dataclass, field
 from typing import Any
@@ -28,7 +27,9 @@ from kernel.clock import utcnow
 from kernel.ids import sha256_hex
 from registry.certify import har as har_mod
 from registry.certify.matching import compiled
+from standards import oaswalk
 from standards.loading import InputError
+from standards.oaswalk import shape
 
 TOOL = "citygov-certify"
 REPORT_VERSION = 1
@@ -38,7 +39,6 @@ TITLES = {"spec-validity": "Vendor document is a valid OpenAPI document",
           "conformance": "Vendor document is a backward-compatible implementation of the standard",
           "traffic": "Recorded traffic (HAR) conforms to the vendor document and the standard",
           "probe": "Live probe responses conform to the standard"}
-METHODS = ("get", "put", "post", "delete", "options", "head", "patch", "trace")
 
 
 @dataclass
@@ -56,15 +56,7 @@ class Har:
 
 
 def operations(spec: dict[str, Any]) -> list[tuple[str, str]]:
-    out = []
-    for path, item in (spec.get("paths") or {}).items():
-        if isinstance(item, dict):
-            out += [(m, path) for m in METHODS if isinstance(item.get(m), dict)]
-    return out
-
-
-def shape(template: str) -> str:
-    return re.sub(r"\{[^{}/]+\}", "{}", template.rstrip("/") or "/")
+    return [(m, path) for path, m, _op, _p in oaswalk.operations(spec)]
 
 
 @dataclass

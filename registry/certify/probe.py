@@ -21,6 +21,7 @@ from typing import Any
 from urllib.parse import urlencode, urlsplit
 
 from kernel.errors import BadRequest
+from standards import oaswalk
 
 DEFAULT_ALLOWLIST = ("loopback",)
 MAX_REQUESTS = int(os.environ.get("CITYGOV_CERTIFY_PROBE_MAX_REQUESTS", "200"))
@@ -117,13 +118,7 @@ def _is_literal_ip(host: str) -> bool:
 
 
 def _resolve(spec: dict, node: Any, depth: int = 0) -> Any:
-    while isinstance(node, dict) and isinstance(node.get("$ref"), str) and node["$ref"].startswith("#/") and depth < 20:
-        target: Any = spec
-        for seg in node["$ref"][2:].split("/"):
-            seg = seg.replace("~1", "/").replace("~0", "~")
-            target = target.get(seg) if isinstance(target, dict) else None
-        node, depth = target, depth + 1
-    return node
+    return oaswalk.deref(spec, node)[0]
 
 
 def sample(spec: dict, schema: Any, depth: int = 0) -> Any:

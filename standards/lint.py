@@ -533,6 +533,9 @@ def lint(spec: Any, ruleset: bytes | str | dict | None = None, *, subject: str =
     if not isinstance(spec, dict):
         report.add({"rule": "oas-document", "level": "error", "pointer": "", "message": "not an OpenAPI object"})
         return report
+    from standards.openapi_engine import refuse_remote_refs
+
+    refuse_remote_refs(spec, subject or "the document")
     for rid, conf in rules.items():
         if conf["severity"] == "off":
             continue

@@ -50,6 +50,17 @@ def external_refs(spec: Any, limit: int = 20) -> list[tuple[str, str]]:
     return out
 
 
+def refuse_remote_refs(spec: Any, label: str = "the document") -> None:
+    """Raise :class:`RemoteReference` (an input error: HTTP 400, CLI exit 2) when ``spec`` has a ``$ref`` that
+    leaves the document — nothing is ever fetched, and a check that silently skipped it would lie."""
+    remote = external_refs(spec)
+    if remote:
+        raise RemoteReference(
+            f"{label} has $refs that leave the document ({', '.join(r for _p, r in remote[:5])}): bundle it into "
+            "one file — references are never fetched",
+            errors=[{"pointer": p, "message": f"remote $ref {r!r}"} for p, r in remote])
+
+
 def spec_problems(spec: Any, *, max_problems: int = 200) -> list[dict[str, Any]]:
     """Every reason ``spec`` is not a valid OpenAPI 3.0/3.1 document (empty list when valid)."""
     version = openapi_version(spec)

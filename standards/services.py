@@ -42,7 +42,7 @@ from standards.jsonschema_engine import (
 )
 from standards.loading import InputError, decode_utf8, parse_document, rdf_format_for
 from standards.models import KINDS, Standard, StandardResource, StandardVersion
-from standards.openapi_engine import openapi_version, parse_cached, problems_cached
+from standards.openapi_engine import RemoteReference, openapi_version, parse_cached, problems_cached, refuse_remote_refs
 from standards.reports import DEFAULT_EXAMPLES, Report
 
 BASE_URL = os.environ.get("CITYGOV_STANDARDS_BASE_URL", "https://standards.citygov.example").rstrip("/")
@@ -187,6 +187,10 @@ def _ref_problems(schema: Any, registry, dialect: str) -> list[dict[str, Any]]:
             if ref.startswith("#"):
                 # local fragments may be relative to a nested $id; leave them to the validator
                 continue
+            if ref.split(":", 1)[0].lower() in ("http", "https", "ftp", "file"):
+                raise RemoteReference(f"$ref {ref!r} is neither in the registry nor in the bundle: remote "
+                                      "references are never fetched (publish it first, or add it with --bundle)",
+                                      errors=[{"pointer": "", "message": f"remote $ref {ref!r}"}])
             problems.append({"pointer": "", "rule": "unresolvable-ref",
                              "message": f"$ref {ref!r} does not resolve inside the registry or the bundle "
                                         f"(remote references are never fetched): {type(exc).__name__}"})
@@ -229,6 +233,7 @@ def analyse(kind: str, content: bytes | str, *, filename: str | None = None, fmt
         is_json = text.lstrip()[:1] == "{"
         out["media_type"] = _MEDIA["openapi-json" if is_json else "openapi-yaml"]
         out["dialect"] = openapi_version(doc) or ""
+        refuse_remote_refs(doc, filename or "the document")
         out["problems"] = problems_cached(doc, sha256_hex(content))
     else:
         from standards.shacl_engine import load_graph, shapes_problems
@@ -317,8 +322,12 @@ def version_create(session, principal: Principal, name: str, version: str, conte
         raise Conflict(f"{name}@{version} must be greater than the latest version {existing[-1].version}")
     raw = content.encode("utf-8") if isinstance(content, str) else content
     text = decode_utf8(raw, what=filename or "content")
+    bundle_docs = {uri: parse_document(body, filename=uri) for uri, body in (bundle or {}).items()}
+    registry = None
+    if std.kind == "jsonschema":  # refs resolve against the registry and the upload's bundle (never fetched)
+        registry = schema_registry(session, extra=bundle_docs or None)
     parsed = analyse(std.kind, raw, filename=filename, fmt=fmt, ontology=ontology, ontology_filename=ontology_filename,
-                     registry=build_registry())  # parse now (syntax errors are 4xx); rules run at publish
+                     registry=registry)  # parse now (syntax errors are 4xx); the rules run at publish
     if std.kind == "jsonschema":
         text = _canonical_json(parsed["doc"])  # stored as JSON whatever the upload format
     v = StandardVersion(standard_id=std.id, version=version, major=major, minor=minor, patch=patch,
@@ -334,7 +343,7 @@ def version_create(session, principal: Principal, name: str, version: str, conte
     except IntegrityError:
         raise Conflict(f"{name}@{version} was registered concurrently: versions are immutable") from None
     for uri, body in (bundle or {}).items():
-        doc = parse_document(body, filename=uri)
+        doc = bundle_docs[uri]
         session.add(StandardResource(version_id=v.id, uri=uri, sha256=sha256_hex(body), content=_canonical_json(doc)))
     audit.record(session, principal, "standards:version:create", object_type="standard_version", object_id=v.id,
                  state=_state(v), details={"standard": name, "version": version, "sha256": v.sha256})

@@ -33,7 +33,12 @@ def diff(old: dict[str, Any], new: dict[str, Any], *, today: _dt.date | None = N
          include_unstable: bool = False, deprecation_days: int | None = None,
          strict: bool = False) -> list[dict[str, Any]]:
     """All findings (error / warning / info) between two OpenAPI documents. ``deprecation_days`` turns on the
-    sunset policy (deprecations need a sunset date at least that many days ahead)."""
+    sunset policy (deprecations need a sunset date at least that many days ahead). A ``$ref`` that leaves
+    either document is refused (:class:`standards.openapi_engine.RemoteReference`): it is never fetched."""
+    from standards.openapi_engine import refuse_remote_refs
+
+    refuse_remote_refs(old, "the base document")
+    refuse_remote_refs(new, "the revision")
     return Differ(old, new, today=today, include_unstable=include_unstable, deprecation_days=deprecation_days,
                   strict=strict).run()
 

@@ -277,9 +277,14 @@ def compatibility_findings(kind: str, level: str, new_doc: Any, previous_docs: l
 # ------------------------------------------------------------------------------------------- writes
 
 
-def standard_create(session, principal: Principal, *, name: str, kind: str, compatibility: str = "BACKWARD",
-                    strict: bool = False, title: str = "", description: str = "", commit: bool = True) -> Standard:
+def standard_create(session, principal: Principal, *, name: str, kind: str, compatibility: str | None = None,
+                    strict: bool = False, title: str = "", description: str = "", format_assert: bool = True,
+                    lint_ruleset: str | None = None, commit: bool = True) -> Standard:
     authorize(principal, "standards:standard:create", None)
+    if compatibility is None:
+        from standards.settings import default_compatibility
+
+        compatibility = default_compatibility(session)
     errors = []
     if not NAME_RE.match(name or ""):
         errors.append({"field": "name", "message": "lower-case letters, digits, '.', '_' or '-' (max 120)"})
@@ -287,16 +292,22 @@ def standard_create(session, principal: Principal, *, name: str, kind: str, comp
         errors.append({"field": "kind", "message": f"one of {', '.join(KINDS)}"})
     if (compatibility or "").upper() not in compat.LEVELS:
         errors.append({"field": "compatibility", "message": f"one of {', '.join(compat.LEVELS)}"})
+    if lint_ruleset is not None:
+        from standards.lint import load_ruleset
+
+        load_ruleset(lint_ruleset)  # a bad rule set is refused now, not at the first certification
     if errors:
         raise ValidationFailed("invalid standard", errors=errors)
     if session.exec(select(Standard).where(Standard.name == name)).first() is not None:
         raise Conflict(f"a standard named {name!r} exists")
     std = Standard(name=name, kind=kind, compatibility=compatibility.upper(), strict=strict, title=title or name,
-                   description=description or "", created_by=principal.actor)
+                   description=description or "", format_assert=bool(format_assert), lint_ruleset=lint_ruleset,
+                   created_by=principal.actor)
     session.add(std)
     session.flush()
     audit.record(session, principal, "standards:standard:create", object_type="standard", object_id=std.id,
-                 state=_state(std), details={"name": name, "kind": kind, "compatibility": std.compatibility})
+                 state=_state(std), details={"name": name, "kind": kind, "compatibility": std.compatibility,
+                                             "format_assert": std.format_assert})
     if commit:
         session.commit()
     return std
@@ -332,7 +343,7 @@ def version_create(session, principal: Principal, name: str, version: str, conte
         text = _canonical_json(parsed["doc"])  # stored as JSON whatever the upload format
     v = StandardVersion(standard_id=std.id, version=version, major=major, minor=minor, patch=patch,
                         sha256=sha256_hex(raw), media_type=parsed["media_type"], dialect=parsed["dialect"],
-                        content=text, uri=f"{BASE_URL}/{name}/{version}", schema_id=parsed["schema_id"],
+                        content=text, raw=raw, uri=f"{BASE_URL}/{name}/{version}", schema_id=parsed["schema_id"],
                         created_by=principal.actor, state="draft")
     if ontology is not None:
         v.ontology = decode_utf8(ontology, what=ontology_filename or "ontology")
@@ -407,6 +418,17 @@ def version_publish(session, principal: Principal, name: str, version: str, *, d
     return v
 
 
+def served(v: StandardVersion) -> tuple[bytes, str, str]:
+    """``(bytes, sha256, media type)`` of a version's download: the exact bytes that were published, whose hash is
+    the version's ``sha256`` (a JSON Schema uploaded as YAML is served as that YAML)."""
+    body, digest = v.published_bytes()
+    media = v.media_type
+    head = body.lstrip()[:1]
+    if media == "application/schema+json" and head not in (b"{", b"[", b"t", b"f"):
+        media = "application/yaml"
+    return body, digest, media
+
+
 def _filename_for(v: StandardVersion) -> str:
     return {"application/schema+json": "schema.json", "application/vnd.oai.openapi+json": "openapi.json",
             "application/vnd.oai.openapi": "openapi.yaml", "text/turtle": "shapes.ttl",
@@ -426,16 +448,22 @@ def publish(session, principal: Principal, name: str, version: str, content: byt
             kind: str | None = None, filename: str | None = None, fmt: str | None = None,
             compatibility: str | None = None, ontology: bytes | str | None = None,
             ontology_filename: str | None = None, bundle: dict[str, bytes | str] | None = None,
-            title: str = "", description: str = "", dry_run: bool = False) -> StandardVersion:
+            title: str = "", description: str = "", dry_run: bool = False,
+            format_assert: bool | None = None) -> StandardVersion:
     """Create the standard if needed, store the version and publish it: one transaction, one commit."""
     std = session.exec(select(Standard).where(Standard.name == name)).first()
     if std is None:
         if kind is None:
             kind = _guess_kind(content, filename)
-        standard_create(session, principal, name=name, kind=kind, compatibility=compatibility or "BACKWARD",
-                        title=title, description=description, commit=False)
+        standard_create(session, principal, name=name, kind=kind, compatibility=compatibility,
+                        title=title, description=description, commit=False,
+                        format_assert=True if format_assert is None else format_assert)
     elif kind is not None and kind != std.kind:
         raise ValidationFailed(f"standard {name!r} is of kind {std.kind!r}, not {kind!r}")
+    elif format_assert is not None and format_assert != std.format_assert:
+        from standards.settings import standard_update
+
+        standard_update(session, principal, name, format_assert=format_assert, commit=False)
     try:
         version_create(session, principal, name, version, content, filename=filename, fmt=fmt, ontology=ontology,
                        ontology_filename=ontology_filename, bundle=bundle, commit=False)
@@ -506,21 +534,25 @@ def compiled_schema(session, v: StandardVersion, *, format_assert: bool = False)
 
 
 def validate_data(session, principal: Principal, ref: str, inputs: list[tuple[str, IO[bytes] | bytes]], *,
-                  max_examples: int = DEFAULT_EXAMPLES, data_format: str | None = None) -> Report:
+                  max_examples: int = DEFAULT_EXAMPLES, data_format: str | None = None,
+                  format_assert: bool | None = None) -> Report:
     """Validate files against ``NAME@VERSION``: JSON / YAML / NDJSON / CSV for JSON Schema standards, RDF for
-    SHACL standards (ontology mixed in). ``inputs`` are ``(filename, stream-or-bytes)``."""
+    SHACL standards (ontology mixed in). ``inputs`` are ``(filename, stream-or-bytes)``. ``format`` keywords
+    are asserted as the standard declares (``format_assert``, on by default) unless overridden here."""
     from standards import documents
 
     v = version_get(session, principal, ref)
     authorize(principal, "standards:data:validate", v)
     std = session.get(Standard, v.standard_id)
-    if v.state == "retired":
-        raise Conflict(f"{ref} is retired: validate against a current version")
+    if v.state in ("retired", "disabled"):
+        raise Conflict(f"{ref} is {v.state}: validate against a current version")
     report = Report("validate", subject=f"{std.name}@{v.version}", max_examples=max_examples)
     if v.state == "deprecated":
         report.meta["warning"] = f"{std.name}@{v.version} is deprecated"
     if std.kind == "jsonschema":
-        compiled = compiled_schema(session, v)
+        asserted = std.format_assert if format_assert is None else bool(format_assert)
+        report.meta["format_assert"] = asserted
+        compiled = compiled_schema(session, v, format_assert=asserted)
         for fname, src in inputs:
             kind = data_format or _data_kind(fname)
             stream = io.BytesIO(src) if isinstance(src, (bytes, bytearray)) else src
@@ -549,20 +581,14 @@ def validate_data(session, principal: Principal, ref: str, inputs: list[tuple[st
             sub = validate_graph(g, shapes, ontology=ontology, subject=fname, max_examples=max_examples)
             for f in sub.findings():
                 f["file"] = fname
+            sub.case(fname, sub.findings(), file=fname)
             _merge(report, sub)
         return report
     raise ValidationFailed(f"{ref} is an OpenAPI standard: use diff / lint, or API conformance checks")
 
 
 def _merge(into: Report, sub: Report) -> None:
-    for rule, n in sub.counts.items():
-        into.counts[rule] += n
-    for lvl, n in sub.level_counts.items():
-        into.level_counts[lvl] += n
-    for rule, items in sub.examples.items():
-        bucket = into.examples.setdefault(rule, [])
-        bucket.extend(items[: max(0, into.max_examples - len(bucket))])
-    into.checked += sub.checked
+    into.merge(sub)
 
 
 def _data_kind(fname: str) -> str:
@@ -593,3 +619,10 @@ def openapi_doc(session, principal: Principal, ref_or_path: str) -> tuple[str, A
     if std.kind != "openapi":
         raise ValidationFailed(f"{ref_or_path} is not an OpenAPI standard")
     return f"{std.name}@{v.version}", _doc_of("openapi", v)
+
+
+def lint_ruleset_of(session, principal: Principal, ref: str) -> str | None:
+    """The commission's lint rule set of the OpenAPI standard ``NAME`` (or ``NAME@VERSION``); None = defaults."""
+    name, _version = parse_ref(ref)
+    std = _standard(session, name)
+    return std.lint_ruleset

@@ -361,12 +361,12 @@ def validate_csv(compiled: CompiledSchema, stream: IO[str] | Iterable[str], *, f
         for row in reader:
             record += 1
             line = reader.line_num
-            name = f"row {record} (line {line})"
+            case_name = f"row {record} (line {line})"
             if len(row) != len(header):
                 f = {"file": filename, "line": line, "column": 1, "pointer": "", "rule": "csv-columns",
                      "message": f"row has {len(row)} cells, header has {len(header)}"}
                 report.add(f)
-                report.case(name, [f], file=filename, line=line)
+                report.case(case_name, [f], file=filename, line=line)
                 continue
             obj = {}
             for name, cell in zip(header, row, strict=True):
@@ -381,7 +381,7 @@ def validate_csv(compiled: CompiledSchema, stream: IO[str] | Iterable[str], *, f
                 report.add(f)
                 if len(mine) < 20:
                     mine.append(f)
-            report.case(name, mine, file=filename, line=line)
+            report.case(case_name, mine, file=filename, line=line)
     except csv.Error as exc:
         raise InputError(f"{filename}: not valid CSV at line {reader.line_num}: {exc}") from None
     except (_RefResolutionError, Unresolvable) as exc:

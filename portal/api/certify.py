@@ -23,9 +23,11 @@ def _vendor_code(session, principal) -> str | None:
 
 
 def _allowlist():
-    from portal.cli.certify import _allowlist as allow
+    from flask import current_app
 
-    return allow()
+    from registry.certify.probe import allowlist_from_config
+
+    return allowlist_from_config(current_app.config.get("CERTIFY_PROBE_ALLOWLIST"))
 
 
 @bp.post("/certifications")

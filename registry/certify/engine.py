@@ -3,7 +3,8 @@
 Checks, in order (each ``passed`` / ``failed`` / ``skipped``):
 
 * ``spec-validity`` — the vendor document is a valid OpenAPI 3.0/3.1 document (openapi-spec-validator,
-  via :mod:`standards.openapi_engine` / :func:`standards.services.analyse`); remote ``$ref`` s are refused
+  via :mod:`standards.openapi_engine`, the document layer only — no service layer, no web framework); remote
+  ``$ref`` s are refused
   as input errors (nothing is ever fetched);
 * ``lint`` — no error-level finding under the city's rule set (:mod:`standards.lint`);
 * ``conformance`` — the standard as base, the vendor document as revision: no error-level finding of the
@@ -81,20 +82,14 @@ class _Collector:
 
 def load_vendor_spec(content: bytes | str, filename: str = "openapi.yaml") -> tuple[Any, dict[str, Any]]:
     """Parse the vendor document (refusing remote references); returns ``(doc, analysis)``."""
-    from standards.openapi_engine import external_refs
-    from standards.services import analyse
-
     from standards.loading import parse_document
+    from standards.openapi_engine import problems_cached, refuse_remote_refs
 
     doc = parse_document(content, filename=filename)
     if not isinstance(doc, dict):
         raise InputError(f"{filename} is not an OpenAPI document (not a mapping)")
-    remote = external_refs(doc)
-    if remote:
-        raise InputError(f"{filename} has $refs that leave the document ({', '.join(r for _p, r in remote[:5])}): "
-                         "bundle it into one file — references are never fetched",
-                         errors=[{"pointer": p, "message": f"remote $ref {r!r}"} for p, r in remote])
-    return doc, analyse("openapi", content, filename=filename)
+    refuse_remote_refs(doc, filename)
+    return doc, {"doc": doc, "problems": problems_cached(doc, sha256_hex(content))}
 
 
 def run_certification(standard: Standard, vendor_content: bytes | str, *, vendor_filename: str = "openapi.yaml",
@@ -274,12 +269,4 @@ def run_certification(standard: Standard, vendor_content: bytes | str, *, vendor
 
 
 def probe_entry(i: int, res) -> har_mod.Entry:
-    from werkzeug.datastructures import Headers, ImmutableMultiDict
-
-    req = res.request
-    rh = Headers()
-    for k, v in res.headers or []:
-        rh.add(k, v)
-    return har_mod.Entry(i, req.method, res.url, ImmutableMultiDict(), Headers(req.headers), ImmutableMultiDict(),
-                         req.body, req.content_type, res.status, rh, res.body if res.body else None,
-                         rh.get("Content-Type", ""))
+    return har_mod.entry_from_probe(i, res)

@@ -42,6 +42,14 @@ def allowlist_from_env() -> tuple[str, ...]:
     return tuple(x.strip() for x in raw.split(",") if x.strip())
 
 
+def allowlist_from_config(configured: Any) -> tuple[str, ...]:
+    """The allowlist from the app's ``CERTIFY_PROBE_ALLOWLIST`` (list or comma-separated), else the env."""
+    if configured:
+        return tuple(configured) if not isinstance(configured, str) else tuple(
+            x.strip() for x in configured.split(",") if x.strip())
+    return allowlist_from_env()
+
+
 def _addresses(host: str, port: int) -> list[str]:
     try:
         return sorted({ai[4][0] for ai in socket.getaddrinfo(host, port, proto=socket.IPPROTO_TCP)})

@@ -46,7 +46,8 @@ OAI_KNOWN = {"json_schema_dialect.yaml", "operation-object-example.yaml", "path_
 @pytest.mark.parametrize("entry", _guru())
 def test_apis_guru_validity_and_lint(entry):
     doc = load_document(GURU / entry["file"])
-    rep = lint.lint(doc, subject=entry["file"])
+    large = entry["bytes"] > LARGE and not FULL  # oas3-schema is the spec validator: see above
+    rep = lint.lint(doc, "rules: {oas3-schema: 'off'}" if large else None, subject=entry["file"])
     assert not any("could not run" in f["message"] for f in rep.findings()), rep.findings()[:3]
     if entry["bytes"] > LARGE and not FULL:
         return

@@ -13,7 +13,6 @@ from __future__ import annotations
 import fnmatch
 import http.client
 import ipaddress
-import json
 import os
 import socket
 import time

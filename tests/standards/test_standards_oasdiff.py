@@ -202,7 +202,7 @@ def test_path_parameter_rename_is_not_breaking(stem):
     """oasdiff's TestBreaking_PathParamRename: /books/{bookId} -> /books/{id} is the same endpoint."""
     if not FIXTURES.is_dir():
         pytest.skip("oasdiff fixtures absent")
-    old, new = ((f"param-rename/op-base-ref.yaml", f"param-rename/op-revision-ref.yaml") if stem == "op-ref" else
+    old, new = (("param-rename/op-base-ref.yaml", "param-rename/op-revision-ref.yaml") if stem == "op-ref" else
                 (f"param-rename/{stem}-base.yaml", f"param-rename/{stem}-revision.yaml"))
     _, _, findings = _diff(old, new)
     assert [f for f in findings if f["level"] != "info"] == []

@@ -72,6 +72,13 @@ def register(cli: click.Group) -> None:
     @click.option("--max-seconds", type=click.FloatRange(0.1, 3600), default=None, help="Probe: total time budget.")
     @click.option("--timeout", "req_timeout", type=click.FloatRange(0.1, 600), default=None,
                   help="Probe: per-request time limit.")
+    @click.option("--probe-header", "probe_headers", multiple=True, metavar="'NAME: VALUE'",
+                  help="Probe: send this header (e.g. authentication) with every request; never reported.")
+    @click.option("--read-only/--all-methods", "read_only", default=None,
+                  help="Probe: safe methods only (default: read-only for hosts other than this machine).")
+    @click.option("--no-negative", is_flag=True, help="Probe: send no negative requests.")
+    @click.option("--max-response-ms", type=click.FloatRange(1, 600000), default=None,
+                  help="Probe: max_response_time limit per request.")
     @click.option("--format", "fmt", type=click.Choice(REPORT_FORMATS), default="text", show_default=True)
     @click.option("--out", "out_dir", type=click.Path(file_okay=False), help="Write the report into this folder.")
     @click.option("--vendor", "vendor_org", help="With --submit: the vendor organisation (code) the run is for.")
@@ -81,8 +88,9 @@ def register(cli: click.Group) -> None:
     @click.option("--system", "system_name", default="", help="With --submit: the vendor's system name.")
     @click.option("--cert-out", type=click.Path(dir_okay=False),
                   help="With --submit: write the certificate file here when the auto-approval issues one.")
-    def certify_cmd(standard_ref, spec_file, har_files, base_url, max_requests, max_seconds, req_timeout, fmt, out_dir,
-                    vendor_org, submit, system_name, cert_out):
+    def certify_cmd(standard_ref, spec_file, har_files, base_url, max_requests, max_seconds, req_timeout,
+                    probe_headers, read_only, no_negative, max_response_ms, fmt, out_dir, vendor_org, submit,
+                    system_name, cert_out):
         """Certify a vendor's interface against a standard: exit 0 conformant, 1 not, 2 input error."""
         from registry.certify import engine, reports
         from registry.certify.har import read_har_file
@@ -92,16 +100,24 @@ def register(cli: click.Group) -> None:
             raise click.UsageError("--submit needs --vendor ORG (the organisation the run is stored for)")
         if vendor_org and not submit:
             raise click.UsageError("--vendor is used with --submit")
+        headers = {}
+        for h in probe_headers:
+            name, sep, value = h.partition(":")
+            if not sep or not name.strip():
+                raise click.UsageError("--probe-header takes 'NAME: VALUE'")
+            headers[name.strip()] = value.strip()
+        limits = {k: v for k, v in (("max_requests", max_requests), ("max_seconds", max_seconds),
+                                    ("timeout", req_timeout), ("read_only", read_only),
+                                    ("max_response_ms", max_response_ms), ("headers", headers or None))
+                  if v is not None}
+        if no_negative:
+            limits["negative"] = False
         if submit:
             if Path(standard_ref).is_file() or "@" not in standard_ref:
                 raise click.UsageError("--submit needs a registry standard NAME@VERSION")
-            _submit(standard_ref, spec_file, har_files, base_url, vendor_org, system_name, cert_out, fmt,
-                    {k: v for k, v in (("max_requests", max_requests), ("max_seconds", max_seconds),
-                                       ("timeout", req_timeout)) if v is not None})
+            _submit(standard_ref, spec_file, har_files, base_url, vendor_org, system_name, cert_out, fmt, limits)
             return
 
-        limits = {k: v for k, v in (("max_requests", max_requests), ("max_seconds", max_seconds),
-                                    ("timeout", req_timeout)) if v is not None}
         try:
             spec = read_path(spec_file)
             hars = []

@@ -104,6 +104,8 @@ def test_cli_submit_usage_errors(runner, db_session, tmp_path):
     assert res.exit_code == 2 and "NO-SUCH-ORG" in res.output
     res = runner.invoke(["certify", "--standard", spec, "--spec", spec, "--vendor", "X", "--submit"])
     assert res.exit_code == 2
+    res = runner.invoke(["certify", "--standard", ref, "--spec", spec, "--probe-header", "no-colon"])
+    assert res.exit_code == 2 and "NAME: VALUE" in res.output
 
 
 def test_audit_verify_export_needs_no_instance(runner, db_session, tmp_path):

@@ -217,9 +217,16 @@ def lint_document():
     """Governance lint of an OpenAPI document (object or NAME@VERSION) with an optional YAML ruleset."""
     from standards import lint
 
+    from standards import services
+
     body = json_body("StandardsLintRequest")
-    label, doc = _openapi_of(body["document"], get_session(), current_principal(), "document")
-    return _report(lint.lint(doc, body.get("ruleset"), subject=label))
+    session, principal = get_session(), current_principal()
+    label, doc = _openapi_of(body["document"], session, principal, "document")
+    ruleset = body.get("ruleset")
+    if ruleset is None and (body.get("standard") or isinstance(body["document"], str)):
+        # the commission's rule set of that standard (NAME, or the NAME@VERSION being linted)
+        ruleset = services.lint_ruleset_of(session, principal, body.get("standard") or body["document"])
+    return _report(lint.lint(doc, ruleset, subject=label))
 
 
 @bp.post("/standards/check")

@@ -38,12 +38,13 @@ def _standard(session, principal, ref: str):
         doc = parse_document(data, filename=p.name)
         if not isinstance(doc, dict):
             raise click.UsageError(f"{ref} is not an OpenAPI document")
-        return engine.Standard(p.name, doc, sha256_hex(data))
+        return engine.Standard(p.name, doc, sha256_hex(data)), None
     if "@" not in ref:
         raise click.UsageError("--standard must be NAME@VERSION (or a file)")
     from registry.certify.services import _standard as lookup
 
-    return lookup(session, principal, ref)[2]
+    std, _version, doc = lookup(session, principal, ref)
+    return doc, std.lint_ruleset  # certification lints with the commission's rule set of the standard
 
 
 def _as_principal(session, username: str | None, system):
@@ -125,9 +126,10 @@ def register(cli: click.Group) -> None:
                 name, entries = read_har_file(f)
                 hars.append(engine.Har(name, entries))
             with cli_session("cli:certify") as (session, system):
-                std = _standard(session, system, standard_ref)
+                std, ruleset = _standard(session, system, standard_ref)
             report = engine.run_certification(std, spec, vendor_filename=Path(spec_file).name, hars=hars,
-                                              base_url=base_url, allowlist=_allowlist(), probe_limits=limits)
+                                              base_url=base_url, allowlist=_allowlist(), probe_limits=limits,
+                                              lint_ruleset=ruleset)
         except CityGovError as exc:
             fail(exc.detail)
         text = reports.render(report, fmt)

@@ -198,3 +198,38 @@ def test_custom_rules_with_filters_and_functions():
 def test_bad_custom_rules_are_refused(bad):
     with pytest.raises(InputError):
         load_ruleset(bad)
+
+
+def test_rule_set_per_standard_in_lint_and_certification(runner, client, auth, tmp_path):
+    """The commission sets a rule set on a standard; lint by that standard and certification use it."""
+    from kernel.principal import Role
+
+    api = tmp_path / "std.json"
+    std = copy.deepcopy(CLEAN)
+    std["paths"]["/items/{itemId}"]["get"].pop("description")
+    api.write_text(json.dumps(std))
+    assert runner.invoke(["standards", "publish", "items@1.0.0", str(api), "--kind", "openapi"]).exit_code == 0
+    rules = tmp_path / "rules.yaml"
+    rules.write_text("rules:\n  operation-description: error\n")
+    assert runner.invoke(["standards", "update", "items", "--lint-ruleset", str(rules)]).exit_code == 0
+    res = runner.invoke(["standards", "lint", "items@1.0.0", "--format", "json"])
+    assert res.exit_code == 1 and json.loads(res.output)["levels"].get("error") == 1
+    res = runner.invoke(["standards", "lint", str(api), "--standard", "items", "--format", "json"])
+    assert res.exit_code == 1
+    assert runner.invoke(["standards", "lint", str(api), "--format", "json"]).exit_code == 0  # defaults: a warning
+    h = auth.headers(auth.user(Role.VENDOR))
+    rep = client.post("/api/v1/standards/lint", json={"document": std, "standard": "items"}, headers=h).get_json()
+    assert rep["levels"].get("error") == 1
+    # certification lints with the standard's rule set: the same document fails its lint check
+    vendor = tmp_path / "vendor.json"
+    vendor.write_text(json.dumps(std))
+    res = runner.invoke(["certify", "--standard", "items@1.0.0", "--spec", str(vendor), "--format", "json"])
+    assert res.exit_code == 1, res.output
+    report = json.loads(res.output)
+    assert {c["id"]: c["status"] for c in report["checks"]}["lint"] == "failed"
+    assert any(f["rule"] == "operation-description" and f["level"] == "error" for f in report["findings"])
+    # back to the defaults
+    assert runner.invoke(["standards", "update", "items", "--default-lint-ruleset"]).exit_code == 0
+    assert runner.invoke(["standards", "lint", "items@1.0.0"]).exit_code == 0
+    res = runner.invoke(["certify", "--standard", "items@1.0.0", "--spec", str(vendor), "--format", "json"])
+    assert res.exit_code == 0, res.output

@@ -3,6 +3,7 @@ large spec is parsed and validated once per version, never per request or per ch
 
 from __future__ import annotations
 
+import os
 import threading
 from collections import OrderedDict
 from collections.abc import Mapping
@@ -13,6 +14,11 @@ from standards.jsonschema_engine import to_pointer
 from standards.loading import InputError, parse_document
 
 SUPPORTED = ("3.0", "3.1")
+
+# openapi-spec-validator >= 0.8.4 switches to jsonschema-rs when it is installed (it is: Schemathesis, the probe's
+# engine, depends on it), and that backend refuses valid specs the jsonschema backend accepts (APIs.guru amadeus
+# trip-parser, ijenko: regex semantics). Validity must not depend on what else is installed: pin the backend.
+os.environ.setdefault("OPENAPI_SPEC_VALIDATOR_SCHEMA_VALIDATOR_BACKEND", "jsonschema")
 
 
 class RemoteReference(InputError):

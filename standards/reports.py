@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 from collections import Counter
+from contextvars import ContextVar
 from dataclasses import dataclass, field
 from typing import Any
 from xml.sax.saxutils import escape, quoteattr
@@ -13,6 +14,9 @@ DEFAULT_EXAMPLES = 20
 FORMATS = ("text", "json", "junit", "sarif")
 MAX_CASES = 200_000  # records kept for the JUnit rendering (one testcase each); beyond that they are counted
 CASE_FINDINGS = 20  # findings kept per record
+# records are kept only when a per-record rendering was asked for (``--format junit``): streaming validation
+# stays constant-memory otherwise
+keep_cases: ContextVar[bool] = ContextVar("citygov_report_keep_cases", default=False)
 
 
 @dataclass
@@ -36,6 +40,8 @@ class Report:
     def case(self, name: str, findings: list[dict[str, Any]], *, file: str | None = None,
              line: int | None = None) -> None:
         """Record one validated record or document and its findings (passed ones too: CI tools count them)."""
+        if not keep_cases.get():
+            return
         if len(self.cases) >= MAX_CASES:
             self.cases_dropped += 1
             return

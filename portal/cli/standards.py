@@ -24,6 +24,13 @@ def _print(report, fmt: str) -> None:
     click.echo(render(report, fmt), nl=False)
 
 
+def _cases_for(fmt: str) -> None:
+    """Keep one entry per validated record only when the JUnit rendering needs them."""
+    from standards.reports import keep_cases
+
+    keep_cases.set(fmt == "junit")
+
+
 def _refused(exc: CityGovError, fmt: str, subject: str) -> None:
     """A publish / check refused by a rule: print the problems as a report and exit 1."""
     from standards.reports import Report
@@ -180,6 +187,7 @@ def register(cli: click.Group) -> None:
         from standards import services
         from standards.reports import Report
 
+        _cases_for(fmt)
         content = _read(file)
         kind = kind or services._guess_kind(content, Path(file).name)
         result = services.analyse(kind, content, filename=Path(file).name)
@@ -320,6 +328,7 @@ def _validate(ref, schema_file, shapes_file, ontology_file, data_format, max_exa
     from standards.loading import DEFAULT_MAX_BYTES, load_document
     from standards.reports import Report
 
+    _cases_for(fmt)
     chosen = [x for x in (ref, schema_file, shapes_file) if x]
     if len(chosen) != 1:
         raise click.UsageError("give exactly one of --standard, --schema, --shapes")

@@ -247,3 +247,24 @@ def test_rule_changes_are_audited(db_session):
     upd = next(e for e in events if e.action == "standards:standard:update")
     assert upd.details["compatibility"] == {"old": "BACKWARD", "new": "FULL_TRANSITIVE"}
     assert upd.details["format_assert"] == {"old": True, "new": False}
+
+
+def test_records_are_kept_only_for_junit():
+    """Streaming validation stays constant-memory unless a per-record rendering was asked for."""
+    import io
+
+    from standards import documents
+    from standards.jsonschema_engine import compile_schema
+    from standards.reports import keep_cases
+
+    compiled = compile_schema({"type": "object", "required": ["id"]})
+    data = b"".join(b'{"id": %d}\n' % i for i in range(1000)) + b"{}\n"
+    token = keep_cases.set(False)
+    try:
+        rep = documents.validate_ndjson(compiled, io.BytesIO(data))
+        assert rep.checked == 1001 and rep.cases == [] and rep.counts == {"required": 1}
+        keep_cases.set(True)
+        rep = documents.validate_ndjson(compiled, io.BytesIO(data))
+        assert len(rep.cases) == 1001 and [c["name"] for c in rep.cases if c["errors"]] == ["record 1001 (line 1001)"]
+    finally:
+        keep_cases.reset(token)

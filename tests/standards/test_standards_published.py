@@ -268,3 +268,11 @@ def test_records_are_kept_only_for_junit():
         assert len(rep.cases) == 1001 and [c["name"] for c in rep.cases if c["errors"]] == ["record 1001 (line 1001)"]
     finally:
         keep_cases.reset(token)
+
+
+def test_cli_show_content_prints_the_published_bytes(runner, tmp_path):
+    src = tmp_path / "person.yaml"
+    src.write_bytes(YAML_SCHEMA)
+    assert runner.invoke(["standards", "publish", "person@1.0.0", str(src)]).exit_code == 0
+    res = runner.invoke(["standards", "show", "person@1.0.0", "--content"])
+    assert res.exit_code == 0 and res.stdout_bytes == YAML_SCHEMA

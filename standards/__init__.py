@@ -7,4 +7,9 @@ Engines (framework-free, usable without a database): :mod:`standards.loading` (s
 Registry use cases: :mod:`standards.services`.
 """
 
-from standards import policies  # noqa: F401  (registers the standards policies)
+import os as _os
+
+# openapi-spec-validator's schema backend, pinned before anything builds its lazy validators (see openapi_engine)
+_os.environ.setdefault("OPENAPI_SPEC_VALIDATOR_SCHEMA_VALIDATOR_BACKEND", "jsonschema")
+
+from standards import policies  # noqa: E402,F401  (registers the standards policies)

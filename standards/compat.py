@@ -20,6 +20,8 @@ from typing import Any
 
 import orjson
 
+from standards import oaswalk
+
 LEVELS = ("NONE", "BACKWARD", "BACKWARD_TRANSITIVE", "FORWARD", "FORWARD_TRANSITIVE", "FULL", "FULL_TRANSITIVE")
 
 _UPPER = ("maxLength", "maximum", "exclusiveMaximum", "maxItems", "maxProperties", "maxContains")
@@ -30,8 +32,7 @@ _NAMES = {"maxLength": "MAX_LENGTH", "maximum": "MAXIMUM", "exclusiveMaximum": "
           "minItems": "MIN_ITEMS", "minProperties": "MIN_PROPERTIES", "minContains": "MIN_CONTAINS"}
 
 
-def _esc(s: Any) -> str:
-    return str(s).replace("~", "~0").replace("/", "~1")
+_esc = oaswalk.esc
 
 
 class _Checker:
@@ -54,8 +55,7 @@ class _Checker:
             if ref.startswith("#"):
                 node = root
                 try:
-                    for seg in ref[1:].split("/")[1:]:
-                        seg = seg.replace("~1", "/").replace("~0", "~")
+                    for seg in oaswalk.split(ref[1:]):
                         node = node[int(seg)] if isinstance(node, list) else node[seg]
                 except (KeyError, IndexError, ValueError, TypeError):
                     return {}, p

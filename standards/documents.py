@@ -18,6 +18,7 @@ import orjson
 from jsonschema.exceptions import _RefResolutionError
 from referencing.exceptions import Unresolvable
 
+from standards import oaswalk
 from standards.jsonschema_engine import CompiledSchema, UnresolvableReference, _unresolvable_message, error_dict
 from standards.loading import DEFAULT_MAX_BYTES, InputError, check_depth, decode_utf8, parse_document
 from standards.reports import DEFAULT_EXAMPLES, Report
@@ -30,7 +31,7 @@ def locate_pointer(text: str, pointer: str) -> int | None:
     if not text.lstrip().startswith(("{", "[")):
         return None
     decoder = json.JSONDecoder()
-    segments = [s.replace("~1", "/").replace("~0", "~") for s in pointer.split("/")[1:]] if pointer else []
+    segments = oaswalk.split(pointer)
     idx = _WS.match(text, 0).end()
     try:
         for seg in segments:
@@ -75,12 +76,25 @@ def line_of(text: str, pointer: str) -> int | None:
     return None if off is None else text.count("\n", 0, off) + 1
 
 
+def position_of(text: str, pointer: str) -> tuple[int, int] | None:
+    """(line, column), both 1-based, where the value at ``pointer`` starts in JSON ``text``."""
+    off = locate_pointer(text, pointer)
+    if off is None:
+        return None
+    return text.count("\n", 0, off) + 1, off - (text.rfind("\n", 0, off) + 1) + 1
+
+
 def yaml_line_of(root: Any, pointer: str) -> int | None:
-    """Line of the node at ``pointer`` in a composed YAML node tree (None if not found)."""
+    pos = yaml_position_of(root, pointer)
+    return pos[0] if pos else None
+
+
+def yaml_position_of(root: Any, pointer: str) -> tuple[int, int] | None:
+    """(line, column), 1-based, of the node at ``pointer`` in a composed YAML node tree (None if not found)."""
     import yaml
 
     node = root
-    segments = [s.replace("~1", "/").replace("~0", "~") for s in pointer.split("/")[1:]] if pointer else []
+    segments = oaswalk.split(pointer)
     for seg in segments:
         if isinstance(node, yaml.MappingNode):
             nxt = None
@@ -95,7 +109,7 @@ def yaml_line_of(root: Any, pointer: str) -> int | None:
             return None
         if node is None:
             return None
-    return node.start_mark.line + 1
+    return node.start_mark.line + 1, node.start_mark.column + 1
 
 
 class _YamlLines:
@@ -107,6 +121,10 @@ class _YamlLines:
         self.done = False
 
     def line(self, pointer: str) -> int | None:
+        pos = self.position(pointer)
+        return pos[0] if pos else None
+
+    def position(self, pointer: str) -> tuple[int, int] | None:
         if not self.done:
             import yaml
 
@@ -120,14 +138,37 @@ class _YamlLines:
                 self.root = None
             finally:
                 loader.dispose()
-        return yaml_line_of(self.root, pointer) if self.root is not None else None
+        return yaml_position_of(self.root, pointer) if self.root is not None else None
+
+
+def source_positions(text: str) -> Any:
+    """A ``pointer -> (line, column)`` function for a JSON or YAML source text."""
+    if text.lstrip()[:1] in ("{", "["):
+        return lambda pointer: position_of(text, pointer)
+    return _YamlLines(text).position
+
+
+def add_positions(report: Report, text: str, *, key: str = "pointer", file: str | None = None) -> None:
+    """Fill ``line`` / ``column`` of the report's kept findings from their JSON pointer (``key``) into
+    ``text`` (for SARIF regions and editor annotations)."""
+    pos = source_positions(text)
+    for f in report.findings():
+        p = f.get(key)
+        if f.get("line") or not isinstance(p, str):
+            continue
+        at = pos(p)
+        if at:
+            f["line"], f["column"] = at
+            if file and not f.get("file"):
+                f["file"] = file
 
 
 def validate_instance(compiled: CompiledSchema, instance: Any, report: Report, *, file: str | None = None,
                       line: int | None = None, text: str | None = None, record: int | None = None,
-                      yaml_lines: _YamlLines | None = None) -> int:
-    """Add the errors of one instance to ``report``; returns how many."""
+                      yaml_lines: _YamlLines | None = None, case: str | None = None) -> int:
+    """Add the errors of one instance to ``report`` (and, with ``case``, one record entry); returns how many."""
     n = 0
+    mine: list[dict[str, Any]] = []
     try:
         for err in compiled.validator.iter_errors(instance):
             f = error_dict(err)
@@ -138,14 +179,18 @@ def validate_instance(compiled: CompiledSchema, instance: Any, report: Report, *
             if line is not None:
                 f["line"] = line
             elif len(report.examples.get(f["rule"], ())) < report.max_examples:
-                if text is not None:
-                    f["line"] = line_of(text, f["pointer"])
-                elif yaml_lines is not None:
-                    f["line"] = yaml_lines.line(f["pointer"])
+                pos = (position_of(text, f["pointer"]) if text is not None else
+                       yaml_lines.position(f["pointer"]) if yaml_lines is not None else None)
+                if pos:
+                    f["line"], f["column"] = pos
             report.add(f)
+            if len(mine) < 20:
+                mine.append(f)
             n += 1
     except (_RefResolutionError, Unresolvable) as exc:
         raise UnresolvableReference(_unresolvable_message(exc)) from None
+    if case is not None:
+        report.case(case, mine, file=file, line=line)
     return n
 
 
@@ -158,7 +203,7 @@ def validate_document(compiled: CompiledSchema, data: bytes | str, *, filename: 
     is_json = (fmt == "json") or filename.lower().endswith(".json") or text.lstrip()[:1] in ("{", "[")
     report.checked = 1
     validate_instance(compiled, instance, report, file=filename, text=text if is_json else None,
-                      yaml_lines=None if is_json else _YamlLines(text))
+                      yaml_lines=None if is_json else _YamlLines(text), case=filename)
     return report
 
 
@@ -185,23 +230,37 @@ def validate_ndjson(compiled: CompiledSchema, stream: IO[bytes] | Iterable[bytes
             if not raw.strip():
                 continue
             checked += 1
+            name = f"record {checked} (line {lineno})"
             try:
                 doc = loads(raw)
             except orjson.JSONDecodeError as exc:
-                report.add(_parse_finding(raw, exc, filename, lineno))
+                f = _parse_finding(raw, exc, filename, lineno)
+                report.add(f)
+                report.case(name, [f], file=filename, line=lineno)
                 continue
             if type(doc) in (dict, list) and max_depth is not None:
                 check_depth(doc, max_depth)
             errs = iter_errors(doc)
             first = next(errs, None)
             if first is None:
+                report.case(name, [], file=filename, line=lineno)
                 continue
+            mine = []
+            line_text = None
             for err in (first, *errs):
                 f = error_dict(err)
                 f["file"] = filename
                 f["line"] = lineno
                 f["record"] = checked
+                if len(report.examples.get(f["rule"], ())) < report.max_examples:
+                    if line_text is None:
+                        line_text = raw.decode("utf-8", "replace")
+                    pos = position_of(line_text, f["pointer"])
+                    f["column"] = pos[1] if pos else 1
                 report.add(f)
+                if len(mine) < 20:
+                    mine.append(f)
+            report.case(name, mine, file=filename, line=lineno)
     except (_RefResolutionError, Unresolvable) as exc:
         raise UnresolvableReference(_unresolvable_message(exc)) from None
     report.checked += checked
@@ -273,6 +332,16 @@ def _convert(cell: str, types: list[str]) -> tuple[bool, Any]:
     return True, cell  # leave it as text: the schema reports the type mismatch
 
 
+def _csv_column(row: list[str], header: list[str], pointer: str, delimiter: str) -> int:
+    """1-based character column of the cell a pointer names (``/name``); 1 for the whole row. Quoting is not
+    reconstructed, so the column is exact for unquoted cells."""
+    segs = oaswalk.split(pointer)
+    if not segs or segs[0] not in header:
+        return 1
+    i = header.index(segs[0])
+    return sum(len(c) + len(delimiter) for c in row[:i]) + 1
+
+
 def validate_csv(compiled: CompiledSchema, stream: IO[str] | Iterable[str], *, filename: str = "input",
                  delimiter: str = ",", max_examples: int = DEFAULT_EXAMPLES) -> Report:
     """Each row becomes an object (cells typed by the schema's ``properties``) validated on its own."""
@@ -292,19 +361,27 @@ def validate_csv(compiled: CompiledSchema, stream: IO[str] | Iterable[str], *, f
         for row in reader:
             record += 1
             line = reader.line_num
+            case_name = f"row {record} (line {line})"
             if len(row) != len(header):
-                report.add({"file": filename, "line": line, "pointer": "", "rule": "csv-columns",
-                            "message": f"row has {len(row)} cells, header has {len(header)}"})
+                f = {"file": filename, "line": line, "column": 1, "pointer": "", "rule": "csv-columns",
+                     "message": f"row has {len(row)} cells, header has {len(header)}"}
+                report.add(f)
+                report.case(case_name, [f], file=filename, line=line)
                 continue
             obj = {}
             for name, cell in zip(header, row, strict=True):
                 present, value = _convert(cell, types.get(name, ["string"]))
                 if present:
                     obj[name] = value
+            mine = []
             for err in iter_errors(obj):
                 f = error_dict(err)
-                f.update(file=filename, line=line, record=record)
+                f.update(file=filename, line=line, record=record, column=_csv_column(row, header, f["pointer"],
+                                                                                      delimiter))
                 report.add(f)
+                if len(mine) < 20:
+                    mine.append(f)
+            report.case(case_name, mine, file=filename, line=line)
     except csv.Error as exc:
         raise InputError(f"{filename}: not valid CSV at line {reader.line_num}: {exc}") from None
     except (_RefResolutionError, Unresolvable) as exc:

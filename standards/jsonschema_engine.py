@@ -142,10 +142,9 @@ def _pattern_problems(schema: Any) -> list[dict[str, Any]]:
 
 
 def to_pointer(path: Iterable[Any]) -> str:
-    out = []
-    for p in path:
-        out.append(str(p).replace("~", "~0").replace("/", "~1"))
-    return "".join("/" + p for p in out)
+    from standards.oaswalk import ptr
+
+    return ptr(*path)
 
 
 @dataclass

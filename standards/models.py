@@ -13,14 +13,15 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import JSON, Boolean, Column, DateTime, ForeignKey, Index, Integer, String, Text, UniqueConstraint
+from sqlalchemy import (JSON, Boolean, Column, DateTime, ForeignKey, Index, Integer, LargeBinary, String, Text,
+                        UniqueConstraint, true)
 from sqlmodel import Field, SQLModel
 
 from kernel.clock import isoformat, utcnow
 from kernel.ids import new_id
 
 KINDS = ("jsonschema", "openapi", "shacl")
-STATES = ("draft", "published", "deprecated", "retired")
+STATES = ("draft", "published", "deprecated", "disabled", "retired")
 
 
 def _ts(value: datetime | None) -> str | None:
@@ -37,12 +38,18 @@ class Standard(SQLModel, table=True):
     description: str = Field(default="", sa_column=Column(Text, nullable=False, default=""))
     compatibility: str = Field(default="BACKWARD", sa_column=Column(String(30), nullable=False, default="BACKWARD"))
     strict: bool = Field(default=False, sa_column=Column(Boolean, nullable=False, default=False))
+    # assert `format` (date, email, uri ...) when validating data: on by default for the city's data standards
+    format_assert: bool = Field(default=True, sa_column=Column(Boolean, nullable=False, default=True,
+                                                              server_default=true()))
+    # the commission's lint rule set for this standard (YAML, extends the citygov defaults); NULL = defaults
+    lint_ruleset: str | None = Field(default=None, sa_column=Column(Text, nullable=True))
     created_at: datetime = Field(default_factory=utcnow, sa_column=Column(DateTime(timezone=True), nullable=False))
     created_by: str = Field(sa_column=Column(String(200), nullable=False))
 
     def to_dict(self) -> dict[str, Any]:
         return {"id": self.id, "name": self.name, "kind": self.kind, "title": self.title,
                 "description": self.description, "compatibility": self.compatibility, "strict": self.strict,
+                "format_assert": self.format_assert, "has_lint_ruleset": self.lint_ruleset is not None,
                 "created_at": _ts(self.created_at), "created_by": self.created_by}
 
 
@@ -64,6 +71,7 @@ class StandardVersion(SQLModel, table=True):
     media_type: str = Field(sa_column=Column(String(60), nullable=False))
     dialect: str = Field(default="", sa_column=Column(String(40), nullable=False, default=""))
     content: str = Field(sa_column=Column(Text, nullable=False))
+    raw: bytes | None = Field(default=None, sa_column=Column(LargeBinary, nullable=True))  # exact published bytes
     ontology: str | None = Field(default=None, sa_column=Column(Text, nullable=True))
     ontology_media_type: str | None = Field(default=None, sa_column=Column(String(60), nullable=True))
     uri: str = Field(sa_column=Column(String(500), nullable=False, unique=True))
@@ -81,6 +89,16 @@ class StandardVersion(SQLModel, table=True):
     def semver(self) -> tuple[int, int, int]:
         return (self.major, self.minor, self.patch)
 
+    def published_bytes(self) -> tuple[bytes, str]:
+        """``(bytes, sha256)`` of what is served: the exact upload, or for versions stored before the bytes were
+        kept, the stored text and its own hash."""
+        from kernel.ids import sha256_hex
+
+        if self.raw is not None:
+            return self.raw, self.sha256
+        body = self.content.encode("utf-8")
+        return body, sha256_hex(body)
+
     def to_dict(self, *, content: bool = False) -> dict[str, Any]:
         out = {"id": self.id, "standard_id": self.standard_id, "version": self.version, "sha256": self.sha256,
                "media_type": self.media_type, "dialect": self.dialect, "uri": self.uri, "schema_id": self.schema_id,
@@ -93,6 +111,17 @@ class StandardVersion(SQLModel, table=True):
             if self.ontology is not None:
                 out["ontology"] = self.ontology
         return out
+
+
+class StandardSetting(SQLModel, table=True):
+    """Registry-wide settings, e.g. ``default_compatibility`` (the level a new standard gets by default)."""
+
+    __tablename__ = "standards_setting"
+
+    key: str = Field(sa_column=Column(String(60), primary_key=True))
+    value: str = Field(sa_column=Column(String(200), nullable=False))
+    updated_at: datetime = Field(default_factory=utcnow, sa_column=Column(DateTime(timezone=True), nullable=False))
+    updated_by: str = Field(sa_column=Column(String(200), nullable=False))
 
 
 class StandardResource(SQLModel, table=True):

@@ -3,6 +3,7 @@ large spec is parsed and validated once per version, never per request or per ch
 
 from __future__ import annotations
 
+import os
 import threading
 from collections import OrderedDict
 from collections.abc import Mapping
@@ -13,6 +14,11 @@ from standards.jsonschema_engine import to_pointer
 from standards.loading import InputError, parse_document
 
 SUPPORTED = ("3.0", "3.1")
+
+# openapi-spec-validator >= 0.8.4 switches to jsonschema-rs when it is installed (it is: Schemathesis, the probe's
+# engine, depends on it), and that backend refuses valid specs the jsonschema backend accepts (APIs.guru amadeus
+# trip-parser, ijenko: regex semantics). Validity must not depend on what else is installed: pin the backend.
+os.environ.setdefault("OPENAPI_SPEC_VALIDATOR_SCHEMA_VALIDATOR_BACKEND", "jsonschema")
 
 
 class RemoteReference(InputError):
@@ -48,6 +54,17 @@ def external_refs(spec: Any, limit: int = 20) -> list[tuple[str, str]]:
                 if isinstance(v, (Mapping, list)):
                     stack.append((v, path + (i,)))
     return out
+
+
+def refuse_remote_refs(spec: Any, label: str = "the document") -> None:
+    """Raise :class:`RemoteReference` (an input error: HTTP 400, CLI exit 2) when ``spec`` has a ``$ref`` that
+    leaves the document — nothing is ever fetched, and a check that silently skipped it would lie."""
+    remote = external_refs(spec)
+    if remote:
+        raise RemoteReference(
+            f"{label} has $refs that leave the document ({', '.join(r for _p, r in remote[:5])}): bundle it into "
+            "one file — references are never fetched",
+            errors=[{"pointer": p, "message": f"remote $ref {r!r}"} for p, r in remote])
 
 
 def spec_problems(spec: Any, *, max_problems: int = 200) -> list[dict[str, Any]]:

@@ -65,3 +65,18 @@ def can_validate(principal: Principal, resource: Any = None) -> bool:
 @policy("standards:document:check")
 def can_check(principal: Principal, resource: Any = None) -> bool:
     return True
+
+
+@policy("standards:settings:update")
+def can_update_settings(principal: Principal, resource: Any = None) -> bool:
+    return principal.has_role(Role.COMMISSION_ADMIN)
+
+
+@policy("standards:version:disable")
+def can_disable(principal: Principal, resource: Any = None) -> bool:
+    return principal.has_role(Role.COMMISSION_ADMIN)
+
+
+@policy("standards:version:enable")
+def can_enable(principal: Principal, resource: Any = None) -> bool:
+    return principal.has_role(Role.COMMISSION_ADMIN)

@@ -5,12 +5,18 @@ from __future__ import annotations
 
 import json
 from collections import Counter
+from contextvars import ContextVar
 from dataclasses import dataclass, field
 from typing import Any
 from xml.sax.saxutils import escape, quoteattr
 
 DEFAULT_EXAMPLES = 20
 FORMATS = ("text", "json", "junit", "sarif")
+MAX_CASES = 200_000  # records kept for the JUnit rendering (one testcase each); beyond that they are counted
+CASE_FINDINGS = 20  # findings kept per record
+# records are kept only when a per-record rendering was asked for (``--format junit``): streaming validation
+# stays constant-memory otherwise
+keep_cases: ContextVar[bool] = ContextVar("citygov_report_keep_cases", default=False)
 
 
 @dataclass
@@ -27,6 +33,21 @@ class Report:
     level_counts: Counter = field(default_factory=Counter)
     examples: dict[str, list[dict[str, Any]]] = field(default_factory=dict)
     meta: dict[str, Any] = field(default_factory=dict)
+    # one entry per validated record / document: {"name", "file", "line", "findings": [...], "errors": n}
+    cases: list[dict[str, Any]] = field(default_factory=list)
+    cases_dropped: int = 0
+
+    def case(self, name: str, findings: list[dict[str, Any]], *, file: str | None = None,
+             line: int | None = None) -> None:
+        """Record one validated record or document and its findings (passed ones too: CI tools count them)."""
+        if not keep_cases.get():
+            return
+        if len(self.cases) >= MAX_CASES:
+            self.cases_dropped += 1
+            return
+        errors = sum(1 for f in findings if f.get("level", "error") == "error")
+        self.cases.append({"name": name, "file": file, "line": line, "errors": errors, "total": len(findings),
+                           "findings": findings[:CASE_FINDINGS]})
 
     def add(self, finding: dict[str, Any]) -> None:
         rule = str(finding.get("rule") or "error")
@@ -36,6 +57,20 @@ class Report:
         bucket = self.examples.setdefault(rule, [])
         if len(bucket) < self.max_examples:
             bucket.append(finding)
+
+    def merge(self, sub: Report) -> None:
+        """Add another report's counts, examples and records to this one."""
+        for rule, n in sub.counts.items():
+            self.counts[rule] += n
+        for lvl, n in sub.level_counts.items():
+            self.level_counts[lvl] += n
+        for rule, items in sub.examples.items():
+            bucket = self.examples.setdefault(rule, [])
+            bucket.extend(items[: max(0, self.max_examples - len(bucket))])
+        room = max(0, MAX_CASES - len(self.cases))
+        self.cases.extend(sub.cases[:room])
+        self.cases_dropped += sub.cases_dropped + max(0, len(sub.cases) - room)
+        self.checked += sub.checked
 
     def extend(self, findings: list[dict[str, Any]]) -> None:
         for f in findings:
@@ -122,7 +157,10 @@ def render_json(report: Report) -> str:
 
 
 def render_junit(report: Report) -> str:
-    """One testsuite per report, one testcase per rule; failures list the examples."""
+    """One testcase per validated record / document (passed ones included) with that record's findings in its
+    ``failure``; reports without records (lint, diff) have one testcase per rule."""
+    if report.cases:
+        return _junit_cases(report)
     tests = max(len(report.counts), 1)
     failures = sum(1 for r in report.counts if any(f.get("level") == "error" for f in report.examples.get(r, [])))
     out = ['<?xml version="1.0" encoding="UTF-8"?>',
@@ -146,6 +184,40 @@ def render_junit(report: Report) -> str:
     return "\n".join(out) + "\n"
 
 
+def _junit_cases(report: Report) -> str:
+    by_file: dict[str, list[dict[str, Any]]] = {}
+    for c in report.cases:
+        by_file.setdefault(c.get("file") or report.subject or report.kind, []).append(c)
+    tests = len(report.cases)
+    failures = sum(1 for c in report.cases if c["errors"])
+    out = ['<?xml version="1.0" encoding="UTF-8"?>',
+           f'<testsuites name={quoteattr("citygov " + report.kind)} tests="{tests}" failures="{failures}">']
+    for fname, cases in by_file.items():
+        nf = sum(1 for c in cases if c["errors"])
+        out.append(f'  <testsuite name={quoteattr(fname)} tests="{len(cases)}" failures="{nf}">')
+        for c in cases:
+            out.append(f'    <testcase classname={quoteattr(fname)} name={quoteattr(c["name"])}'
+                       + ("/>" if not c["total"] else ">"))
+            if not c["total"]:
+                continue
+            body = "\n".join(f"[{f.get('level', 'error')}] {f.get('rule')}: {f.get('message')}"
+                             + (f" @ {location(f)}" if location(f) else "") for f in c["findings"])
+            if c["total"] > len(c["findings"]):
+                body += f"\n({c['total'] - len(c['findings'])} more)"
+            if c["errors"]:
+                rules = sorted({str(f.get("rule")) for f in c["findings"]})
+                msg = quoteattr(f"{c['errors']} error(s)")
+                out.append(f'      <failure message={msg} type={quoteattr(", ".join(rules))}>{escape(body)}</failure>')
+            else:
+                out.append(f"      <system-out>{escape(body)}</system-out>")
+            out.append("    </testcase>")
+        out.append("  </testsuite>")
+    if report.cases_dropped:
+        out.append(f"  <!-- {report.cases_dropped} more records not listed (limit {MAX_CASES}) -->")
+    out.append("</testsuites>")
+    return "\n".join(out) + "\n"
+
+
 _SARIF_LEVEL = {"error": "error", "warning": "warning", "warn": "warning", "info": "note", "hint": "note"}
 
 
@@ -163,7 +235,7 @@ def render_sarif(report: Report) -> str:
         if uri:
             phys["artifactLocation"] = {"uri": str(uri)}
         if f.get("line"):
-            phys["region"] = {"startLine": int(f["line"])}
+            phys["region"] = {"startLine": int(f["line"]), "startColumn": int(f.get("column") or 1)}
         loc: dict[str, Any] = {}
         if phys:
             loc["physicalLocation"] = phys

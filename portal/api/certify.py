@@ -23,9 +23,11 @@ def _vendor_code(session, principal) -> str | None:
 
 
 def _allowlist():
-    from portal.cli.certify import _allowlist as allow
+    from flask import current_app
 
-    return allow()
+    from registry.certify.probe import allowlist_from_config
+
+    return allowlist_from_config(current_app.config.get("CERTIFY_PROBE_ALLOWLIST"))
 
 
 @bp.post("/certifications")
@@ -49,7 +51,8 @@ def post_certification():
     run = services.certification_run(session, principal, standard=body["standard"], spec=body["spec"].encode("utf-8"),
                                      spec_filename=body.get("spec_filename") or "openapi.yaml", hars=hars,
                                      system=body.get("system") or "", base_url=body.get("base_url"),
-                                     allowlist=_allowlist(), vendor=_vendor_code(session, principal))
+                                     allowlist=_allowlist(), vendor=_vendor_code(session, principal),
+                                     probe_limits=body.get("probe") or None)
     from portal.keys import key_dir, origin
     from registry.certify import approval
 

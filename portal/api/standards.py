@@ -40,9 +40,11 @@ def create_standard():
 
     body = json_body("StandardCreate")
     std = services.standard_create(get_session(), current_principal(), name=body["name"], kind=body["kind"],
-                                   compatibility=body.get("compatibility", "BACKWARD"),
+                                   compatibility=body.get("compatibility"),
                                    strict=body.get("strict", False), title=body.get("title", ""),
-                                   description=body.get("description", ""))
+                                   description=body.get("description", ""),
+                                   format_assert=body.get("format_assert", True),
+                                   lint_ruleset=body.get("lint_ruleset"))
     return ok(std.to_dict(), status=201)
 
 
@@ -52,6 +54,57 @@ def get_standard(name: str):
     from standards import services
 
     return ok(services.standard_get(get_session(), current_principal(), name))
+
+
+@bp.patch("/standards/<name>")
+def update_standard(name: str):
+    from standards import settings
+
+    body = json_body("StandardUpdate")
+    kw = {k: body[k] for k in ("compatibility", "strict", "format_assert", "lint_ruleset") if k in body}
+    return ok(settings.standard_update(get_session(), current_principal(), name, **kw).to_dict())
+
+
+@bp.post("/standards/<name>/compatibility")
+def check_compatibility(name: str):
+    """Dry run of the next version's validity and compatibility rules; stores nothing."""
+    from standards import settings
+
+    body = json_body("CompatibilityCheckRequest")
+    return ok(settings.compatibility_check(get_session(), current_principal(), name, body["content"].encode("utf-8"),
+                                           filename=body.get("filename"), level=body.get("level")))
+
+
+@bp.get("/standards-settings")
+@public
+def get_settings():
+    from standards import settings
+
+    return ok(settings.settings(get_session()))
+
+
+@bp.put("/standards-settings")
+def put_settings():
+    from standards import settings
+
+    body = json_body("StandardsSettingsUpdate")
+    session = get_session()
+    settings.set_default_compatibility(session, current_principal(), body["default_compatibility"])
+    return ok(settings.settings(session))
+
+
+@bp.post("/standards/<name>/versions/<version>/disable")
+def disable_version(name: str, version: str):
+    from standards import settings
+
+    return ok(settings.version_disable(get_session(), current_principal(), name, version).to_dict())
+
+
+@bp.post("/standards/<name>/versions/<version>/enable")
+def enable_version(name: str, version: str):
+    from standards import settings
+
+    return ok(settings.version_enable(get_session(), current_principal(), name, version).to_dict())
 
 
 @bp.get("/standards/<name>/versions/<version>")
@@ -68,9 +121,13 @@ def get_version(name: str, version: str):
 def get_version_content(name: str, version: str):
     from standards import services
 
+    import base64
+
     v = services.version_get(get_session(), current_principal(), f"{name}@{version}")
-    resp = Response(v.content, mimetype=v.media_type if "json" in v.media_type else "text/plain")
-    resp.headers["ETag"] = f'"{v.sha256}"'
+    body, digest, media = services.served(v)
+    resp = Response(body, mimetype=media)
+    resp.headers["ETag"] = f'"{digest}"'
+    resp.headers["Repr-Digest"] = f"sha-256=:{base64.b64encode(bytes.fromhex(digest)).decode()}:"  # RFC 9530
     if v.state == "deprecated":
         resp.headers["Warning"] = f'299 - "{name}@{version} is deprecated"'
     return resp
@@ -89,7 +146,7 @@ def publish_version(name: str, version: str):
         ontology_filename=body.get("ontology_filename"),
         bundle={k: s.encode("utf-8") for k, s in (body.get("bundle") or {}).items()} or None,
         title=body.get("title", ""), description=body.get("description", ""),
-        dry_run=bool(body.get("dry_run", False)))
+        dry_run=bool(body.get("dry_run", False)), format_assert=body.get("format_assert"))
     return ok(v.to_dict(), status=200 if body.get("dry_run") else 201)
 
 
@@ -117,10 +174,14 @@ def validate_data(name: str, version: str):
         raise UnsupportedMediaType(f"unsupported data type {request.mimetype or 'none'}: one of "
                                    + ", ".join(sorted(_DATA_TYPES)))
     max_examples = query_int("max_examples", 20, minimum=1, maximum=1000)
+    fa = request.args.get("format_assert")
+    if fa not in (None, "true", "false"):
+        raise BadRequest("format_assert must be true or false")
     data = request.get_data(cache=False)
     rep = services.validate_data(get_session(), current_principal(), f"{name}@{version}",
                                  [(_EXT[kind], io.BytesIO(data))], max_examples=max_examples,
-                                 data_format=None if kind in ("turtle", "nt", "json-ld", "xml") else kind)
+                                 data_format=None if kind in ("turtle", "nt", "json-ld", "xml") else kind,
+                                 format_assert=None if fa is None else fa == "true")
     return _report(rep)
 
 
@@ -156,9 +217,16 @@ def lint_document():
     """Governance lint of an OpenAPI document (object or NAME@VERSION) with an optional YAML ruleset."""
     from standards import lint
 
+    from standards import services
+
     body = json_body("StandardsLintRequest")
-    label, doc = _openapi_of(body["document"], get_session(), current_principal(), "document")
-    return _report(lint.lint(doc, body.get("ruleset"), subject=label))
+    session, principal = get_session(), current_principal()
+    label, doc = _openapi_of(body["document"], session, principal, "document")
+    ruleset = body.get("ruleset")
+    if ruleset is None and (body.get("standard") or isinstance(body["document"], str)):
+        # the commission's rule set of that standard (NAME, or the NAME@VERSION being linted)
+        ruleset = services.lint_ruleset_of(session, principal, body.get("standard") or body["document"])
+    return _report(lint.lint(doc, ruleset, subject=label))
 
 
 @bp.post("/standards/check")

@@ -61,6 +61,18 @@ def cli_session(job: str = "cli") -> Iterator[tuple[Any, Principal]]:
         request_id_var.reset(token)
 
 
+@contextmanager
+def app_context() -> Iterator[Any]:
+    """The app context for a command registered with ``with_appcontext=False`` (one that needs the instance
+    only on some paths, e.g. online verification): the app is created here, not before the command runs."""
+    from flask.cli import ScriptInfo
+
+    info = click.get_current_context().ensure_object(ScriptInfo)
+    app = info.load_app()
+    with app.app_context():
+        yield app
+
+
 def fail(message: str, code: int = 2) -> None:
     click.echo(f"error: {message}", err=True)
     raise SystemExit(code)

@@ -14,7 +14,7 @@ from pathlib import Path
 import click
 
 from portal.keys import key_dir, origin
-from portal.cli._common import cli_session, emit, fail, format_option
+from portal.cli._common import app_context, cli_session, emit, fail, format_option
 
 
 def _report_text(report) -> str:
@@ -30,9 +30,9 @@ def register(cli: click.Group) -> None:
     def audit_group():
         """The tamper-evident audit log (RFC 9162 Merkle tree, signed checkpoints)."""
 
-    @audit_group.command("verify")
+    @audit_group.command("verify", with_appcontext=False)
     @click.option("--export", "export_file", type=click.Path(dir_okay=False),
-                  help="Verify an export file offline instead of the database.")
+                  help="Verify an export file offline instead of the database (no instance, no secret key).")
     @click.option("--public-key", "public_key", type=click.Path(),
                   help="Verifier key file (one key per line) or directory of *.pub files.")
     @format_option
@@ -54,10 +54,11 @@ def register(cli: click.Group) -> None:
                 fail(f"cannot read {export_file}: {exc.strerror}")
             report = verify_export(raw, keys)
         else:
-            if not public_key:
-                keys = notes.load_verifiers(key_dir())
-            with cli_session("cli:audit") as (session, _system):
-                report = verify_log(session, keys)
+            with app_context():
+                if not public_key:
+                    keys = notes.load_verifiers(key_dir())
+                with cli_session("cli:audit") as (session, _system):
+                    report = verify_log(session, keys)
         emit(report.to_dict(), fmt, lambda _d: _report_text(report))
         if not report.ok:
             sys.exit(1)

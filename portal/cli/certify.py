@@ -13,7 +13,7 @@ from pathlib import Path
 import click
 
 from kernel.errors import CityGovError
-from portal.cli._common import cli_session, emit, fail, format_option
+from portal.cli._common import app_context, cli_session, emit, fail, format_option
 
 REPORT_FORMATS = ("text", "json", "junit", "sarif", "html")
 
@@ -21,13 +21,9 @@ REPORT_FORMATS = ("text", "json", "junit", "sarif", "html")
 def _allowlist():
     from flask import current_app
 
-    from registry.certify.probe import allowlist_from_env
+    from registry.certify.probe import allowlist_from_config
 
-    configured = current_app.config.get("CERTIFY_PROBE_ALLOWLIST")
-    if configured:
-        return tuple(configured) if not isinstance(configured, str) else tuple(
-            x.strip() for x in configured.split(",") if x.strip())
-    return allowlist_from_env()
+    return allowlist_from_config(current_app.config.get("CERTIFY_PROBE_ALLOWLIST"))
 
 
 def _standard(session, principal, ref: str):
@@ -42,12 +38,13 @@ def _standard(session, principal, ref: str):
         doc = parse_document(data, filename=p.name)
         if not isinstance(doc, dict):
             raise click.UsageError(f"{ref} is not an OpenAPI document")
-        return engine.Standard(p.name, doc, sha256_hex(data))
+        return engine.Standard(p.name, doc, sha256_hex(data)), None
     if "@" not in ref:
         raise click.UsageError("--standard must be NAME@VERSION (or a file)")
     from registry.certify.services import _standard as lookup
 
-    return lookup(session, principal, ref)[2]
+    std, _version, doc = lookup(session, principal, ref)
+    return doc, std.lint_ruleset  # certification lints with the commission's rule set of the standard
 
 
 def _as_principal(session, username: str | None, system):
@@ -76,16 +73,52 @@ def register(cli: click.Group) -> None:
     @click.option("--max-seconds", type=click.FloatRange(0.1, 3600), default=None, help="Probe: total time budget.")
     @click.option("--timeout", "req_timeout", type=click.FloatRange(0.1, 600), default=None,
                   help="Probe: per-request time limit.")
+    @click.option("--probe-header", "probe_headers", multiple=True, metavar="'NAME: VALUE'",
+                  help="Probe: send this header (e.g. authentication) with every request; never reported.")
+    @click.option("--read-only/--all-methods", "read_only", default=None,
+                  help="Probe: safe methods only (default: read-only for hosts other than this machine).")
+    @click.option("--no-negative", is_flag=True, help="Probe: send no negative requests.")
+    @click.option("--max-response-ms", type=click.FloatRange(1, 600000), default=None,
+                  help="Probe: max_response_time limit per request.")
     @click.option("--format", "fmt", type=click.Choice(REPORT_FORMATS), default="text", show_default=True)
     @click.option("--out", "out_dir", type=click.Path(file_okay=False), help="Write the report into this folder.")
-    def certify_cmd(standard_ref, spec_file, har_files, base_url, max_requests, max_seconds, req_timeout, fmt, out_dir):
+    @click.option("--vendor", "vendor_org", help="With --submit: the vendor organisation (code) the run is for.")
+    @click.option("--submit", is_flag=True,
+                  help="Store the run for --vendor (needs a registry standard NAME@VERSION) and apply the "
+                       "auto-approval policy; prints the run id for `citygov cert issue`.")
+    @click.option("--system", "system_name", default="", help="With --submit: the vendor's system name.")
+    @click.option("--cert-out", type=click.Path(dir_okay=False),
+                  help="With --submit: write the certificate file here when the auto-approval issues one.")
+    def certify_cmd(standard_ref, spec_file, har_files, base_url, max_requests, max_seconds, req_timeout,
+                    probe_headers, read_only, no_negative, max_response_ms, fmt, out_dir, vendor_org, submit,
+                    system_name, cert_out):
         """Certify a vendor's interface against a standard: exit 0 conformant, 1 not, 2 input error."""
         from registry.certify import engine, reports
         from registry.certify.har import read_har_file
         from standards.loading import read_path
 
+        if submit and not vendor_org:
+            raise click.UsageError("--submit needs --vendor ORG (the organisation the run is stored for)")
+        if vendor_org and not submit:
+            raise click.UsageError("--vendor is used with --submit")
+        headers = {}
+        for h in probe_headers:
+            name, sep, value = h.partition(":")
+            if not sep or not name.strip():
+                raise click.UsageError("--probe-header takes 'NAME: VALUE'")
+            headers[name.strip()] = value.strip()
         limits = {k: v for k, v in (("max_requests", max_requests), ("max_seconds", max_seconds),
-                                    ("timeout", req_timeout)) if v is not None}
+                                    ("timeout", req_timeout), ("read_only", read_only),
+                                    ("max_response_ms", max_response_ms), ("headers", headers or None))
+                  if v is not None}
+        if no_negative:
+            limits["negative"] = False
+        if submit:
+            if Path(standard_ref).is_file() or "@" not in standard_ref:
+                raise click.UsageError("--submit needs a registry standard NAME@VERSION")
+            _submit(standard_ref, spec_file, har_files, base_url, vendor_org, system_name, cert_out, fmt, limits)
+            return
+
         try:
             spec = read_path(spec_file)
             hars = []
@@ -93,9 +126,10 @@ def register(cli: click.Group) -> None:
                 name, entries = read_har_file(f)
                 hars.append(engine.Har(name, entries))
             with cli_session("cli:certify") as (session, system):
-                std = _standard(session, system, standard_ref)
+                std, ruleset = _standard(session, system, standard_ref)
             report = engine.run_certification(std, spec, vendor_filename=Path(spec_file).name, hars=hars,
-                                              base_url=base_url, allowlist=_allowlist(), probe_limits=limits)
+                                              base_url=base_url, allowlist=_allowlist(), probe_limits=limits,
+                                              lint_ruleset=ruleset)
         except CityGovError as exc:
             fail(exc.detail)
         text = reports.render(report, fmt)
@@ -113,16 +147,83 @@ def register(cli: click.Group) -> None:
             click.echo(text, nl=False)
         sys.exit(0 if report["conformant"] else 1)
 
+    def _submit(standard_ref, spec_file, har_files, base_url, vendor_org, system_name, cert_out, fmt, limits):
+        """The API's path from the CLI: a stored run for the vendor, then the auto-approval policy."""
+        from portal.accounts import services as accounts
+        from portal.keys import key_dir, origin
+        from registry.certify import approval, services
+        from standards.loading import read_path
+
+        try:
+            spec = read_path(spec_file)
+            hars = [(Path(f).name, read_path(f)) for f in har_files]
+            with cli_session("cli:certify") as (session, system):
+                org = accounts.org_get(session, vendor_org)
+                run = services.certification_run(session, system, standard=standard_ref, spec=spec,
+                                                 spec_filename=Path(spec_file).name, hars=hars, system=system_name,
+                                                 base_url=base_url, allowlist=_allowlist(), probe_limits=limits,
+                                                 vendor=org.code, vendor_org_id=org.id)
+                decision = approval.auto_approve(session, run, key_dir=key_dir(), origin=origin())
+                data = {**run.to_dict(), "auto_approval": decision}
+                if decision.get("certificate") and cert_out:
+                    cert = services.certificate_get(session, decision["certificate"])
+                    _write_cert(cert_out, cert.document)
+        except CityGovError as exc:
+            fail(exc.detail)
+
+        def text(d):
+            lines = [f"run {d['id']}: {'conformant' if d['conformant'] else 'NOT conformant'} "
+                     f"({d['standard']}, vendor {d['vendor']})"]
+            a = d["auto_approval"]
+            if a.get("certificate"):
+                lines.append(f"auto-approved: certificate {a['certificate']}"
+                             + (f" written to {cert_out}" if cert_out else ""))
+            elif d["conformant"]:
+                lines.append("awaiting the commission: citygov cert issue " + d["id"]
+                             + "".join(f"\n  ({r})" for r in a.get("reasons", [])))
+            return "\n".join(lines)
+
+        emit(data, "json" if fmt == "json" else "text", text)
+        sys.exit(0 if data["conformant"] else 1)
+
+    def _write_cert(path: str, document: str | None) -> None:
+        if not document:
+            fail("the certificate has no file yet")
+        try:
+            Path(path).write_text(document, encoding="utf-8")
+        except OSError as exc:
+            fail(f"cannot write {path}: {exc.strerror or exc}")
+
     @cli.group("cert")
     def cert_group():
         """Interface certificates: issue, verify, revoke, list."""
+
+    @cert_group.command("get")
+    @click.argument("serial")
+    @click.option("--out", "out_file", type=click.Path(dir_okay=False), help="Write the certificate file here.")
+    @format_option
+    def get_cmd(serial, out_file, fmt):
+        """Show a certificate (public record); --out writes its file (JWS, log inclusion proof, checkpoint)."""
+        from registry.certify import services
+
+        try:
+            with cli_session("cli:cert") as (session, _system):
+                cert = services.certificate_get(session, serial)
+                data = cert.to_dict()
+                if out_file:
+                    _write_cert(out_file, cert.document)
+        except CityGovError as exc:
+            fail(exc.detail)
+        emit(data, fmt, lambda d: f"{d['serial']} {d['status']} ({d['standard']}, {d['vendor']}) until "
+                                  f"{d['expires_at']}" + (f"; file written to {out_file}" if out_file else ""))
 
     @cert_group.command("issue")
     @click.argument("run_id")
     @click.option("--validity-days", type=int, default=365, show_default=True)
     @click.option("--as", "as_user", help="Act as this commission reviewer (default: the system).")
+    @click.option("--out", "out_file", type=click.Path(dir_okay=False), help="Write the certificate file here.")
     @format_option
-    def issue_cmd(run_id, validity_days, as_user, fmt):
+    def issue_cmd(run_id, validity_days, as_user, out_file, fmt):
         """Issue the certificate of a conformant run."""
         from portal.keys import key_dir, origin
         from registry.certify import services
@@ -133,41 +234,59 @@ def register(cli: click.Group) -> None:
                 cert = services.certificate_issue(session, principal, run_id, key_dir=key_dir(), origin=origin(),
                                                   validity_days=validity_days)
                 data = cert.to_dict()
+                if out_file:
+                    _write_cert(out_file, cert.document)
         except CityGovError as exc:
             fail(exc.detail)
-        emit(data, fmt, lambda d: f"issued {d['serial']} ({d['standard']}, {d['vendor']}) until {d['expires_at']}")
+        emit(data, fmt, lambda d: f"issued {d['serial']} ({d['standard']}, {d['vendor']}) until {d['expires_at']}"
+             + (f"; file written to {out_file}" if out_file else ""))
 
-    @cert_group.command("verify")
+    @cert_group.command("verify", with_appcontext=False)
     @click.argument("cert_file", type=click.Path(dir_okay=False))
     @click.option("--public-key", "public_key", type=click.Path(),
                   help="Key file (verifier keys or JWKS from GET /api/v1/keys) or a directory of *.pub files.")
-    @click.option("--offline", is_flag=True, help="Do not look up the revocation status in the database.")
+    @click.option("--offline", is_flag=True,
+                  help="Only the file and --public-key: no instance, no secret key, no revocation look-up.")
     @format_option
     def verify_cmd(cert_file, public_key, offline, fmt):
         """Verify signature, expiry, revocation (online) and log inclusion; exit 1 when not valid."""
         from audit import notes
-        from portal.keys import key_dir
         from registry.certify import certificates as certs
-        from registry.certify import services
 
+        if offline and not public_key:
+            raise click.UsageError("--offline needs --public-key (the platform's public key: `citygov keys "
+                                   "public`, or GET /api/v1/keys)")
         try:
             data = Path(cert_file).read_bytes()[: certs.MAX_FILE_BYTES + 1]
         except OSError as exc:
             fail(f"cannot read {cert_file}: {exc.strerror or exc}")
-        try:
-            keys = certs.read_keys(public_key) if public_key else notes.load_verifiers(key_dir())
-        except (certs.CertificateError, notes.NoteError, OSError) as exc:
-            fail(f"cannot read public key: {exc}")
-        if not keys:
-            fail("no public key: give --public-key")
-        if offline:
-            result = certs.verify_file(data, keys)
-        else:
+        keys = None
+        if public_key:
             try:
-                with cli_session("cli:cert") as (session, _system):
-                    result = services.verify(session, data, keys)
-            except Exception:  # noqa: BLE001 - no database: verify offline
-                result = certs.verify_file(data, keys)
+                keys = certs.read_keys(public_key)
+            except (certs.CertificateError, notes.NoteError, OSError) as exc:
+                fail(f"cannot read public key: {exc}")
+            if not keys:
+                fail("no public key in --public-key")
+        if offline:
+            result = certs.verify_file(data, keys)  # nothing but the file and the key: no app, no instance
+        else:
+            from portal.keys import key_dir
+            from registry.certify import services
+
+            with app_context():
+                if keys is None:
+                    try:
+                        keys = notes.load_verifiers(key_dir())
+                    except (notes.NoteError, OSError) as exc:
+                        fail(f"cannot read the platform's public keys: {exc}")
+                    if not keys:
+                        fail("no public key: give --public-key")
+                try:
+                    with cli_session("cli:cert") as (session, _system):
+                        result = services.verify(session, data, keys)
+                except Exception:  # noqa: BLE001 - no database: verify offline
+                    result = certs.verify_file(data, keys)
 
         def text(r):
             lines = [f"certificate {r.get('serial') or '?'}: " + ("VALID" if r["valid"] else "NOT VALID")]

@@ -3,7 +3,8 @@
 Checks, in order (each ``passed`` / ``failed`` / ``skipped``):
 
 * ``spec-validity`` — the vendor document is a valid OpenAPI 3.0/3.1 document (openapi-spec-validator,
-  via :mod:`standards.openapi_engine` / :func:`standards.services.analyse`); remote ``$ref`` s are refused
+  via :mod:`standards.openapi_engine`, the document layer only — no service layer, no web framework); remote
+  ``$ref`` s are refused
   as input errors (nothing is ever fetched);
 * ``lint`` — no error-level finding under the city's rule set (:mod:`standards.lint`);
 * ``conformance`` — the standard as base, the vendor document as revision: no error-level finding of the
@@ -19,7 +20,6 @@ The run is *conformant* when no check has an error-level finding. ``run_certific
 
 from __future__ import annotations
 
-import re
 from collections import Counter
 from dataclasses import dataclass, field
 from typing import Any
@@ -28,17 +28,22 @@ from kernel.clock import utcnow
 from kernel.ids import sha256_hex
 from registry.certify import har as har_mod
 from registry.certify.matching import compiled
+from standards import oaswalk
 from standards.loading import InputError
+from standards.oaswalk import shape
 
 TOOL = "citygov-certify"
 REPORT_VERSION = 1
 CHECKS = ("spec-validity", "lint", "conformance", "traffic", "probe")
+# the live probe's checks, named as in Schemathesis (docs/reference/checks.md)
+PROBE_CHECKS = ("not_a_server_error", "status_code_conformance", "content_type_conformance",
+                "response_headers_conformance", "response_schema_conformance", "negative_data_rejection",
+                "max_response_time")
 TITLES = {"spec-validity": "Vendor document is a valid OpenAPI document",
           "lint": "Vendor document is lint-clean at error level (city rule set)",
           "conformance": "Vendor document is a backward-compatible implementation of the standard",
           "traffic": "Recorded traffic (HAR) conforms to the vendor document and the standard",
           "probe": "Live probe responses conform to the standard"}
-METHODS = ("get", "put", "post", "delete", "options", "head", "patch", "trace")
 
 
 @dataclass
@@ -56,15 +61,7 @@ class Har:
 
 
 def operations(spec: dict[str, Any]) -> list[tuple[str, str]]:
-    out = []
-    for path, item in (spec.get("paths") or {}).items():
-        if isinstance(item, dict):
-            out += [(m, path) for m in METHODS if isinstance(item.get(m), dict)]
-    return out
-
-
-def shape(template: str) -> str:
-    return re.sub(r"\{[^{}/]+\}", "{}", template.rstrip("/") or "/")
+    return [(m, path) for path, m, _op, _p in oaswalk.operations(spec)]
 
 
 @dataclass
@@ -89,20 +86,14 @@ class _Collector:
 
 def load_vendor_spec(content: bytes | str, filename: str = "openapi.yaml") -> tuple[Any, dict[str, Any]]:
     """Parse the vendor document (refusing remote references); returns ``(doc, analysis)``."""
-    from standards.openapi_engine import external_refs
-    from standards.services import analyse
-
     from standards.loading import parse_document
+    from standards.openapi_engine import problems_cached, refuse_remote_refs
 
     doc = parse_document(content, filename=filename)
     if not isinstance(doc, dict):
         raise InputError(f"{filename} is not an OpenAPI document (not a mapping)")
-    remote = external_refs(doc)
-    if remote:
-        raise InputError(f"{filename} has $refs that leave the document ({', '.join(r for _p, r in remote[:5])}): "
-                         "bundle it into one file — references are never fetched",
-                         errors=[{"pointer": p, "message": f"remote $ref {r!r}"} for p, r in remote])
-    return doc, analyse("openapi", content, filename=filename)
+    refuse_remote_refs(doc, filename)
+    return doc, {"doc": doc, "problems": problems_cached(doc, sha256_hex(content))}
 
 
 def run_certification(standard: Standard, vendor_content: bytes | str, *, vendor_filename: str = "openapi.yaml",
@@ -198,7 +189,7 @@ def run_certification(standard: Standard, vendor_content: bytes | str, *, vendor
                         coverage[std_op]["errors"] += 1
         status["traffic"] = "failed" if col.errors("traffic") else "passed"
 
-    # 5. probe
+    # 5. probe: requests generated from the vendor's document, each check reported by name
     probe_meta = None
     if not base_url:
         status["probe"] = "skipped"
@@ -209,37 +200,60 @@ def run_certification(standard: Standard, vendor_content: bytes | str, *, vendor
     else:
         from registry.certify.probe import run_probe
 
-        implemented = [(m, t) for m, t in std_ops if (m, shape(t)) in vendor_shapes]
-        results, probe_meta = run_probe(base_url, standard.spec, implemented, allowlist=allowlist,
-                                        **(probe_limits or {}))
+        results, probe_meta = run_probe(base_url, vendor, None, allowlist=allowlist, **(probe_limits or {}))
         vdoc = compiled(vendor, sha256_hex(raw))
         sdoc = compiled(standard.spec, standard.sha256)
         validator = har_mod.TrafficValidator(vdoc, sdoc, standard_label=standard.ref)
+        std_label = {(m, s_): f"{sm.upper()} {st}" for (m, s_), (sm, st) in std_shapes.items()}
+        tally: dict[str, Counter] = {name: Counter() for name in PROBE_CHECKS}
+        slow_ms = float(probe_meta["max_response_ms"])
         for i, res in enumerate(results):
-            op = res.request.operation
+            req = res.request
+            m, tmpl = req.operation.split(" ", 1)
+            op = std_label.get((m.lower(), shape(tmpl)))
             if op in coverage:
                 coverage[op]["probe"] += 1
-            base = {"probe": i, "operation": op, "url": res.url}
+            base = {"probe": i, "operation": op or req.operation, "url": res.url, "case": req.kind,
+                    **({"mutation": req.mutation} if req.mutation else {})}
+            failed: set[str] = set()
+
+            def add(rule: str, f: dict, _base=base, _failed=failed, _op=op) -> None:
+                col.add("probe", {**_base, "rule": rule, **f})
+                if f.get("level", "error") == "error":
+                    _failed.add(rule)
+                    if _op in coverage:
+                        coverage[_op]["errors"] += 1
+
             if res.error:
-                col.add("probe", {**base, "rule": "probe-request-failed", "part": "connection", "reason": res.error})
-                if op in coverage:
-                    coverage[op]["errors"] += 1
+                add("probe-request-failed", {"part": "connection", "reason": res.error})
                 continue
+            ran = {"not_a_server_error", "max_response_time", "status_code_conformance",
+                   "content_type_conformance", "response_headers_conformance", "response_schema_conformance"}
             if res.status is not None and res.status >= 500:
-                col.add("probe", {**base, "rule": "not_a_server_error", "part": "status",
-                                  "reason": f"server error {res.status}"})
+                add("not_a_server_error", {"part": "status", "reason": f"server error {res.status}"})
+            if res.seconds * 1000 > slow_ms:
+                add("max_response_time", {"part": "time",
+                                          "reason": f"answered in {res.seconds * 1000:.0f} ms, above {slow_ms:g} ms"})
+            if req.kind == "negative":
+                ran.add("negative_data_rejection")
+                if res.status is not None and res.status < 400:
+                    add("negative_data_rejection", {"part": "status", "reason": f"{req.mutation}: the server "
+                                                    f"accepted it with {res.status} instead of a 4xx"})
             entry = probe_entry(i, res)
-            _m, _s, findings = validator.validate(entry, relative_path=res.request.path)
+            _m, _s, findings = validator.validate(entry, relative_path=req.path)
             for f in findings:
                 if f.get("side") == "request":
                     continue  # the probe generated the request; only the server's answers are judged
+                if f.get("document") == standard.ref and req.kind == "negative":
+                    continue  # the standard says nothing about rejecting what the vendor's document forbids
                 f = {**f, "probe": i}
                 f.pop("entry", None)
                 rule = {"status": "status_code_conformance", "content type": "content_type_conformance",
                         "header": "response_headers_conformance"}.get(f.get("part"), "response_schema_conformance")
-                col.add("probe", {**base, "rule": rule, **f})
-                if op in coverage and f.get("level", "error") == "error":
-                    coverage[op]["errors"] += 1
+                add(rule, f)
+            for name in ran:
+                tally[name]["failed" if name in failed else "passed"] += 1
+        probe_meta["checks"] = {name: {"passed": c["passed"], "failed": c["failed"]} for name, c in tally.items()}
         status["probe"] = "failed" if col.errors("probe") else "passed"
 
     conformant = all(s != "failed" for s in status.values())
@@ -282,12 +296,4 @@ def run_certification(standard: Standard, vendor_content: bytes | str, *, vendor
 
 
 def probe_entry(i: int, res) -> har_mod.Entry:
-    from werkzeug.datastructures import Headers, ImmutableMultiDict
-
-    req = res.request
-    rh = Headers()
-    for k, v in res.headers or []:
-        rh.add(k, v)
-    return har_mod.Entry(i, req.method, res.url, ImmutableMultiDict(), Headers(req.headers), ImmutableMultiDict(),
-                         req.body, req.content_type, res.status, rh, res.body if res.body else None,
-                         rh.get("Content-Type", ""))
+    return har_mod.entry_from_probe(i, res)

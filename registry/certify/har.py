@@ -418,3 +418,16 @@ def _absent_optional(exc: BaseException, query) -> bool:
 
 def _shape(template: str) -> str:
     return re.sub(r"\{[^{}/]+\}", "{}", template.rstrip("/") or "/")
+
+
+def entry_from_probe(i: int, res) -> Entry:
+    """An :class:`Entry` for one live probe exchange (validated like a recorded one)."""
+    from werkzeug.datastructures import Headers, ImmutableMultiDict
+
+    req = res.request
+    rh = Headers()
+    for k, v in res.headers or []:
+        rh.add(k, v)
+    return Entry(i, req.method, res.url, ImmutableMultiDict(), Headers(req.headers), ImmutableMultiDict(),
+                 req.body, req.content_type, res.status, rh, res.body if res.body else None,
+                 rh.get("Content-Type", ""))

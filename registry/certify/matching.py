@@ -19,8 +19,9 @@ from typing import Any
 from urllib.parse import unquote, urlsplit
 
 from kernel.ids import sha256_hex
+from standards.oaswalk import METHODS
 
-METHODS = ("get", "put", "post", "delete", "options", "head", "patch", "trace")
+
 _VAR = re.compile(r"\{([^{}/]+)\}")
 
 

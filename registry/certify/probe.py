@@ -1,5 +1,6 @@
-"""Live probe: requests generated from the standard's schemas and examples, sent to the vendor's base
-URL, responses validated like recorded traffic.
+"""Live probe: requests generated from the vendor's document (:mod:`registry.certify.generation`, Schemathesis as
+the engine) — positive and negative ones for every operation — sent to the vendor's base URL; responses are
+validated like recorded traffic and each check is reported by its Schemathesis name.
 
 Safety first: the target host must be on the commission's allowlist (default: loopback only) and is
 checked — name *and* every resolved address — before any connection is made. The probe is bounded in
@@ -12,7 +13,6 @@ from __future__ import annotations
 import fnmatch
 import http.client
 import ipaddress
-import json
 import os
 import socket
 import time
@@ -21,12 +21,14 @@ from typing import Any
 from urllib.parse import urlencode, urlsplit
 
 from kernel.errors import BadRequest
+from standards import oaswalk
 
 DEFAULT_ALLOWLIST = ("loopback",)
 MAX_REQUESTS = int(os.environ.get("CITYGOV_CERTIFY_PROBE_MAX_REQUESTS", "200"))
 MAX_SECONDS = float(os.environ.get("CITYGOV_CERTIFY_PROBE_MAX_SECONDS", "60"))
 REQUEST_TIMEOUT = float(os.environ.get("CITYGOV_CERTIFY_PROBE_TIMEOUT", "5"))
 MAX_RESPONSE_BYTES = 2 * 1024 * 1024
+MAX_RESPONSE_MS = float(os.environ.get("CITYGOV_CERTIFY_PROBE_MAX_RESPONSE_MS", "2000"))
 
 
 class ProbeRefused(BadRequest):
@@ -39,6 +41,14 @@ def allowlist_from_env() -> tuple[str, ...]:
     if not raw:
         return DEFAULT_ALLOWLIST
     return tuple(x.strip() for x in raw.split(",") if x.strip())
+
+
+def allowlist_from_config(configured: Any) -> tuple[str, ...]:
+    """The allowlist from the app's ``CERTIFY_PROBE_ALLOWLIST`` (list or comma-separated), else the env."""
+    if configured:
+        return tuple(configured) if not isinstance(configured, str) else tuple(
+            x.strip() for x in configured.split(",") if x.strip())
+    return allowlist_from_env()
 
 
 def _addresses(host: str, port: int) -> list[str]:
@@ -117,13 +127,7 @@ def _is_literal_ip(host: str) -> bool:
 
 
 def _resolve(spec: dict, node: Any, depth: int = 0) -> Any:
-    while isinstance(node, dict) and isinstance(node.get("$ref"), str) and node["$ref"].startswith("#/") and depth < 20:
-        target: Any = spec
-        for seg in node["$ref"][2:].split("/"):
-            seg = seg.replace("~1", "/").replace("~0", "~")
-            target = target.get(seg) if isinstance(target, dict) else None
-        node, depth = target, depth + 1
-    return node
+    return oaswalk.deref(spec, node)[0]
 
 
 def sample(spec: dict, schema: Any, depth: int = 0) -> Any:
@@ -175,53 +179,7 @@ def sample(spec: dict, schema: Any, depth: int = 0) -> Any:
     return None
 
 
-@dataclass
-class ProbeRequest:
-    method: str
-    path: str
-    query: dict[str, Any]
-    headers: dict[str, str]
-    body: bytes | None
-    content_type: str
-    operation: str
-
-
-def generate(spec: dict, operations: list[tuple[str, str]], limit: int) -> list[ProbeRequest]:
-    out: list[ProbeRequest] = []
-    for method, template in operations:
-        if len(out) >= limit:
-            break
-        item = _resolve(spec, (spec.get("paths") or {}).get(template)) or {}
-        op = _resolve(spec, item.get(method)) or {}
-        params = [_resolve(spec, p) for p in (item.get("parameters") or []) + (op.get("parameters") or [])]
-        path, query, headers = template, {}, {}
-        for p in params:
-            if not isinstance(p, dict):
-                continue
-            value = p.get("example")
-            if value is None:
-                value = sample(spec, p.get("schema", {}))
-            if p.get("in") == "path":
-                path = path.replace("{" + str(p.get("name")) + "}", str(value if value is not None else "1"))
-            elif p.get("in") == "query" and p.get("required"):
-                query[p["name"]] = value
-            elif p.get("in") == "header" and p.get("required"):
-                headers[p["name"]] = str(value)
-        body, ctype = None, ""
-        rb = _resolve(spec, op.get("requestBody"))
-        if isinstance(rb, dict) and isinstance(rb.get("content"), dict):
-            for mt, media in rb["content"].items():
-                if "json" in mt:
-                    media = media or {}
-                    value = media.get("example")
-                    if value is None and isinstance(media.get("examples"), dict) and media["examples"]:
-                        value = (_resolve(spec, next(iter(media["examples"].values()))) or {}).get("value")
-                    if value is None:
-                        value = sample(spec, media.get("schema", {}))
-                    body, ctype = json.dumps(value, ensure_ascii=False).encode(), mt
-                    break
-        out.append(ProbeRequest(method, path, query, headers, body, ctype, f"{method.upper()} {template}"))
-    return out
+from registry.certify.generation import ProbeRequest  # noqa: E402 - re-exported
 
 
 # -------------------------------------------------------------------------------------------- sending
@@ -240,7 +198,7 @@ class ProbeResult:
 
 def send(target: tuple[str, str, int, str, str], req: ProbeRequest, *, timeout: float, deadline: float) -> ProbeResult:
     scheme, host, port, base, address = target
-    qs = urlencode({k: v if not isinstance(v, bool) else str(v).lower() for k, v in req.query.items()})
+    qs = urlencode({k: v if not isinstance(v, bool) else str(v).lower() for k, v in req.query.items()}, doseq=True)
     path = base + req.path + (f"?{qs}" if qs else "")
     url = f"{scheme}://{host}{'' if port in (80, 443) else f':{port}'}{path}"
     res = ProbeResult(req, url)
@@ -287,23 +245,53 @@ def send(target: tuple[str, str, int, str, str], req: ProbeRequest, *, timeout: 
     return res
 
 
-def run_probe(base_url: str, standard_spec: dict, operations: list[tuple[str, str]], *,
+def is_third_party(target: tuple[str, str, int, str, str]) -> bool:
+    """A target that is not this machine: read-only (safe methods only) unless the run says otherwise."""
+    try:
+        return not ipaddress.ip_address(target[4].split("%", 1)[0]).is_loopback
+    except ValueError:
+        return True
+
+
+def run_probe(base_url: str, spec: dict, operations: list[tuple[str, str]] | None = None, *,
               allowlist=None, max_requests: int | None = None, max_seconds: float | None = None,
-              timeout: float | None = None) -> tuple[list[ProbeResult], dict[str, Any]]:
-    """Check the target (refusing before any connection), then send bounded generated requests."""
+              timeout: float | None = None, headers: dict[str, str] | None = None, read_only: bool | None = None,
+              per_operation: int = 3, negative: bool = True,
+              max_response_ms: float | None = None) -> tuple[list[ProbeResult], dict[str, Any]]:
+    """Check the target (refusing before any connection), then send bounded requests generated from ``spec``
+    (the vendor's document): positive and negative ones for every operation (or ``operations``). ``headers``
+    (authentication) go on every request and are never reported; ``read_only`` (default: on for a host that
+    is not this machine) sends only safe methods."""
+    from registry.certify.generation import generate
+
     target = check_target(base_url, allowlist)
     limit = max(0, min(max_requests if max_requests is not None else MAX_REQUESTS, 10000))
     budget = max_seconds if max_seconds is not None else MAX_SECONDS
     per = timeout if timeout is not None else REQUEST_TIMEOUT
+    ro = is_third_party(target) if read_only is None else bool(read_only)
+    auth = {}
+    for k, v in (headers or {}).items():
+        if not isinstance(k, str) or not isinstance(v, str) or not k.isascii() or "\n" in v or "\r" in v:
+            raise ProbeRefused(f"probe header {k!r} is not a valid HTTP header")
+        auth[k] = v
     started = time.monotonic()
     deadline = started + budget
     results = []
     stopped = None
-    for req in generate(standard_spec, operations, limit):
+    requests = generate(spec, per_op=max(1, min(per_operation, 50)), negative=negative, read_only=ro,
+                        operations=operations)
+    # positives of every operation first, then negatives, within the count bound
+    for req in requests[:limit]:
         if time.monotonic() >= deadline:
             stopped = f"time budget of {budget:g} s reached"
             break
+        if auth:
+            req.headers = {**req.headers, **auth}
         results.append(send(target, req, timeout=per, deadline=deadline))
-    meta = {"base_url": base_url, "requests": len(results), "max_requests": limit, "max_seconds": budget,
-            "timeout": per, "seconds": round(time.monotonic() - started, 3), "stopped": stopped}
+    if len(requests) > limit and stopped is None:
+        stopped = f"request limit of {limit} reached ({len(requests)} generated)"
+    meta = {"base_url": base_url, "requests": len(results), "generated": len(requests), "max_requests": limit,
+            "max_seconds": budget, "timeout": per, "seconds": round(time.monotonic() - started, 3),
+            "stopped": stopped, "read_only": ro, "auth_headers": sorted(auth), "negative": negative,
+            "max_response_ms": max_response_ms if max_response_ms is not None else MAX_RESPONSE_MS}
     return results, meta

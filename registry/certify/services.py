@@ -55,10 +55,16 @@ def _standard(session, principal: Principal, ref: str):
 def certification_run(session, principal: Principal, *, standard: str, spec: bytes | str,
                       spec_filename: str = "openapi.yaml", hars: list[tuple[str, bytes | list]] | None = None,
                       system: str = "", base_url: str | None = None, allowlist=None,
-                      probe_limits: dict | None = None, vendor: str | None = None) -> CertRun:
+                      probe_limits: dict | None = None, vendor: str | None = None,
+                      vendor_org_id: str | None = None, lint_ruleset: Any = None) -> CertRun:
     """Run a certification and store it with the vendor's application (``registry:certification:run``).
-    ``vendor`` names the vendor organisation (its code; the portal passes it), default the principal's org id."""
+    ``vendor`` names the vendor organisation (its code; the portal passes it), default the principal's org id;
+    ``vendor_org_id`` stores the run for that organisation when the caller is not one of its members (the
+    commission's CLI ``citygov certify --vendor ORG --submit``). The vendor document is linted with the
+    commission's rule set of the standard unless ``lint_ruleset`` is given."""
     authorize(principal, "registry:certification:run", None)
+    if vendor_org_id is not None and principal.kind != "system" and principal.org_id != vendor_org_id:
+        authorize(principal, "registry:certificate:issue", None)  # only the commission files for another org
     from registry.certify.har import load_har
 
     std, version, std_doc = _standard(session, principal, standard)
@@ -67,10 +73,14 @@ def certification_run(session, principal: Principal, *, standard: str, spec: byt
         entries = data if isinstance(data, list) else load_har(data, name=name)
         har_objs.append(engine.Har(name, entries, sha256_hex(data) if isinstance(data, (bytes, str)) else ""))
     raw = spec.encode("utf-8") if isinstance(spec, str) else spec
+    if lint_ruleset is None:
+        lint_ruleset = std.lint_ruleset
     report = engine.run_certification(std_doc, raw, vendor_filename=spec_filename, hars=har_objs,
-                                      base_url=base_url, allowlist=allowlist, probe_limits=probe_limits)
+                                      base_url=base_url, allowlist=allowlist, probe_limits=probe_limits,
+                                      lint_ruleset=lint_ruleset)
     report_json = json.dumps(report, sort_keys=True, ensure_ascii=False, separators=(",", ":"), default=str)
-    run = CertRun(vendor_org_id=principal.org_id, vendor=(vendor or principal.org_id or principal.name)[:200],
+    org_id = vendor_org_id if vendor_org_id is not None else principal.org_id
+    run = CertRun(vendor_org_id=org_id, vendor=(vendor or org_id or principal.name)[:200],
                   system=(system or report["vendor"]["title"] or "")[:200], standard_name=std.name,
                   standard_version=version.version, standard_sha256=version.sha256, vendor_sha256=report["vendor"]["sha256"],
                   vendor_filename=spec_filename[:300], vendor_document=raw.decode("utf-8", "replace"),

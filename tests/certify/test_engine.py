@@ -5,10 +5,12 @@ from __future__ import annotations
 
 import base64
 import json
+import re
 import socket
 import threading
 import time
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from urllib.parse import parse_qs, unquote, urlsplit
 
 import pytest
 
@@ -124,6 +126,8 @@ class _Handler(BaseHTTPRequestHandler):
 
     def do_GET(self):
         mode = self.server.mode
+        self.server.seen_auth.append(self.headers.get("Authorization"))
+        self.server.methods.append("GET")
         if mode == "hang":
             time.sleep(3)
             return
@@ -140,15 +144,44 @@ class _Handler(BaseHTTPRequestHandler):
                     return
                 time.sleep(0.2)
             return
-        if self.path.startswith("/api/datasets/"):
+        url = urlsplit(self.path)
+        if mode == "good":  # a conforming server: it checks what it is sent
+            if url.path == "/api/datasets":
+                q = parse_qs(url.query)
+                lim = q.get("limit", ["10"])
+                if len(lim) != 1 or not re.fullmatch(r"[0-9]+", lim[0]) or not 1 <= int(lim[0]) <= 100:
+                    return self._send(400, {"title": "bad limit", "status": 400}, "application/problem+json")
+                return self._send(200, [{"id": "DS-001", "title": "t"}])
+            if url.path.startswith("/api/datasets/"):
+                ds = unquote(url.path.rsplit("/", 1)[1])
+                if not re.fullmatch(r"[A-Z]{2}-[0-9]{3}", ds):
+                    return self._send(404, {"title": "no such dataset", "status": 404}, "application/problem+json")
+                return self._send(200, {"id": ds, "title": "t"})
+            if url.path == "/api/health":
+                return self._send(200, {"status": "ok"})
+            return self._send(404, {"title": "nope"}, "application/problem+json")
+        if url.path.startswith("/api/datasets/"):
             return self._send(200, {"id": "DS-001"} if mode == "bad" else {"id": "DS-001", "title": "t"})
-        if self.path.startswith("/api/datasets"):
+        if url.path.startswith("/api/datasets"):
             return self._send(200, [{"id": "DS-001", "title": "t"}])
         self._send(404, {"title": "nope"}, "application/problem+json")
 
     def do_POST(self):
         n = int(self.headers.get("Content-Length") or 0)
-        body = json.loads(self.rfile.read(n) or b"{}")
+        raw = self.rfile.read(n)
+        self.server.seen_auth.append(self.headers.get("Authorization"))
+        self.server.methods.append("POST")
+        if self.server.mode == "good":
+            try:
+                body = json.loads(raw)
+            except ValueError:
+                return self._send(400, {"title": "not JSON", "status": 400}, "application/problem+json")
+            ok = (isinstance(body, dict) and isinstance(body.get("id"), str) and isinstance(body.get("value"),
+                  (int, float)) and not isinstance(body.get("value"), bool))
+            if not ok:
+                return self._send(400, {"title": "bad record", "status": 400}, "application/problem+json")
+            return self._send(201, {"id": body["id"], "value": body["value"]})
+        body = json.loads(raw or b"{}")
         self._send(201 if self.server.mode != "bad" else 500, body)
 
 
@@ -157,6 +190,8 @@ def server():
     srv = ThreadingHTTPServer(("127.0.0.1", 0), _Handler)
     srv.daemon_threads = True
     srv.mode = "good"
+    srv.seen_auth = []
+    srv.methods = []
     t = threading.Thread(target=srv.serve_forever, daemon=True)
     t.start()
     yield srv
@@ -166,13 +201,44 @@ def server():
 
 def test_probe_against_a_real_local_server(server):
     base = f"http://127.0.0.1:{server.server_address[1]}/api"
-    r = _run(base_url=base)
-    assert r["conformant"], r["findings"]
-    assert all(c["probe"] == 1 for c in r["coverage"]) and r["probe"]["requests"] == 3
+    r = _run(base_url=base, probe_limits={"headers": {"Authorization": "Bearer s3cret"}})
+    assert r["conformant"], [f for f in r["findings"] if f["level"] == "error"][:5]
+    meta = r["probe"]
+    assert meta["read_only"] is False  # loopback: every method
+    assert meta["auth_headers"] == ["Authorization"] and "s3cret" not in json.dumps(r)
+    assert set(server.seen_auth) == {"Bearer s3cret"} and "POST" in server.methods
+    # every operation of the vendor document, positive and negative requests
+    assert all(c["probe"] >= 2 for c in r["coverage"])
+    assert meta["checks"]["negative_data_rejection"]["passed"] >= 8
+    assert meta["checks"]["negative_data_rejection"]["failed"] == 0
+    assert set(meta["checks"]) == set(engine.PROBE_CHECKS)
+    assert all(v["failed"] == 0 for v in meta["checks"].values())
     server.mode = "bad"
     r = _run(base_url=base)
     rules = {f["rule"] for f in r["findings"] if f["check"] == "probe" and f["level"] == "error"}
-    assert {"not_a_server_error", "response_schema_conformance", "status_code_conformance"} <= rules
+    assert {"not_a_server_error", "response_schema_conformance", "status_code_conformance",
+            "negative_data_rejection"} <= rules
+    neg = next(f for f in r["findings"] if f["rule"] == "negative_data_rejection")
+    assert neg["case"] == "negative" and "instead of a 4xx" in neg["message"]
+    assert r["probe"]["checks"]["negative_data_rejection"]["failed"] >= 1
+
+
+def test_probe_read_only_and_bounds(server):
+    base = f"http://127.0.0.1:{server.server_address[1]}/api"
+    r = _run(base_url=base, probe_limits={"read_only": True, "max_requests": 5})
+    assert r["probe"]["read_only"] is True and r["probe"]["requests"] == 5
+    assert "POST" not in server.methods and r["probe"]["stopped"].startswith("request limit of 5")
+    r = _run(base_url=base, probe_limits={"max_response_ms": 0.001, "max_requests": 3, "negative": False})
+    assert {f["rule"] for f in r["findings"] if f["check"] == "probe"} == {"max_response_time"}
+    assert r["probe"]["checks"]["max_response_time"]["failed"] == 3
+
+
+def test_probe_read_only_is_the_default_for_third_party_hosts():
+    assert probe.is_third_party(("https", "api.vendor.example", 443, "", "203.0.113.7"))
+    assert not probe.is_third_party(("http", "localhost", 80, "", "127.0.0.1"))
+    assert not probe.is_third_party(("http", "localhost", 80, "", "::1"))
+    with pytest.raises(probe.ProbeRefused):
+        probe.run_probe("http://127.0.0.1:9/", samples.vendor_spec(), headers={"X-Bad": "a\nb"})
 
 
 def test_probe_bounded_against_hanging_and_trickling_servers(server):

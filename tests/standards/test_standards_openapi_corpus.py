@@ -15,6 +15,7 @@ import pytest
 
 from tests.shared import shared_data_path
 
+from kernel.ids import sha256_hex
 from standards import lint, openapi_engine
 from standards.loading import load_document, read_path
 
@@ -46,11 +47,14 @@ OAI_KNOWN = {"json_schema_dialect.yaml", "operation-object-example.yaml", "path_
 @pytest.mark.parametrize("entry", _guru())
 def test_apis_guru_validity_and_lint(entry):
     doc = load_document(GURU / entry["file"])
-    rep = lint.lint(doc, subject=entry["file"])
+    large = entry["bytes"] > LARGE and not FULL  # oas3-schema is the spec validator: see above
+    rep = lint.lint(doc, "rules: {oas3-schema: 'off'}" if large else None, subject=entry["file"])
     assert not any("could not run" in f["message"] for f in rep.findings()), rep.findings()[:3]
     if entry["bytes"] > LARGE and not FULL:
         return
-    problems = openapi_engine.spec_problems(doc)
+    # the lint's oas3-schema rule validated it already: the verdict is cached by content digest
+    digest = sha256_hex(json.dumps(doc, sort_keys=True, default=str, ensure_ascii=False))
+    problems = openapi_engine.problems_cached(doc, digest)
     if entry["osv085_valid"]:
         assert problems == [], problems[:3]
     else:

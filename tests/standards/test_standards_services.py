@@ -53,10 +53,13 @@ def test_remote_ref_is_refused_without_network(db_session, monkeypatch):
         raise AssertionError("network access attempted")
 
     monkeypatch.setattr(urllib.request, "urlopen", boom)
+    from standards.openapi_engine import RemoteReference
+
     doc = json.dumps({"$ref": "http://evil.example/schema.json"}).encode()
-    with pytest.raises(ValidationFailed) as exc:
+    with pytest.raises(RemoteReference) as exc:  # an input error (HTTP 400, CLI exit 2), not a rule verdict
         services.publish(db_session, ADMIN, "remote.ref", "1.0.0", doc, kind="jsonschema", filename="s.json")
-    assert "never fetched" in exc.value.errors[0]["message"]
+    assert "never fetched" in exc.value.detail
+    assert exc.value.errors[0]["message"] == "remote $ref 'http://evil.example/schema.json'"
 
 
 def test_registry_refs_resolve_between_standards(db_session):
@@ -162,7 +165,9 @@ def test_bundle_resources_resolve(db_session):
     address = {"$id": "https://city.example/common/address", "type": "object", "required": ["street"],
                "properties": {"street": {"type": "string"}}}
     person = {"type": "object", "properties": {"home": {"$ref": "https://city.example/common/address"}}}
-    with pytest.raises(ValidationFailed):  # not in the registry, not in a bundle
+    from standards.openapi_engine import RemoteReference
+
+    with pytest.raises(RemoteReference):  # not in the registry, not in a bundle: an input error, never fetched
         services.publish(db_session, ADMIN, "with.bundle", "1.0.0", json.dumps(person).encode(), kind="jsonschema",
                          filename="p.json")
     services.publish(db_session, ADMIN, "with.bundle", "1.0.0", json.dumps(person).encode(), kind="jsonschema",

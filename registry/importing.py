@@ -36,7 +36,14 @@ ALIASES = {
     "提供接口": "interfaces_provided", "调用接口": "interfaces_consumed", "能力标签": "capability_tags",
     "等保级别": "mlps_level", "等保等级": "mlps_level", "共享平台": "shared_platforms", "附件": "attachments",
     "个人信息": "personal_data", "安全方案": "security_plan", "非云部署理由": "deployment_justification",
+    # the project's real lifecycle state (see registry.library_import)
+    "状态": "state", "项目状态": "state", "批复文号": "decision_ref", "立项文号": "decision_ref",
+    "申报日期": "submitted_on", "批复日期": "approved_on", "立项日期": "approved_on", "开工日期": "started_on",
+    "验收日期": "completed_on", "竣工验收日期": "completed_on", "评价日期": "evaluated_on",
 }
+#: columns that describe where the project stands (not part of the proposal document)
+LIFECYCLE_FIELDS = ("state", "decision_ref", "submitted_on", "approved_on", "started_on", "completed_on",
+                    "evaluated_on")
 
 
 @dataclass
@@ -144,6 +151,11 @@ def coerce_row(raw: dict[str, Any], row: int, errors: list[dict[str, Any]]) -> d
         if key is None or value is None:
             continue
         name = ALIASES.get(str(key).strip(), str(key).strip())
+        if name in LIFECYCLE_FIELDS:
+            if hasattr(value, "isoformat"):
+                value = value.isoformat()
+            elif isinstance(value, (int, float)) and not isinstance(value, bool):
+                value = str(int(value)) if value == int(value) else str(value)
         if isinstance(value, str):
             value = value.strip()
             if value == "":
@@ -194,7 +206,7 @@ def _number(value: Any) -> float:
 
 def _check_header(header: list[str], parsed: ParsedFile) -> None:
     names = [ALIASES.get(h.strip(), h.strip()) for h in header if h is not None]
-    known = set(packaged_schema()["properties"])
+    known = set(packaged_schema()["properties"]) | set(LIFECYCLE_FIELDS)
     unknown = [h for h, n in zip(header, names) if n not in known]
     if unknown:
         parsed.errors.append({"row": 1, "field": "(header)", "message": f"unknown column(s): {', '.join(map(str, unknown))}"})

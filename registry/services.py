@@ -396,15 +396,24 @@ def pair_list(session, principal: Principal, project_id: str | None = None) -> l
 
 
 def project_transition(session, principal: Principal, project_id: str, event: str, *, reason: str = "") -> Project:
-    """start_construction, complete, evaluate (the commission follows the project through construction)."""
+    """start_construction (the commission follows the project through construction). Acceptance
+    (``complete``) needs actual values and evidence and evaluation needs the comparison with the targets:
+    :func:`registry.evaluation.project_accept` and :func:`registry.evaluation.project_evaluate`."""
     if event not in ("start_construction", "complete", "evaluate"):
         raise ValidationFailed(f"use the dedicated operation for {event!r}",
-                               errors=[{"field": "event", "message": "start_construction, complete or evaluate"}])
+                               errors=[{"field": "event", "message": "start_construction"}])
     project, acc = _load_visible(session, principal, project_id)
     authorize(principal, "registry:project:transition", acc)
+    if event in ("complete", "evaluate"):
+        if event not in lifecycle.allowed_events(project.state):
+            lifecycle.fire(project, event)  # raises the explanatory Conflict
+        raise ValidationFailed(f"{event!r} needs its own operation (acceptance with actual values and evidence, "
+                               "or the evaluation against the targets)",
+                               errors=[{"field": "event", "message": "use accept / evaluate"}])
     if not (reason or "").strip():
         raise ValidationFailed("a transition needs a reason", errors=[{"field": "reason", "message": "required"}])
     _transition(session, principal, project, event, reason)
+    project.started_at = utcnow()
     session.commit()
     return project
 

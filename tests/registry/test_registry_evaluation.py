@@ -3,6 +3,8 @@ and evidence, the evaluation's rating and reasons — audited — and the per-fi
 
 from __future__ import annotations
 
+import json
+
 import pytest
 from sqlmodel import select
 
@@ -122,3 +124,42 @@ def test_state_and_permission_refusals(world):
 
     with pytest.raises((NotFound, NotAuthorized)):
         evaluation.milestone_record(s, world.p["sub_b"], p.id, name="x", reached_on="2025-02-01")
+
+
+def test_cli_targets_to_evaluation_and_statistics(runner, db_session, tmp_path):
+    from openpyxl import load_workbook
+
+    from kernel.clock import utcnow
+
+    lib = tmp_path / "lib.json"
+    lib.write_text(json.dumps([proposal(organisation="CLI-OUT", title="命令行成效项目", state="approved",
+                                        approved_on="2025-03-01", decision_ref="CLI-1")], ensure_ascii=False),
+                   encoding="utf-8")
+    r = runner.invoke(["projects", "import", str(lib), "--create-organisations", "--format", "json"])
+    assert r.exit_code == 0, r.output
+    pid = json.loads(r.output)["ids"][0]
+    targets = tmp_path / "t.json"
+    targets.write_text(json.dumps([{"indicator": "办理时长", "unit": "天", "baseline": 10, "target": 2,
+                                    "due": "2027-01-01"}], ensure_ascii=False), encoding="utf-8")
+    no_unit = tmp_path / "bad.json"
+    no_unit.write_text(json.dumps([{"indicator": "办理时长", "baseline": 10, "target": 2, "due": "2027-01-01"}]),
+                       encoding="utf-8")
+    bad = runner.invoke(["projects", "targets", pid, str(no_unit)])
+    assert bad.exit_code == 2 and "targets[0].unit" in bad.output
+    assert runner.invoke(["projects", "targets", pid, str(targets)]).exit_code == 0
+    assert runner.invoke(["projects", "evaluate", pid]).exit_code == 2  # not completed
+    assert runner.invoke(["projects", "start", pid, "--reason", "合同签订"]).exit_code == 0
+    today = utcnow().date().isoformat()
+    m = runner.invoke(["projects", "milestone", pid, "--name", "上线", "--date", today, "--spent", "500000"])
+    assert m.exit_code == 0, m.output
+    report = tmp_path / "验收报告.pdf"
+    report.write_bytes(b"%PDF-1.4 report")
+    assert runner.invoke(["projects", "accept", pid, "--actual", "办理时长=2"]).exit_code == 2  # no evidence
+    ok = runner.invoke(["projects", "accept", pid, "--actual", "办理时长=2", "--evidence", str(report)])
+    assert ok.exit_code == 0, ok.output
+    ev = runner.invoke(["projects", "evaluate", pid, "--format", "json"])
+    assert ev.exit_code == 0 and json.loads(ev.output)["evaluation"]["rating"] == "excellent"
+    out = tmp_path / "stats.xlsx"
+    st = runner.invoke(["programme", "stats", "-o", str(out)])
+    assert st.exit_code == 0 and "data commitments kept: no data" in st.output
+    assert "department" in load_workbook(out, read_only=True).sheetnames

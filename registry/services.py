@@ -149,11 +149,11 @@ def _marked(session, project_id: str | None) -> dict[str, Pair]:
 
 
 def _rank(session, *, data: dict[str, Any], org_id: str | None, project_id: str | None, top: int,
-          include_distinct: bool = False, min_score: float = 0.0) -> list[dict[str, Any]]:
+          include_distinct: bool = False, min_score: float = 0.0, exclude: Iterable[str] = ()) -> list[dict[str, Any]]:
     index = library_index(session)
     text = proposal.search_text(data)
     feats = sim.features_of(data, org_id, data.get("district"))
-    raw = index.query(text, feats, top=top * 3 + 10, exclude=[project_id] if project_id else [])
+    raw = index.query(text, feats, top=top * 3 + 10, exclude=([project_id] if project_id else []) + list(exclude))
     ids = [m.id for m in raw]
     rows = {p.id: p for p in session.exec(select(Project).where(Project.id.in_(ids)))} if ids else {}  # type: ignore[attr-defined]
     marked = _marked(session, project_id)
@@ -341,8 +341,9 @@ def project_history(session, principal: Principal, project_id: str) -> list[dict
 
 def project_similar(session, principal: Principal, *, project_id: str | None = None,
                     data: dict[str, Any] | None = None, top: int = 5,
-                    include_distinct: bool = False) -> list[dict[str, Any]]:
-    """Rank the library (every non-draft project) against a stored project or a proposal document."""
+                    include_distinct: bool = False, exclude: Iterable[str] = ()) -> list[dict[str, Any]]:
+    """Rank the library (every non-draft project) against a stored project or a proposal document
+    (``exclude``: project ids left out of the ranking, e.g. other planted copies in a benchmark)."""
     authorize(principal, "registry:project:similar")
     if (project_id is None) == (data is None):
         raise ValidationFailed("give a project id or a proposal document", errors=[{"field": "id",
@@ -355,7 +356,8 @@ def project_similar(session, principal: Principal, *, project_id: str | None = N
         data, org_id = project.data, project.org_id
     elif not isinstance(data, dict):
         raise ValidationFailed("a proposal is a JSON object", errors=[{"field": "(document)", "message": "object"}])
-    return _rank(session, data=data, org_id=org_id, project_id=project_id, top=top, include_distinct=include_distinct)
+    return _rank(session, data=data, org_id=org_id, project_id=project_id, top=top, include_distinct=include_distinct,
+                 exclude=exclude)
 
 
 def pair_mark(session, principal: Principal, project_a: str, project_b: str, verdict: str, *,

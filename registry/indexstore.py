@@ -81,9 +81,11 @@ def configure(engine, directory: str | os.PathLike | None) -> None:
 
 
 def forget_all() -> None:
-    """Drop every in-process index (tests whose rollbacks rewind the counter)."""
+    """Drop every in-process index and store setting (tests, whose rollbacks rewind committed history — which
+    never happens to a production database; after restoring a backup, delete ``<instance>/registry-index``)."""
     with _LOCK:
         _LIVE.clear()
+        _STORES.clear()
 
 
 # ----------------------------------------------------------------------------------- change counter

@@ -30,6 +30,11 @@ from scipy import sparse
 
 N_FEATURES = 1 << 22
 TEXT_WEIGHT = 0.75
+#: a query written largely in English (after the glossary) shares fewer n-grams with its Chinese original and
+#: more with unrelated English boilerplate: the structured overlap (organisation, district, data resources,
+#: interfaces, tags) then carries more of the evidence
+TEXT_WEIGHT_MIXED = 0.5
+MIXED_LATIN_SHARE = 0.2
 STRUCT_WEIGHTS = {"t": 0.35, "d": 0.35, "i": 0.15, "o": 0.10, "g": 0.05}
 _PUNCT = re.compile(r"[\W_]+", re.UNICODE)
 _M1 = np.uint64(0x9E3779B97F4A7C15)
@@ -114,6 +119,14 @@ def canonical(text: str) -> str:
     s = _LEFT.sub("\x00", s)
     s = _RIGHT.sub("\x00", s)
     return s.replace("\x00", "").strip()
+
+
+def latin_share(text: str) -> float:
+    """The share of Latin letters among the letters of ``text`` once the glossary's terms are in Chinese."""
+    s = canonical(text)
+    latin = sum(1 for c in s if "a" <= c <= "z")
+    letters = latin + sum(1 for c in s if "\u3400" <= c <= "\u9fff")
+    return latin / letters if letters else 0.0
 
 
 def cross_language(a: str, b: str, *, limit: int = 8) -> list[str]:
@@ -417,9 +430,10 @@ class SimilarityIndex:
             live.sort(key=lambda t: -t[1])
             shortlist = live[:max(50, top * 5)] if not (feats and n_base <= 5000) else live
             out = []
+            tw = TEXT_WEIGHT_MIXED if latin_share(text) >= MIXED_LATIN_SHARE else TEXT_WEIGHT
             for p, ts in shortlist:
                 st = structured_score(feats, self.features[p]) if feats else 0.0
-                total = TEXT_WEIGHT * ts + (1 - TEXT_WEIGHT) * st if feats else ts
+                total = tw * ts + (1 - tw) * st if feats else ts
                 out.append(Match(self.ids[p], round(total, 4), round(ts, 4), round(st, 4)))
             out.sort(key=lambda m: (-m.score, m.id))
             return out[:top]

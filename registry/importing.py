@@ -21,6 +21,8 @@ from kernel.errors import PayloadTooLarge, ValidationFailed
 from registry.proposal import INTERFACE_FIELDS, LIST_FIELDS, packaged_schema, required_fields
 
 MAX_BYTES = 50 * 1024 * 1024
+#: a local file given to ``citygov projects import`` (a whole city's library: ~1.5 KB a project)
+MAX_LOCAL_BYTES = 1024 * 1024 * 1024
 MAX_ROWS = 100_000
 FORMATS = ("csv", "xlsx", "json", "ndjson")
 _SPLIT = re.compile(r"\s*(?:;|；|\||\n|、)\s*")
@@ -233,9 +235,11 @@ def _table(parsed: ParsedFile, header: list[Any], records: list[tuple[int, list[
             raise ValidationFailed(f"more than {MAX_ROWS} rows", errors=[{"row": row, "field": "(file)", "message": "too many rows"}])
 
 
-def parse(content: bytes, *, filename: str | None = None, fmt: str | None = None) -> ParsedFile:
-    if len(content) > MAX_BYTES:
-        raise PayloadTooLarge(f"the file is {len(content) // (1024 * 1024)} MiB; the limit is {MAX_BYTES // (1024 * 1024)} MiB")
+def parse(content: bytes, *, filename: str | None = None, fmt: str | None = None,
+          max_bytes: int = MAX_BYTES) -> ParsedFile:
+    """``max_bytes``: uploads keep the default; the operator's own file on the command line may be larger."""
+    if len(content) > max_bytes:
+        raise PayloadTooLarge(f"the file is {len(content) // (1024 * 1024)} MiB; the limit is {max_bytes // (1024 * 1024)} MiB")
     fmt = fmt or detect_format(filename, content)
     if fmt not in FORMATS:
         raise ValidationFailed(f"unknown format {fmt!r}", errors=[{"row": 0, "field": "format", "message": f"one of {FORMATS}"}])

@@ -121,7 +121,7 @@ def register(cli: click.Group) -> None:
         from registry import indexstore
 
         content = _read(file)
-        parsed = importing.parse(content, filename=file, fmt=ftype)
+        parsed = importing.parse(content, filename=file, fmt=ftype, max_bytes=importing.MAX_LOCAL_BYTES)
         if parsed.errors:
             emit({"imported": 0, "errors": parsed.errors}, fmt,
                  lambda d: "nothing imported:\n" + "\n".join(f"  row {e['row']} {e['field']}: {e['message']}" for e in d["errors"]))
@@ -158,10 +158,14 @@ def register(cli: click.Group) -> None:
             by_state: dict[str, int] = {}
             for p in created:
                 by_state[p.state] = by_state.get(p.state, 0) + 1
+            ids = [p.id for p in created]
+            fmt_name, encoding = parsed.format, parsed.encoding
+            del created, parsed  # the rows and ORM objects are not needed to build the index: free them first
+            session.expunge_all()
             index = indexstore.refresh(session)  # ranked at once, and the shared snapshot written for every process
-            out = {"imported": len(created), "format": parsed.format, "encoding": parsed.encoding,
+            out = {"imported": len(ids), "format": fmt_name, "encoding": encoding,
                    "by_state": dict(sorted(by_state.items())), "organisations_created": unknown,
-                   "indexed": len(index.index), "ids": [p.id for p in created]}
+                   "indexed": len(index.index), "ids": ids}
         emit(out, fmt, lambda d: f"imported {d['imported']} project(s) ({d['format']}"
                                  f"{', ' + d['encoding'] if d['encoding'] else ''}): "
                                  + ", ".join(f"{k} {v}" for k, v in d["by_state"].items())

@@ -103,12 +103,36 @@ def lifecycle_of(raw: dict[str, Any], row: int, errors: list[dict[str, Any]], *,
     return state, dates, ref
 
 
+CHUNK = 2000
+
+
+def _project(principal: Principal, data: dict[str, Any], org_id: str, state: str, dates: dict[str, date], ref: str,
+             *, seq: int) -> Project:
+    from registry import services
+
+    project = Project(org_id=org_id, created_by=principal.actor, schema_ref=proposal.SCHEMA_REF, state=state, seq=seq,
+                      decision_ref=ref)
+    services._apply_columns(project, data)
+    project.submitted_at = _at(dates.get("submitted_on"))
+    if state in ("approved", "in_construction", "completed", "evaluated"):
+        project.decision = "approved"
+        project.decision_reason = f"approved before the library was loaded ({ref})"
+        project.decided_at = _at(dates.get("approved_on"))
+        project.submitted_at = project.submitted_at or project.decided_at
+    project.started_at = _at(dates.get("started_on"))
+    project.completed_at = _at(dates.get("completed_on"))
+    project.evaluated_at = _at(dates.get("evaluated_on"))
+    return project
+
+
 def project_import(session, principal: Principal, rows: list[tuple[int, Any]], *,
                    resolve_org: Callable[[str], str | None], submit: bool = False,
-                   source: dict[str, Any] | None = None) -> list[Project]:
+                   source: dict[str, Any] | None = None, keep_objects: bool = True) -> list[Project]:
     """Import ``(row number, document)`` pairs in one transaction — see the module docstring. ``submit`` runs
     draft rows through submission (pre-check, duplicate detection), as before; rows with a state keep it.
-    ``source`` describes the file (``sha256``, ``filename``, ``format``) for the batch's audit event."""
+    ``source`` describes the file (``sha256``, ``filename``, ``format``) for the batch's audit event.
+    ``keep_objects=False`` detaches every written project from the session as soon as its chunk is flushed (a
+    bulk load of a whole city: the returned objects then carry their ids and columns, detached)."""
     from registry import services
 
     authorize(principal, "registry:project:import")
@@ -144,47 +168,43 @@ def project_import(session, principal: Principal, rows: list[tuple[int, Any]], *
         raise ValidationFailed(f"{bad} of {len(rows)} row(s) have errors; nothing was imported",
                                errors=errors[:1000], rows=len(rows), rows_with_errors=bad)
     created: list[Project] = []
-    events: list[dict[str, Any]] = []
     batch_id = new_id()
     now = utcnow()
     first = indexstore.bump(session, len(ready)) if ready else 0
-    by_state: Counter[str] = Counter()
+    by_state: Counter[str] = Counter(state for _r, _d, _o, state, _dt, _ref in ready)
     try:
-        for i, (row, data, org_id, state, dates, ref) in enumerate(ready):
-            project = Project(org_id=org_id, created_by=principal.actor, schema_ref=proposal.SCHEMA_REF, state=state,
-                              seq=first + i, decision_ref=ref)
-            services._apply_columns(project, data)
-            project.submitted_at = _at(dates.get("submitted_on"))
-            if state in ("approved", "in_construction", "completed", "evaluated"):
-                project.decision = "approved"
-                project.decision_reason = f"approved before the library was loaded ({ref})"
-                project.decided_at = _at(dates.get("approved_on"))
-                project.submitted_at = project.submitted_at or project.decided_at
-            project.started_at = _at(dates.get("started_on"))
-            project.completed_at = _at(dates.get("completed_on"))
-            project.evaluated_at = _at(dates.get("evaluated_on"))
-            last = max(dates.values()) if dates else None
-            created.append(project)
-            by_state[state] += 1
-            session.add(project)
-            reason = f"imported in batch {batch_id} (row {row})" + (f"; decision {ref}" if ref else "")
-            session.add(Transition(id=new_id(), project_id=project.id, event="import", from_state="none",
-                                   to_state=state, actor=principal.actor, reason=reason, at=_at(last) or now))
-            events.append({"action": "registry:project:import", "object_type": "project", "object_id": project.id,
-                           "state": services._state(project),
-                           "details": {"row": row, "title": project.title, "batch": batch_id, "to": state,
-                                       "dates": {k: v.isoformat() for k, v in dates.items()}, "decision_ref": ref}})
-        session.flush()
         audit.record(session, principal, "registry:library:import", object_type="import_batch", object_id=batch_id,
-                     state={"batch": batch_id, "projects": len(created), "by_state": dict(sorted(by_state.items())),
+                     state={"batch": batch_id, "projects": len(ready), "by_state": dict(sorted(by_state.items())),
                             **(source or {})},
-                     details={"rows": len(rows), "projects": len(created), "by_state": dict(sorted(by_state.items())),
+                     details={"rows": len(rows), "projects": len(ready), "by_state": dict(sorted(by_state.items())),
                               **(source or {})})
-        audit.record_many(session, principal, events)
-        if submit:
-            for project, (row, *_rest) in zip(created, ready):
-                if project.state == "draft":
-                    services._submit(session, principal, project, f"imported (row {row})")
+        # written in chunks, each flushed and let go: the memory stays bounded whatever the library's size
+        for start in range(0, len(ready), CHUNK):
+            events: list[dict[str, Any]] = []
+            chunk = []
+            for i, (row, data, org_id, state, dates, ref) in enumerate(ready[start:start + CHUNK], start=start):
+                project = _project(principal, data, org_id, state, dates, ref, seq=first + i)
+                chunk.append(project)
+                session.add(project)
+                last = max(dates.values()) if dates else None
+                reason = f"imported in batch {batch_id} (row {row})" + (f"; decision {ref}" if ref else "")
+                session.add(Transition(id=new_id(), project_id=project.id, event="import", from_state="none",
+                                       to_state=state, actor=principal.actor, reason=reason, at=_at(last) or now))
+                events.append({"action": "registry:project:import", "object_type": "project",
+                               "object_id": project.id, "state": services._state(project),
+                               "details": {"row": row, "title": project.title, "batch": batch_id, "to": state,
+                                           "dates": {k: v.isoformat() for k, v in dates.items()},
+                                           "decision_ref": ref}})
+            session.flush()
+            audit.record_many(session, principal, events)
+            if submit:
+                for project, (row, *_rest) in zip(chunk, ready[start:start + CHUNK]):
+                    if project.state == "draft":
+                        services._submit(session, principal, project, f"imported (row {row})")
+            created.extend(chunk)
+            if keep_objects is False:
+                for project in chunk:
+                    session.expunge(project)
     except BaseException:
         session.rollback()
         raise

@@ -678,12 +678,12 @@ def rule_list(session, principal: Principal) -> list[dict[str, Any]]:
 
 def project_import(session, principal: Principal, rows: list[tuple[int, Any]], *,
                    resolve_org: Callable[[str], str | None], submit: bool = False,
-                   source: dict[str, Any] | None = None) -> list[Project]:
+                   source: dict[str, Any] | None = None, keep_objects: bool = True) -> list[Project]:
     """Import a project library with each project's real state (see :mod:`registry.library_import`)."""
     from registry import library_import
 
     return library_import.project_import(session, principal, rows, resolve_org=resolve_org, submit=submit,
-                                         source=source)
+                                         source=source, keep_objects=keep_objects)
 
 
 # ---------------------------------------------------------------------------------------- portfolio

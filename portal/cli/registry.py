@@ -121,7 +121,9 @@ def register(cli: click.Group) -> None:
         from registry import indexstore
 
         content = _read(file)
+        source = {"sha256": sha256_hex(content), "filename": Path(file).name, "bytes": len(content)}
         parsed = importing.parse(content, filename=file, fmt=ftype, max_bytes=importing.MAX_LOCAL_BYTES)
+        del content
         if parsed.errors:
             emit({"imported": 0, "errors": parsed.errors}, fmt,
                  lambda d: "nothing imported:\n" + "\n".join(f"  row {e['row']} {e['field']}: {e['message']}" for e in d["errors"]))
@@ -147,8 +149,7 @@ def register(cli: click.Group) -> None:
             resolve = org_resolver(session)
             try:
                 created = reg.project_import(session, system, parsed.rows, resolve_org=resolve, submit=submit,
-                                             source={"sha256": sha256_hex(content), "filename": Path(file).name,
-                                                     "format": parsed.format, "bytes": len(content)})
+                                             source={**source, "format": parsed.format}, keep_objects=False)
             except ValidationFailed as exc:
                 session.rollback()
                 emit({"imported": 0, "message": str(exc), "errors": exc.errors}, fmt,

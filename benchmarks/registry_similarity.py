@@ -79,7 +79,11 @@ def main() -> None:
     ap.add_argument("--inserts", type=int, default=1000, help="incremental inserts measured after the build")
     ap.add_argument("--seed", type=int, default=7)
     ap.add_argument("--no-service", action="store_true", help="skip the service-path measurements")
+    ap.add_argument("--service-only", action="store_true", help="only the service-path measurements")
     args = ap.parse_args()
+    if args.service_only:
+        service_path(args)
+        return
 
     rng = random.Random(args.seed)
     base_rss = rss_mb()

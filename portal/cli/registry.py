@@ -65,6 +65,8 @@ def _match_text(m: dict) -> str:
     reasons = []
     if why.get("shared_phrases"):
         reasons.append("phrases: " + " | ".join(why["shared_phrases"][:3]))
+    if why.get("across_languages"):
+        reasons.append("across languages: " + ", ".join(why["across_languages"][:4]))
     if why.get("shared_tags"):
         reasons.append("tags: " + ", ".join(why["shared_tags"]))
     if why.get("shared_data_resources"):

@@ -193,3 +193,27 @@ def test_export_and_portfolio_stream(world, tmp_path):
     assert totals["projects"] == 7 and totals["budget"] == sum(d["budget"] for d in docs)
     assert totals["by"]["state"]["approved"]["count"] == 7
     assert sum(totals["by"]["budget_band"].values()) == 7
+
+
+def test_a_proposal_restated_partly_in_english_is_found_and_explained(world):
+    from registry import services as reg
+
+    s, admin = world.session, world.p["admin"]
+    rows = _rows(
+        proposal(organisation=world.org_a.code, title="福田区视频监控共享平台", district="福田区", state="approved",
+                 approved_on="2024-01-01", decision_ref="A-1",
+                 summary="整合福田区公共视频监控资源，建设视频共享平台，提供人脸识别和应急指挥能力。建立统一的数据共享接口。"),
+        proposal(organisation=world.org_a.code, title="罗湖区智慧停车管理系统", district="罗湖区", state="approved",
+                 approved_on="2024-01-01", decision_ref="A-2", capability_tags=["停车诱导"], data_resources=["停车场泊位数据"],
+                 interfaces_provided=[{"name": "泊位查询接口"}],
+                 summary="建设罗湖区智慧停车管理系统，汇聚停车场泊位数据，提供停车诱导和预约服务。"),
+    )
+    created = reg.project_import(s, admin, rows, resolve_org=_resolver(world))
+    restated = proposal(organisation=world.org_b.code, district="Futian District",
+                        title="福田区视频监控共享平台 (Futian District video surveillance sharing platform)",
+                        summary="Integrate public video surveillance resources of Futian District and build a video sharing "
+                                "platform with face recognition and emergency command. 建立统一的数据共享接口。")
+    top = reg.project_similar(s, admin, data=restated, top=2)
+    assert top[0]["id"] == created[0].id
+    across = top[0]["why"]["across_languages"]
+    assert "video surveillance ↔ 视频监控" in across and "face recognition ↔ 人脸识别" in across

@@ -90,3 +90,31 @@ def test_two_processes_agree_after_an_import_by_a_third(tmp_path):
     cold = _cli(env, "projects", "similar", "--id", target)
     assert [m["id"] for m in cold["items"]] == second["ids"]
     assert [m["score"] for m in cold["items"]] == second["scores"]
+
+
+def test_snapshot_is_mapped_caught_up_and_refused_when_foreign(world, tmp_path):
+    from registry import indexstore
+    from registry import services as reg
+    from tests.registry.conftest import proposal
+
+    s, admin = world.session, world.p["admin"]
+    rows = [(i, proposal(organisation=world.org_a.code, title=f"快照项目{i}", state="approved",
+                         approved_on="2024-01-01", decision_ref=f"S-{i}")) for i in range(1, 4)]
+    created = reg.project_import(s, admin, rows, resolve_org=lambda ref: world.org_a.id)
+    indexstore.configure(s.get_bind(), tmp_path / "idx")
+    live = indexstore.refresh(s)
+    assert live.source == "built" and (tmp_path / "idx" / "CURRENT").exists()
+    indexstore._LIVE.clear()
+    again = indexstore.live_index(s)
+    assert again.source == "snapshot" and all(p.id in again.index for p in created)
+    # a change after the snapshot is caught up from the counter alone
+    p = reg.project_create(s, world.p["sub_a"], proposal(organisation=world.org_a.code, title="快照之后"),
+                           org_id=world.org_a.id)
+    reg.project_submit(s, world.p["sub_a"], p.id)
+    assert p.id in indexstore.live_index(s).index
+    # a snapshot of another library (other uid) is ignored and rebuilt
+    meta = tmp_path / "idx" / (tmp_path / "idx" / "CURRENT").read_text() / "meta.json"
+    doc = json.loads(meta.read_text())
+    meta.write_text(json.dumps({**doc, "uid": "someone-else"}))
+    indexstore._LIVE.clear()
+    assert indexstore.live_index(s).source == "built"

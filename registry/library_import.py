@@ -140,13 +140,14 @@ def project_import(session, principal: Principal, rows: list[tuple[int, Any]], *
     seen: dict[tuple[str, str], int] = {}
     ready = []
     today = utcnow().date()
+    compiled = proposal.compiled_schema(session)
     for row, raw in rows:
         if not isinstance(raw, dict):
             errors.append({"row": row, "field": "(row)", "message": "not an object"})
             continue
         data = {k: v for k, v in raw.items() if k not in LIFECYCLE_FIELDS}
         state, dates, ref = lifecycle_of(raw, row, errors, today=today)
-        problems = proposal.schema_errors(session, data, partial=(state == "draft" and not submit))
+        problems = proposal.schema_errors(session, data, partial=(state == "draft" and not submit), compiled=compiled)
         for p in problems:
             errors.append({"row": row, "field": p["field"], "message": p["message"]})
         org_ref = str(data.get("organisation") or "").strip()

@@ -212,7 +212,7 @@ ZH_EN = {
     "缩短": "shorten", "处置": "handling", "时间": "time", "开展": "carry out", "试点": "pilot",
     "可复制": "replicable", "推广": "promotion", "经验": "experience", "优化": "optimise", "流程": "process",
     "压缩": "cut", "时限": "time limit", "减少": "reduce", "群众": "citizens", "跑动": "trips", "次数": "number",
-    "接入": "connect", "已有": "existing", "避免": "avoid", "重复": "duplicate", "投资": "investment",
+    "已有": "existing", "避免": "avoid", "重复": "duplicate", "投资": "investment",
     "评价": "evaluation", "指标": "indicator", "按月": "monthly", "发布": "publish", "运行": "operation",
     "报告": "report", "升级": "upgrade", "覆盖率": "coverage", "打造": "create", "移动应用": "mobile app",
     "市民": "citizens", "提供": "provide", "查询": "query", "预约": "booking", "反馈": "feedback", "服务": "service",

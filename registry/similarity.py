@@ -76,8 +76,8 @@ def glossary() -> tuple[re.Pattern[str] | None, dict[str, str]]:
         from registry.proposal import packaged_schema
 
         props = packaged_schema()["properties"]
-        for field in ("area", "construction_mode", "deployment"):
-            for item in props[field].get("oneOf", []):
+        for code_list in ("area", "construction_mode", "deployment"):
+            for item in props[code_list].get("oneOf", []):
                 title = str(item.get("title", ""))
                 m = re.match(r"^([^a-zA-Z]+?)\s*([a-zA-Z].*)$", title)
                 if m:

@@ -13,7 +13,7 @@ def test_outcome_pages_walk_a_project_to_its_evaluation(client, auth, db_session
 
     org = make_org(db_session, "WEB-OUT", name="网页成效局")
     admin = auth.user("commission_admin", "commission_reviewer", username="prog.boss")
-    sub = auth.user("department_submitter", org="WEB-OUT", username="prog.dep")
+    auth.user("department_submitter", org="WEB-OUT", username="prog.dep")
     [p] = registry.project_import(db_session, auth.principal(admin), [(1, proposal(
         organisation="WEB-OUT", title="网页成效<script>项目", state="approved", approved_on="2025-01-01",
         decision_ref="深发改〔2025〕9号"))], resolve_org=lambda ref: org.id)

@@ -74,3 +74,50 @@ def to_json(projects) -> bytes:
 
 def export(projects, fmt: str) -> bytes:
     return {"csv": to_csv, "xlsx": to_xlsx, "json": to_json}[fmt](projects)
+
+
+# ------------------------------------------------------------------------------------------ streaming
+
+
+def stream(projects, fmt: str, *, chunk: int = 500):
+    """The export as a sequence of byte chunks, consuming ``projects`` lazily (constant memory for CSV and
+    JSON; XLSX goes through openpyxl's write-only mode into a temporary file)."""
+    if fmt == "csv":
+        buf = io.StringIO()
+        writer = csv.writer(buf, lineterminator="\r\n")
+        buf.write("\ufeff")
+        writer.writerow(COLUMNS)
+        for i, p in enumerate(projects, start=1):
+            row = row_of(p)
+            writer.writerow([neutralise("" if row[c] is None else row[c]) for c in COLUMNS])
+            if i % chunk == 0:
+                yield buf.getvalue().encode("utf-8")
+                buf.seek(0)
+                buf.truncate()
+        yield buf.getvalue().encode("utf-8")
+    elif fmt == "json":
+        yield b"["
+        for i, p in enumerate(projects):
+            yield (("\n" if i == 0 else ",\n") + json.dumps({**row_of(p), "data": p.data}, ensure_ascii=False)).encode("utf-8")
+        yield b"\n]\n"
+    elif fmt == "xlsx":
+        import tempfile
+
+        from openpyxl import Workbook
+
+        wb = Workbook(write_only=True)
+        ws = wb.create_sheet("projects")
+        ws.append(COLUMNS)
+        for p in projects:
+            row = row_of(p)
+            ws.append([neutralise(row[c]) for c in COLUMNS])
+        with tempfile.TemporaryFile() as fh:
+            wb.save(fh)
+            fh.seek(0)
+            while True:
+                block = fh.read(1 << 16)
+                if not block:
+                    break
+                yield block
+    else:
+        raise ValueError(fmt)

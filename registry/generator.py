@@ -192,3 +192,76 @@ def iter_library(n: int, seed: int = 7, *, orgs: list[str] | None = None):
     rng = random.Random(seed)
     for i in range(n):
         yield make_proposal(rng, orgs=orgs, index=i)
+
+
+# ------------------------------------------------------------------------------- mixed-language restatements
+
+#: the generator's own word list for restating sentences in English (greedy longest match, word by word)
+ZH_EN = {
+    **{k: v for k, v in EN.items()}, **{k: v for k, v in OBJ_EN.items()},
+    "建设": "build", "搭建": "build", "平台": "platform", "系统": "system", "整合": "integrate", "全市": "citywide",
+    "实现": "achieve", "统一": "unified", "接入": "access", "集中": "centralised", "管理": "management",
+    "围绕": "around", "业务": "business", "需求": "needs", "新建": "new", "覆盖": "covering", "重点": "key",
+    "场所": "sites", "依托": "relying on", "打通": "connect", "相关部门": "relevant departments", "部门": "departments",
+    "数据": "data", "壁垒": "barriers", "推动": "promote", "共享": "sharing", "复用": "reuse", "利用": "use",
+    "人工智能": "artificial intelligence", "大数据": "big data", "技术": "technology", "实时": "real-time",
+    "分析": "analysis", "提升": "improve", "预警": "early warning", "能力": "capability", "按照": "according to",
+    "标准": "standard", "改造": "upgrade", "线上": "online", "办理": "processing", "全程": "end-to-end",
+    "留痕": "traceability", "构建": "build", "专题": "thematic", "数据库": "database", "汇聚": "aggregate",
+    "形成": "form", "完善": "improve", "指挥": "command", "调度": "dispatch", "体系": "system", "部署": "deploy",
+    "缩短": "shorten", "处置": "handling", "时间": "time", "开展": "carry out", "试点": "pilot",
+    "可复制": "replicable", "推广": "promotion", "经验": "experience", "优化": "optimise", "流程": "process",
+    "压缩": "cut", "时限": "time limit", "减少": "reduce", "群众": "citizens", "跑动": "trips", "次数": "number",
+    "已有": "existing", "避免": "avoid", "重复": "duplicate", "投资": "investment",
+    "评价": "evaluation", "指标": "indicator", "按月": "monthly", "发布": "publish", "运行": "operation",
+    "报告": "report", "升级": "upgrade", "覆盖率": "coverage", "打造": "create", "移动应用": "mobile app",
+    "市民": "citizens", "提供": "provide", "查询": "query", "预约": "booking", "反馈": "feedback", "服务": "service",
+    "推进": "advance", "协同": "collaboration", "跨部门": "cross-department", "互认": "mutual recognition",
+    "边缘计算": "edge computing", "节点": "nodes", "就近": "nearby", "处理": "process", "产生": "generated",
+    "制定": "formulate", "接口规范": "interface specification", "支撑": "support", "互联互通": "interconnection",
+    "建设项目": "construction project", "项目": "project", "工程": "programme", "中心": "centre", "应用": "application",
+    "社区": "communities", "街道": "streets", "学校": "schools", "医院": "hospitals", "地铁站": "metro stations",
+    "口岸": "ports", "园区": "parks", "河道": "rivers", "公园": "parks", "商圈": "shopping districts",
+    "城市大数据中心": "city big data centre", "政务云": "government cloud", "视频共享平台": "video sharing platform",
+    "统一身份认证平台": "unified identity authentication platform", "电子证照库": "e-licence library",
+}
+_ZH_KEYS = sorted(ZH_EN, key=len, reverse=True)
+
+
+def to_english(sentence: str) -> str:
+    """A crude word-by-word English restatement (numbers kept, unknown characters dropped)."""
+    out, i = [], 0
+    while i < len(sentence):
+        ch = sentence[i]
+        if ch.isdigit():
+            j = i
+            while j < len(sentence) and sentence[j].isdigit():
+                j += 1
+            out.append(sentence[i:j])
+            i = j
+            continue
+        for k in _ZH_KEYS:
+            if sentence.startswith(k, i):
+                out.append(ZH_EN[k])
+                i += len(k)
+                break
+        else:
+            i += 1
+    text = " ".join(out).strip()
+    return (text[:1].upper() + text[1:] + ".") if text else ""
+
+
+def mixed_language(doc: dict[str, Any], rng: random.Random, *, orgs: list[str] | None = None
+                   ) -> tuple[dict[str, Any], dict[str, Any]]:
+    """A department restating a Chinese proposal partly in English: the title in both languages and a third to
+    half of the summary's sentences translated (the rest kept, a few characters edited)."""
+    sentences = [s for s in doc["summary"].replace("。", "。\n").split("\n") if s.strip()]
+    k = max(1, round(len(sentences) * rng.uniform(1 / 3, 1 / 2)))
+    picked = set(rng.sample(range(len(sentences)), min(k, len(sentences))))
+    parts = [to_english(s) if i in picked and any("\u4e00" <= c <= "\u9fff" for c in s) else s
+             for i, s in enumerate(sentences)]
+    summary = _edit_chars(" ".join(parts), 0.05, rng)
+    dup = dict(doc, title=f"{doc['title']} ({to_english(doc['title']).rstrip('.')})", summary=summary)
+    if rng.random() < 0.5:
+        dup["organisation"] = rng.choice([o for o in (orgs or ORGS) if o != doc["organisation"]] or [doc["organisation"]])
+    return dup, {"ops": ["zh-en-restatement"], "translated": len(picked), "sentences": len(sentences)}

@@ -21,6 +21,8 @@ from kernel.errors import PayloadTooLarge, ValidationFailed
 from registry.proposal import INTERFACE_FIELDS, LIST_FIELDS, packaged_schema, required_fields
 
 MAX_BYTES = 50 * 1024 * 1024
+#: a local file given to ``citygov projects import`` (a whole city's library: ~1.5 KB a project)
+MAX_LOCAL_BYTES = 1024 * 1024 * 1024
 MAX_ROWS = 100_000
 FORMATS = ("csv", "xlsx", "json", "ndjson")
 _SPLIT = re.compile(r"\s*(?:;|；|\||\n|、)\s*")
@@ -36,7 +38,14 @@ ALIASES = {
     "提供接口": "interfaces_provided", "调用接口": "interfaces_consumed", "能力标签": "capability_tags",
     "等保级别": "mlps_level", "等保等级": "mlps_level", "共享平台": "shared_platforms", "附件": "attachments",
     "个人信息": "personal_data", "安全方案": "security_plan", "非云部署理由": "deployment_justification",
+    # the project's real lifecycle state (see registry.library_import)
+    "状态": "state", "项目状态": "state", "批复文号": "decision_ref", "立项文号": "decision_ref",
+    "申报日期": "submitted_on", "批复日期": "approved_on", "立项日期": "approved_on", "开工日期": "started_on",
+    "验收日期": "completed_on", "竣工验收日期": "completed_on", "评价日期": "evaluated_on",
 }
+#: columns that describe where the project stands (not part of the proposal document)
+LIFECYCLE_FIELDS = ("state", "decision_ref", "submitted_on", "approved_on", "started_on", "completed_on",
+                    "evaluated_on")
 
 
 @dataclass
@@ -144,6 +153,11 @@ def coerce_row(raw: dict[str, Any], row: int, errors: list[dict[str, Any]]) -> d
         if key is None or value is None:
             continue
         name = ALIASES.get(str(key).strip(), str(key).strip())
+        if name in LIFECYCLE_FIELDS:
+            if hasattr(value, "isoformat"):
+                value = value.isoformat()
+            elif isinstance(value, (int, float)) and not isinstance(value, bool):
+                value = str(int(value)) if value == int(value) else str(value)
         if isinstance(value, str):
             value = value.strip()
             if value == "":
@@ -194,7 +208,7 @@ def _number(value: Any) -> float:
 
 def _check_header(header: list[str], parsed: ParsedFile) -> None:
     names = [ALIASES.get(h.strip(), h.strip()) for h in header if h is not None]
-    known = set(packaged_schema()["properties"])
+    known = set(packaged_schema()["properties"]) | set(LIFECYCLE_FIELDS)
     unknown = [h for h, n in zip(header, names) if n not in known]
     if unknown:
         parsed.errors.append({"row": 1, "field": "(header)", "message": f"unknown column(s): {', '.join(map(str, unknown))}"})
@@ -221,9 +235,11 @@ def _table(parsed: ParsedFile, header: list[Any], records: list[tuple[int, list[
             raise ValidationFailed(f"more than {MAX_ROWS} rows", errors=[{"row": row, "field": "(file)", "message": "too many rows"}])
 
 
-def parse(content: bytes, *, filename: str | None = None, fmt: str | None = None) -> ParsedFile:
-    if len(content) > MAX_BYTES:
-        raise PayloadTooLarge(f"the file is {len(content) // (1024 * 1024)} MiB; the limit is {MAX_BYTES // (1024 * 1024)} MiB")
+def parse(content: bytes, *, filename: str | None = None, fmt: str | None = None,
+          max_bytes: int = MAX_BYTES) -> ParsedFile:
+    """``max_bytes``: uploads keep the default; the operator's own file on the command line may be larger."""
+    if len(content) > max_bytes:
+        raise PayloadTooLarge(f"the file is {len(content) // (1024 * 1024)} MiB; the limit is {max_bytes // (1024 * 1024)} MiB")
     fmt = fmt or detect_format(filename, content)
     if fmt not in FORMATS:
         raise ValidationFailed(f"unknown format {fmt!r}", errors=[{"row": 0, "field": "format", "message": f"one of {FORMATS}"}])

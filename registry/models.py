@@ -15,10 +15,11 @@ Organisations and users live in the portal: the registry keeps their ids and cod
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import date, datetime
 from typing import Any
 
-from sqlalchemy import JSON, Boolean, Column, DateTime, Float, ForeignKey, Index, Integer, String, Text, UniqueConstraint
+from sqlalchemy import (JSON, BigInteger, Boolean, Column, Date, DateTime, Float, ForeignKey, Index, Integer, LargeBinary,
+                        String, Text, UniqueConstraint)
 from sqlmodel import Field, SQLModel
 
 from kernel.clock import utcnow
@@ -36,6 +37,7 @@ class Project(SQLModel, table=True):
         Index("ix_registry_project_state", "state"),
         Index("ix_registry_project_area", "area"),
         Index("ix_registry_project_updated_at", "updated_at"),
+        Index("ix_registry_project_seq", "seq"),
     )
 
     id: str = Field(default_factory=new_id, sa_column=Column(String(32), primary_key=True))
@@ -63,6 +65,95 @@ class Project(SQLModel, table=True):
     updated_at: datetime = Field(default_factory=utcnow, sa_column=_ts())
     submitted_at: datetime | None = Field(default=None, sa_column=_ts(True))
     decided_at: datetime | None = Field(default=None, sa_column=_ts(True))
+    #: the library's change counter value of this row's last change (see :class:`Library`)
+    seq: int = Field(default=0, sa_column=Column(BigInteger, nullable=False, default=0))
+    decision_ref: str = Field(default="", sa_column=Column(String(100), nullable=False, default=""))
+    started_at: datetime | None = Field(default=None, sa_column=_ts(True))
+    completed_at: datetime | None = Field(default=None, sa_column=_ts(True))
+    evaluated_at: datetime | None = Field(default=None, sa_column=_ts(True))
+
+
+class Library(SQLModel, table=True):
+    """One row: the library's identity (``uid``, so a persisted index never serves another database) and its
+    change counter ``seq``, bumped by every change that can alter duplicate ranking. Writers bump it in their
+    transaction (a row lock, so commits happen in counter order); readers compare one integer to know
+    whether their index is fresh, then read only the rows with a higher ``seq``."""
+
+    __tablename__ = "registry_library"
+
+    id: int = Field(default=1, sa_column=Column(Integer, primary_key=True, autoincrement=False))
+    uid: str = Field(default_factory=new_id, sa_column=Column(String(32), nullable=False))
+    seq: int = Field(default=0, sa_column=Column(BigInteger, nullable=False, default=0))
+
+
+class Target(SQLModel, table=True):
+    """A measurable target declared on approval, and the actual value recorded at acceptance."""
+
+    __tablename__ = "registry_target"
+    __table_args__ = (UniqueConstraint("project_id", "indicator", name="uq_registry_target_project_indicator"),)
+
+    id: str = Field(default_factory=new_id, sa_column=Column(String(32), primary_key=True))
+    project_id: str = Field(sa_column=Column(String(32), ForeignKey("registry_project.id"), nullable=False))
+    indicator: str = Field(sa_column=Column(String(200), nullable=False))
+    unit: str = Field(sa_column=Column(String(40), nullable=False))
+    baseline: float | None = Field(default=None, sa_column=Column(Float, nullable=True))
+    target: float = Field(sa_column=Column(Float, nullable=False))
+    #: "up" (higher is better) or "down" (lower is better, e.g. processing time)
+    direction: str = Field(default="up", sa_column=Column(String(10), nullable=False, default="up"))
+    due: date = Field(sa_column=Column(Date, nullable=False))
+    actual: float | None = Field(default=None, sa_column=Column(Float, nullable=True))
+    created_by: str = Field(sa_column=Column(String(200), nullable=False))
+    created_at: datetime = Field(default_factory=utcnow, sa_column=_ts())
+
+
+class Milestone(SQLModel, table=True):
+    """A construction milestone with the money spent on it."""
+
+    __tablename__ = "registry_milestone"
+    __table_args__ = (Index("ix_registry_milestone_project_id", "project_id"),)
+
+    id: str = Field(default_factory=new_id, sa_column=Column(String(32), primary_key=True))
+    project_id: str = Field(sa_column=Column(String(32), ForeignKey("registry_project.id"), nullable=False))
+    name: str = Field(sa_column=Column(String(200), nullable=False))
+    reached_on: date = Field(sa_column=Column(Date, nullable=False))
+    spent: float = Field(default=0.0, sa_column=Column(Float, nullable=False, default=0.0))
+    note: str = Field(default="", sa_column=Column(Text, nullable=False, default=""))
+    recorded_by: str = Field(sa_column=Column(String(200), nullable=False))
+    recorded_at: datetime = Field(default_factory=utcnow, sa_column=_ts())
+
+
+class Evidence(SQLModel, table=True):
+    """An evidence file of the acceptance (kept in the database: acknowledged evidence is never lost)."""
+
+    __tablename__ = "registry_evidence"
+    __table_args__ = (Index("ix_registry_evidence_project_id", "project_id"),)
+
+    id: str = Field(default_factory=new_id, sa_column=Column(String(32), primary_key=True))
+    project_id: str = Field(sa_column=Column(String(32), ForeignKey("registry_project.id"), nullable=False))
+    filename: str = Field(sa_column=Column(String(255), nullable=False))
+    media_type: str = Field(default="application/octet-stream", sa_column=Column(String(100), nullable=False))
+    sha256: str = Field(sa_column=Column(String(64), nullable=False))
+    size: int = Field(sa_column=Column(Integer, nullable=False))
+    content: bytes = Field(sa_column=Column(LargeBinary, nullable=False))
+    uploaded_by: str = Field(sa_column=Column(String(200), nullable=False))
+    uploaded_at: datetime = Field(default_factory=utcnow, sa_column=_ts())
+
+
+class Evaluation(SQLModel, table=True):
+    """The post-construction evaluation: actual against target per indicator, a rating and its reasons."""
+
+    __tablename__ = "registry_evaluation"
+
+    id: str = Field(default_factory=new_id, sa_column=Column(String(32), primary_key=True))
+    project_id: str = Field(sa_column=Column(String(32), ForeignKey("registry_project.id"), nullable=False,
+                                             unique=True))
+    rating: str = Field(sa_column=Column(String(20), nullable=False))
+    score: float = Field(sa_column=Column(Float, nullable=False))
+    results: list[Any] = Field(default_factory=list, sa_column=Column(JSON, nullable=False))
+    reasons: list[Any] = Field(default_factory=list, sa_column=Column(JSON, nullable=False))
+    comment: str = Field(default="", sa_column=Column(Text, nullable=False, default=""))
+    evaluated_by: str = Field(sa_column=Column(String(200), nullable=False))
+    evaluated_at: datetime = Field(default_factory=utcnow, sa_column=_ts())
 
 
 class Transition(SQLModel, table=True):

@@ -147,3 +147,29 @@ def can_update_rule(principal: Principal, resource: Any = None) -> bool:
 @policy("registry:rule:list")
 def can_list_rules(principal: Principal, resource: Any = None) -> bool:
     return True
+
+
+@policy("registry:target:declare")
+def can_declare_targets(principal: Principal, resource: Any = None) -> bool:
+    return commission(principal)
+
+
+@policy("registry:milestone:record")
+def can_record_milestone(principal: Principal, resource: Any = None) -> bool:
+    # the department building the project reports its milestones; the commission may too
+    return commission(principal) or _own(principal, resource)
+
+
+@policy("registry:project:accept")
+def can_accept(principal: Principal, resource: Any = None) -> bool:
+    return commission(principal)
+
+
+@policy("registry:project:evaluate")
+def can_evaluate(principal: Principal, resource: Any = None) -> bool:
+    return commission(principal)
+
+
+@policy("registry:statistics:view")
+def can_view_statistics(principal: Principal, resource: Any = None) -> bool:
+    return commission(principal)

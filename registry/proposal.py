@@ -85,13 +85,19 @@ def _message(err: Any) -> str:
     return err.message
 
 
-def schema_errors(session, data: Any, *, partial: bool = False) -> list[dict[str, Any]]:
-    """Errors of ``data`` against the published proposal schema, one per problem, with its ``field`` and
-    JSON ``pointer``. ``partial`` (drafts) ignores missing required fields."""
+def compiled_schema(session):
+    """The compiled published proposal schema (look it up once for a bulk check)."""
     from standards import services as standards
 
-    version = ensure_published(session)
-    compiled = standards.compiled_schema(session, version)
+    return standards.compiled_schema(session, ensure_published(session))
+
+
+def schema_errors(session, data: Any, *, partial: bool = False, compiled=None) -> list[dict[str, Any]]:
+    """Errors of ``data`` against the published proposal schema, one per problem, with its ``field`` and
+    JSON ``pointer``. ``partial`` (drafts) ignores missing required fields. ``compiled``: the schema from
+    :func:`compiled_schema`, for many documents."""
+    if compiled is None:
+        compiled = compiled_schema(session)
     out = []
     for err in compiled.iter_errors(data):
         if partial and err.validator == "required" and not list(err.absolute_path):

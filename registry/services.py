@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import json
 import statistics
-from collections import Counter, defaultdict
+from collections import defaultdict
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from functools import cache
@@ -25,7 +25,7 @@ from kernel.clock import isoformat, utcnow
 from kernel.errors import Conflict, NotAuthorized, NotFound, ValidationFailed
 from kernel.permissions import authorize, is_allowed
 from kernel.principal import Principal, Role
-from registry import lifecycle, precheck, proposal
+from registry import indexstore, lifecycle, precheck, proposal
 from registry import similarity as sim
 from registry.models import Pair, Panel, PanelMember, Project, Review, Rule, Transition
 from registry.policies import Access, commission
@@ -93,7 +93,7 @@ def _transition(session, principal: Principal, project: Project, event: str, rea
                 details: dict[str, Any] | None = None) -> Transition:
     before, after = lifecycle.fire(project, event)
     project.updated_at = utcnow()
-    session.add(project)
+    indexstore.touch(session, project)
     row = Transition(project_id=project.id, event=event, from_state=before, to_state=after, actor=principal.actor,
                      reason=reason or "")
     session.add(row)
@@ -127,59 +127,14 @@ def project_json(session, principal: Principal, project: Project, *, full: bool 
 # ---------------------------------------------------------------------------------- search index
 
 
-@dataclass
-class _LibraryIndex:
-    index: sim.SimilarityIndex
-    revisions: dict[str, tuple[int, str]]
-    loaded: bool = False
-
-
-_INDEXES: dict[str, _LibraryIndex] = {}
-
-
-def _index_key(session) -> str:
-    bind = session.get_bind()
-    engine = getattr(bind, "engine", bind)
-    return engine.url.render_as_string(hide_password=True)
-
-
 def _doc(project: Project) -> tuple[str, frozenset[str]]:
-    return proposal.search_text(project.data), sim.features_of(project.data, project.org_id, project.district)
+    return indexstore.document(project)
 
 
 def library_index(session) -> sim.SimilarityIndex:
-    """The in-process index of the library (every non-draft project), synchronised with the database: loaded
-    once, then only rows whose revision or state changed are re-read (a cheap id/revision scan)."""
-    key = _index_key(session)
-    lib = _INDEXES.get(key)
-    if lib is None:
-        lib = _INDEXES[key] = _LibraryIndex(sim.SimilarityIndex(merge_every=512), {})
-    rows = session.exec(select(Project.id, Project.revision, Project.state)).all()
-    changed = [r[0] for r in rows if lib.revisions.get(r[0]) != (r[1], r[2])]
-    if changed:
-        for chunk in range(0, len(changed), 500):
-            ids = changed[chunk:chunk + 500]
-            for p in session.exec(select(Project).where(Project.id.in_(ids))):  # type: ignore[attr-defined]
-                _index_put(lib, p)
-    return lib.index
-
-
-def _index_put(lib: _LibraryIndex, project: Project) -> None:
-    lib.revisions[project.id] = (project.revision, project.state)
-    if project.state in lifecycle.IN_LIBRARY:
-        text, feats = _doc(project)
-        lib.index.add(project.id, text, feats)
-    else:
-        lib.index.remove(project.id)
-
-
-def _index_now(session, project: Project) -> None:
-    """Make a project searchable at once (the index is re-checked against the database on every query, so a
-    rolled-back change is never reported)."""
-    key = _index_key(session)
-    lib = _INDEXES.get(key)
-    if lib is not None:
-        _index_put(lib, project)
+    """The shared index of the library (every non-draft project), fresh as of the last committed change: one
+    integer compared per query, then only the changed rows read (see :mod:`registry.indexstore`)."""
+    return indexstore.library_index(session)
 
 
 def _pair_key(a: str, b: str) -> tuple[str, str]:
@@ -194,11 +149,11 @@ def _marked(session, project_id: str | None) -> dict[str, Pair]:
 
 
 def _rank(session, *, data: dict[str, Any], org_id: str | None, project_id: str | None, top: int,
-          include_distinct: bool = False, min_score: float = 0.0) -> list[dict[str, Any]]:
+          include_distinct: bool = False, min_score: float = 0.0, exclude: Iterable[str] = ()) -> list[dict[str, Any]]:
     index = library_index(session)
     text = proposal.search_text(data)
     feats = sim.features_of(data, org_id, data.get("district"))
-    raw = index.query(text, feats, top=top * 3 + 10, exclude=[project_id] if project_id else [])
+    raw = index.query(text, feats, top=top * 3 + 10, exclude=([project_id] if project_id else []) + list(exclude))
     ids = [m.id for m in raw]
     rows = {p.id: p for p in session.exec(select(Project).where(Project.id.in_(ids)))} if ids else {}  # type: ignore[attr-defined]
     marked = _marked(session, project_id)
@@ -253,7 +208,7 @@ def project_create(session, principal: Principal, data: dict[str, Any], *, org_i
         raise ValidationFailed("a proposal needs a title", errors=[{"field": "title", "message": "required"}])
     project = Project(org_id=org_id, created_by=principal.actor, schema_ref=proposal.SCHEMA_REF)
     _apply_columns(project, data)
-    session.add(project)
+    indexstore.touch(session, project)
     session.flush()
     audit.record(session, principal, "registry:project:create", object_type="project", object_id=project.id,
                  state=_state(project), details={"title": project.title, "org_id": org_id})
@@ -277,7 +232,7 @@ def project_update(session, principal: Principal, project_id: str, data: dict[st
     _apply_columns(project, data)
     project.revision += 1
     project.updated_at = utcnow()
-    session.add(project)
+    indexstore.touch(session, project)
     session.flush()
     audit.record(session, principal, "registry:project:update", object_type="project", object_id=project.id,
                  state=_state(project), details={"revision": project.revision})
@@ -297,7 +252,6 @@ def _submit(session, principal: Principal, project: Project, reason: str = "") -
     _transition(session, principal, project, "precheck", "automatic compliance pre-check on submit",
                 details={"passed": result["passed"], "counts": result["counts"],
                          "rules": [f["rule"] for f in result["findings"]]})
-    _index_now(session, project)
     project.matches = _rank(session, data=project.data, org_id=project.org_id, project_id=project.id, top=5,
                             min_score=MATCH_MIN_SCORE)
     session.add(project)
@@ -342,11 +296,10 @@ def precheck_data(session, principal: Principal, data: dict[str, Any]) -> dict[s
     return {"schema_errors": errors, **result}
 
 
-def project_list(session, principal: Principal, *, filters: dict[str, Any] | None = None, page: int = 1,
-                 per_page: int = 50, order: str = "-updated_at") -> tuple[list[Project], int]:
-    authorize(principal, "registry:project:list")
+def _filtered(principal: Principal, filters: dict[str, Any] | None, q=None):
+    """``q`` (default ``select(Project)``) restricted to what ``principal`` may see and to ``filters``."""
     filters = filters or {}
-    q = select(Project)
+    q = select(Project) if q is None else q
     cond = visible_filter(principal)
     if cond is not None:
         q = q.where(cond)
@@ -363,6 +316,13 @@ def project_list(session, principal: Principal, *, filters: dict[str, Any] | Non
         q = q.where(Project.budget <= float(filters["budget_max"]))
     if filters.get("q"):
         q = q.where(Project.title.contains(str(filters["q"])))  # type: ignore[attr-defined]
+    return q
+
+
+def project_list(session, principal: Principal, *, filters: dict[str, Any] | None = None, page: int = 1,
+                 per_page: int = 50, order: str = "-updated_at") -> tuple[list[Project], int]:
+    authorize(principal, "registry:project:list")
+    q = _filtered(principal, filters)
     total = session.exec(select(func.count()).select_from(q.subquery())).one()
     col = {"updated_at": Project.updated_at, "budget": Project.budget, "title": Project.title,
            "created_at": Project.created_at}.get(order.lstrip("-"), Project.updated_at)
@@ -381,8 +341,9 @@ def project_history(session, principal: Principal, project_id: str) -> list[dict
 
 def project_similar(session, principal: Principal, *, project_id: str | None = None,
                     data: dict[str, Any] | None = None, top: int = 5,
-                    include_distinct: bool = False) -> list[dict[str, Any]]:
-    """Rank the library (every non-draft project) against a stored project or a proposal document."""
+                    include_distinct: bool = False, exclude: Iterable[str] = ()) -> list[dict[str, Any]]:
+    """Rank the library (every non-draft project) against a stored project or a proposal document
+    (``exclude``: project ids left out of the ranking, e.g. other planted copies in a benchmark)."""
     authorize(principal, "registry:project:similar")
     if (project_id is None) == (data is None):
         raise ValidationFailed("give a project id or a proposal document", errors=[{"field": "id",
@@ -395,7 +356,8 @@ def project_similar(session, principal: Principal, *, project_id: str | None = N
         data, org_id = project.data, project.org_id
     elif not isinstance(data, dict):
         raise ValidationFailed("a proposal is a JSON object", errors=[{"field": "(document)", "message": "object"}])
-    return _rank(session, data=data, org_id=org_id, project_id=project_id, top=top, include_distinct=include_distinct)
+    return _rank(session, data=data, org_id=org_id, project_id=project_id, top=top, include_distinct=include_distinct,
+                 exclude=exclude)
 
 
 def pair_mark(session, principal: Principal, project_a: str, project_b: str, verdict: str, *,
@@ -436,15 +398,24 @@ def pair_list(session, principal: Principal, project_id: str | None = None) -> l
 
 
 def project_transition(session, principal: Principal, project_id: str, event: str, *, reason: str = "") -> Project:
-    """start_construction, complete, evaluate (the commission follows the project through construction)."""
+    """start_construction (the commission follows the project through construction). Acceptance
+    (``complete``) needs actual values and evidence and evaluation needs the comparison with the targets:
+    :func:`registry.evaluation.project_accept` and :func:`registry.evaluation.project_evaluate`."""
     if event not in ("start_construction", "complete", "evaluate"):
         raise ValidationFailed(f"use the dedicated operation for {event!r}",
-                               errors=[{"field": "event", "message": "start_construction, complete or evaluate"}])
+                               errors=[{"field": "event", "message": "start_construction"}])
     project, acc = _load_visible(session, principal, project_id)
     authorize(principal, "registry:project:transition", acc)
+    if event in ("complete", "evaluate"):
+        if event not in lifecycle.allowed_events(project.state):
+            lifecycle.fire(project, event)  # raises the explanatory Conflict
+        raise ValidationFailed(f"{event!r} needs its own operation (acceptance with actual values and evidence, "
+                               "or the evaluation against the targets)",
+                               errors=[{"field": "event", "message": "use accept / evaluate"}])
     if not (reason or "").strip():
         raise ValidationFailed("a transition needs a reason", errors=[{"field": "reason", "message": "required"}])
     _transition(session, principal, project, event, reason)
+    project.started_at = utcnow()
     session.commit()
     return project
 
@@ -706,57 +677,13 @@ def rule_list(session, principal: Principal) -> list[dict[str, Any]]:
 
 
 def project_import(session, principal: Principal, rows: list[tuple[int, Any]], *,
-                   resolve_org: Callable[[str], str | None], submit: bool = False) -> list[Project]:
-    """Import proposals (``(row number, document)`` pairs) in one transaction: every row is validated first
-    (schema, organisation, duplicates within the file); any error → ValidationFailed with every row's
-    problems and nothing written. ``resolve_org`` maps an organisation code or name to its id (None if
-    unknown). With ``submit`` every imported proposal is submitted (pre-check, duplicate detection)."""
-    authorize(principal, "registry:project:import")
-    errors: list[dict[str, Any]] = []
-    seen: dict[tuple[str, str], int] = {}
-    ready = []
-    for row, data in rows:
-        if not isinstance(data, dict):
-            errors.append({"row": row, "field": "(row)", "message": "not an object"})
-            continue
-        problems = proposal.schema_errors(session, data, partial=not submit)
-        for p in problems:
-            errors.append({"row": row, "field": p["field"], "message": p["message"]})
-        org_ref = str(data.get("organisation") or "").strip()
-        org_id = resolve_org(org_ref) if org_ref else None
-        if org_ref and org_id is None:
-            errors.append({"row": row, "field": "organisation", "message": f"unknown organisation {org_ref!r}"})
-        if not org_ref and not any(p["field"] == "organisation" for p in problems):
-            errors.append({"row": row, "field": "organisation", "message": "required"})
-        if not str(data.get("title") or "").strip() and not any(p["field"] == "title" for p in problems):
-            errors.append({"row": row, "field": "title", "message": "required"})
-        key = (sim.normalise(str(data.get("title") or "")), org_ref)
-        if key[0] and key in seen:
-            errors.append({"row": row, "field": "title", "message": f"duplicate of row {seen[key]} (same title and organisation)"})
-        elif key[0]:
-            seen[key] = row
-        if not problems and org_id and str(data.get("title") or "").strip():
-            ready.append((row, data, org_id))
-    if errors:
-        raise ValidationFailed(f"{len({e['row'] for e in errors})} of {len(rows)} row(s) have errors; nothing was imported",
-                               errors=errors[:1000], rows=len(rows))
-    created = []
-    try:
-        for row, data, org_id in ready:
-            project = Project(org_id=org_id, created_by=principal.actor, schema_ref=proposal.SCHEMA_REF)
-            _apply_columns(project, data)
-            session.add(project)
-            session.flush()
-            audit.record(session, principal, "registry:project:import", object_type="project", object_id=project.id,
-                         state=_state(project), details={"row": row, "title": project.title})
-            if submit:
-                _submit(session, principal, project, f"imported (row {row})")
-            created.append(project)
-    except BaseException:
-        session.rollback()
-        raise
-    session.commit()
-    return created
+                   resolve_org: Callable[[str], str | None], submit: bool = False,
+                   source: dict[str, Any] | None = None, keep_objects: bool = True) -> list[Project]:
+    """Import a project library with each project's real state (see :mod:`registry.library_import`)."""
+    from registry import library_import
+
+    return library_import.project_import(session, principal, rows, resolve_org=resolve_org, submit=submit,
+                                         source=source, keep_objects=keep_objects)
 
 
 # ---------------------------------------------------------------------------------------- portfolio
@@ -767,22 +694,22 @@ GROUPS = ("area", "organisation", "district", "start_year", "state", "constructi
 
 def portfolio(session, principal: Principal, *, filters: dict[str, Any] | None = None) -> dict[str, Any]:
     """Totals (count and budget) by area, organisation, district, year, state, construction mode, deployment
-    and budget band, over the projects the principal may see."""
+    and budget band, over the projects the principal may see — aggregated by the database (no row is
+    loaded into memory, whatever the size of the library)."""
+    from sqlalchemy import case
+
     authorize(principal, "registry:project:list")
-    items, total = project_list(session, principal, filters=filters, page=1, per_page=10**9)
-    out: dict[str, Any] = {"projects": total, "budget": round(sum(p.budget or 0 for p in items), 2), "by": {}}
+    base = _filtered(principal, filters).subquery()
+    total, budget = session.execute(select(func.count(), func.coalesce(func.sum(base.c.budget), 0.0))).one()
+    out: dict[str, Any] = {"projects": int(total), "budget": round(float(budget or 0), 2), "by": {}}
     for g in GROUPS:
-        acc: dict[str, dict[str, float]] = defaultdict(lambda: {"count": 0, "budget": 0.0})
-        for p in items:
-            k = str(getattr(p, g) if getattr(p, g) is not None else "")
-            acc[k]["count"] += 1
-            acc[k]["budget"] = round(acc[k]["budget"] + (p.budget or 0), 2)
+        col = base.c[g]
+        rows = session.execute(select(col, func.count(), func.coalesce(func.sum(base.c.budget), 0.0)).group_by(col))
+        acc = {("" if k is None else str(k)): {"count": int(n), "budget": round(float(b or 0), 2)} for k, n, b in rows}
         out["by"][g] = dict(sorted(acc.items()))
-    bands = Counter()
-    for p in items:
-        b = p.budget or 0
-        bands["< 1M" if b < 1e6 else "1M-10M" if b < 1e7 else "10M-100M" if b < 1e8 else ">= 100M"] += 1
-    out["by"]["budget_band"] = dict(bands)
+    b = func.coalesce(base.c.budget, 0.0)
+    band = case((b < 1e6, "< 1M"), (b < 1e7, "1M-10M"), (b < 1e8, "10M-100M"), else_=">= 100M")
+    out["by"]["budget_band"] = {k: int(n) for k, n in session.execute(select(band, func.count()).group_by(band))}
     return out
 
 
@@ -828,10 +755,26 @@ def clusters(session, principal: Principal, *, min_score: float = LIKELY_DUPLICA
     return sorted(out, key=lambda c: (-c["size"], -c["budget"]))
 
 
-def projects_for_export(session, principal: Principal, *, filters: dict[str, Any] | None = None) -> list[Project]:
+def projects_for_export(session, principal: Principal, *, filters: dict[str, Any] | None = None,
+                        chunk: int = 500) -> Iterable[Project]:
+    """The projects to export, streamed from the database ``chunk`` rows at a time (never all in memory)."""
     authorize(principal, "registry:project:export")
-    items, _total = project_list(session, principal, filters=filters, page=1, per_page=10**9, order="created_at")
-    return items
+    q = _filtered(principal, filters).order_by(Project.created_at, Project.id)
+
+    def rows():
+        last = None
+        while True:  # keyset pagination: constant memory on every back-end and driver
+            page = q if last is None else q.where(or_(Project.created_at > last[0],
+                                                       (Project.created_at == last[0]) & (Project.id > last[1])))
+            items = list(session.exec(page.limit(chunk)))
+            yield from items
+            if len(items) < chunk:
+                return
+            last = (items[-1].created_at, items[-1].id)
+            for p in items:
+                session.expunge(p)
+
+    return rows()
 
 
 def iter_ids(items: Iterable[Project]) -> list[str]:

@@ -22,6 +22,7 @@ import threading
 import unicodedata
 from collections.abc import Iterable
 from dataclasses import dataclass, field
+from functools import cache
 from typing import Any
 
 import numpy as np
@@ -29,6 +30,11 @@ from scipy import sparse
 
 N_FEATURES = 1 << 22
 TEXT_WEIGHT = 0.75
+#: a query written largely in English (after the glossary) shares fewer n-grams with its Chinese original and
+#: more with unrelated English boilerplate: the structured overlap (organisation, district, data resources,
+#: interfaces, tags) then carries more of the evidence
+TEXT_WEIGHT_MIXED = 0.5
+MIXED_LATIN_SHARE = 0.2
 STRUCT_WEIGHTS = {"t": 0.35, "d": 0.35, "i": 0.15, "o": 0.10, "g": 0.05}
 _PUNCT = re.compile(r"[\W_]+", re.UNICODE)
 _M1 = np.uint64(0x9E3779B97F4A7C15)
@@ -41,6 +47,104 @@ def normalise(text: str) -> str:
     return _PUNCT.sub(" ", text).strip()
 
 
+# ---------------------------------------------------------------------------- zh ↔ en glossary
+
+_GLOSSARY_SCHEMA = {
+    "type": "object", "required": ["version", "terms"], "additionalProperties": False,
+    "properties": {"version": {"const": 1}, "terms": {"type": "array", "items": {
+        "type": "object", "required": ["zh", "en"], "additionalProperties": False,
+        "properties": {"zh": {"type": "string", "minLength": 1},
+                       "en": {"oneOf": [{"type": "string", "minLength": 1},
+                                        {"type": "array", "minItems": 1, "items": {"type": "string", "minLength": 1}}]}}}}},
+}
+_ASCII_WORD = re.compile(r"[a-z]")
+_CJK = "\u3400-\u9fff"
+
+
+@cache
+def glossary() -> tuple[re.Pattern[str] | None, dict[str, str]]:
+    """English term → Chinese term, from ``registry/data/glossary.yaml`` (validated) and the bilingual titles of
+    the proposal schema's code lists ("宽带网络 broadband network"), and the compiled matcher (longest first)."""
+    import jsonschema
+    import yaml
+    from importlib import resources
+
+    doc = yaml.safe_load(resources.files("registry").joinpath("data/glossary.yaml").read_text(encoding="utf-8"))
+    jsonschema.validate(doc, _GLOSSARY_SCHEMA)
+    pairs: dict[str, str] = {}
+    try:
+        from registry.proposal import packaged_schema
+
+        props = packaged_schema()["properties"]
+        for code_list in ("area", "construction_mode", "deployment"):
+            for item in props[code_list].get("oneOf", []):
+                title = str(item.get("title", ""))
+                m = re.match(r"^([^a-zA-Z]+?)\s*([a-zA-Z].*)$", title)
+                if m:
+                    zh = re.sub(r"[（(].*?[)）]", "", m.group(1)).strip()
+                    en = normalise(re.split(r",", m.group(2))[0])
+                    if zh and en:
+                        pairs.setdefault(en, normalise(zh))
+    except (KeyError, ValueError, OSError):  # pragma: no cover - the packaged schema is always there
+        pass
+    for entry in doc["terms"]:
+        ens = entry["en"] if isinstance(entry["en"], list) else [entry["en"]]
+        for en in ens:
+            pairs[normalise(en)] = normalise(entry["zh"])
+    pairs = {k: v for k, v in pairs.items() if k and v}
+    if not pairs:
+        return None, {}
+    alternation = "|".join(re.escape(k) for k in sorted(pairs, key=len, reverse=True))
+    return re.compile(r"(?<![a-z0-9])(" + alternation + r")(?:s|es)?(?![a-z0-9])"), pairs
+
+
+_JOIN = re.compile("\x00\\s*\x00")
+_LEFT = re.compile("(?<=[" + _CJK + "])\\s+\x00")
+_RIGHT = re.compile("\x00\\s+(?=[" + _CJK + "])")
+
+
+def canonical(text: str) -> str:
+    """Normalised text with the glossary's English terms replaced by their Chinese equivalents, glued to the
+    Chinese around them, so that a sentence restated in English shares character n-grams with the original."""
+    s = normalise(text)
+    if not _ASCII_WORD.search(s):
+        return s
+    pattern, pairs = glossary()
+    if pattern is None:
+        return s
+    s = pattern.sub(lambda m: "\x00" + pairs[m.group(1)] + "\x00", s)
+    if "\x00" not in s:
+        return s
+    s = _JOIN.sub("", s)
+    s = _LEFT.sub("\x00", s)
+    s = _RIGHT.sub("\x00", s)
+    return s.replace("\x00", "").strip()
+
+
+def latin_share(text: str) -> float:
+    """The share of Latin letters among the letters of ``text`` once the glossary's terms are in Chinese."""
+    s = canonical(text)
+    latin = sum(1 for c in s if "a" <= c <= "z")
+    letters = latin + sum(1 for c in s if "\u3400" <= c <= "\u9fff")
+    return latin / letters if letters else 0.0
+
+
+def cross_language(a: str, b: str, *, limit: int = 8) -> list[str]:
+    """Glossary terms written in English in one text and in Chinese in the other ("video surveillance ↔ 视频监控")."""
+    pattern, pairs = glossary()
+    if pattern is None:
+        return []
+    out: list[str] = []
+    na, nb = normalise(a), normalise(b)
+    for src, dst in ((na, nb), (nb, na)):
+        for m in pattern.finditer(src):
+            zh = pairs[m.group(1)]
+            item = f"{m.group(1)} ↔ {zh}"
+            if zh in dst and m.group(1) not in dst and item not in out:
+                out.append(item)
+    return out[:limit]
+
+
 def _mix(h: np.ndarray) -> np.ndarray:
     h = h ^ (h >> np.uint64(31))
     h = h * _M2
@@ -49,8 +153,8 @@ def _mix(h: np.ndarray) -> np.ndarray:
 
 
 def term_counts(text: str) -> tuple[np.ndarray, np.ndarray]:
-    """Hashed character 2- and 3-gram ids of ``text`` and their counts."""
-    s = normalise(text)
+    """Hashed character 2- and 3-gram ids of ``text`` (canonicalised: see :func:`canonical`) and their counts."""
+    s = canonical(text)
     if len(s) < 2:
         return np.zeros(0, np.int64), np.zeros(0, np.float32)
     c = np.frombuffer(s.encode("utf-32-le"), dtype=np.uint32).astype(np.uint64)
@@ -69,20 +173,21 @@ def features_of(data: dict[str, Any], org: str | None = None, district: str | No
     ``o:`` and district ``g:``."""
     out = set()
     for tag in data.get("capability_tags") or []:
-        out.add("t:" + normalise(str(tag)))
+        out.add("t:" + canonical(str(tag)))
     for res in data.get("data_resources") or []:
-        out.add("d:" + normalise(str(res)))
+        out.add("d:" + canonical(str(res)))
     for key in ("interfaces_provided", "interfaces_consumed"):
         for item in data.get(key) or []:
             name = item.get("name") if isinstance(item, dict) else item
             if name:
-                out.add("i:" + normalise(str(name)))
+                out.add("i:" + canonical(str(name)))
     org = org if org is not None else data.get("organisation")
     district = district if district is not None else data.get("district")
     if org:
         out.add("o:" + str(org))
+    district = canonical(str(district)) if district else ""
     if district and district not in ("全市", "citywide"):
-        out.add("g:" + str(district))
+        out.add("g:" + district)
     return frozenset(sys.intern(x) for x in out)
 
 
@@ -325,9 +430,10 @@ class SimilarityIndex:
             live.sort(key=lambda t: -t[1])
             shortlist = live[:max(50, top * 5)] if not (feats and n_base <= 5000) else live
             out = []
+            tw = TEXT_WEIGHT_MIXED if latin_share(text) >= MIXED_LATIN_SHARE else TEXT_WEIGHT
             for p, ts in shortlist:
                 st = structured_score(feats, self.features[p]) if feats else 0.0
-                total = TEXT_WEIGHT * ts + (1 - TEXT_WEIGHT) * st if feats else ts
+                total = tw * ts + (1 - tw) * st if feats else ts
                 out.append(Match(self.ids[p], round(total, 4), round(ts, 4), round(st, 4)))
             out.sort(key=lambda m: (-m.score, m.id))
             return out[:top]
@@ -380,7 +486,8 @@ def explain(text_a: str, feats_a: frozenset[str], text_b: str, feats_b: frozense
     def pick(kind: str) -> list[str]:
         return sorted(x[2:] for x in both if x[0] == kind)
 
-    return {"shared_phrases": shared_phrases(text_a, text_b), "shared_tags": pick("t"),
+    return {"shared_phrases": shared_phrases(text_a, text_b), "across_languages": cross_language(text_a, text_b),
+            "shared_tags": pick("t"),
             "shared_data_resources": pick("d"), "shared_interfaces": pick("i"),
             "same_organisation": bool(pick("o")), "same_district": bool(pick("g"))}
 

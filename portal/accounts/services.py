@@ -32,7 +32,8 @@ ORG_KINDS = [k.value for k in OrgKind]
 
 
 def org_create(session: Session, principal: Principal, *, code: str, name: str, kind: str,
-               name_en: str | None = None, district: str | None = None) -> Organisation:
+               name_en: str | None = None, district: str | None = None, commit: bool = True) -> Organisation:
+    """``commit=False`` leaves the commit to the caller (an import creating organisations all-or-nothing)."""
     authorize(principal, "portal:organisation:create")
     errors = []
     if not ORG_CODE_RE.match(code or ""):
@@ -50,7 +51,8 @@ def org_create(session: Session, principal: Principal, *, code: str, name: str, 
     session.flush()
     audit.record(session, principal, "portal:organisation:create", object_type="organisation",
                  object_id=org.id, state=_org_state(org))
-    session.commit()
+    if commit:
+        session.commit()
     return org
 
 

@@ -16,6 +16,18 @@ from registry import services as reg
 bp = Blueprint("api_registry", __name__)
 
 
+@bp.record_once
+def _configure_index_store(state) -> None:
+    """Every process of this instance maps the same persisted similarity index (``<instance>/registry-index``)."""
+    from pathlib import Path
+
+    from portal.db import get_db
+    from registry import indexstore
+
+    directory = state.app.config.get("REGISTRY_INDEX_PATH") or str(Path(state.app.instance_path) / "registry-index")
+    indexstore.configure(get_db(state.app).engine, directory)
+
+
 # ------------------------------------------------------------------------------------- helpers
 
 
@@ -154,10 +166,12 @@ def export_projects():
     fmt = request.args.get("format", "csv")
     if fmt not in ("csv", "xlsx", "json"):
         raise BadRequest("format must be csv, xlsx or json")
+    from flask import stream_with_context
+
     items = reg.projects_for_export(get_session(), current_principal(), filters=_filters())
     mime = {"csv": "text/csv; charset=utf-8", "json": "application/json",
             "xlsx": "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"}[fmt]
-    return Response(reg_export.export(items, fmt), mimetype=mime.split(";")[0], content_type=mime,
+    return Response(stream_with_context(reg_export.stream(items, fmt)), mimetype=mime.split(";")[0], content_type=mime,
                     headers={"Content-Disposition": f"attachment; filename=projects.{fmt}"})
 
 
@@ -277,7 +291,17 @@ def import_projects():
     if parsed.errors:
         raise ValidationFailed(f"the file has {len(parsed.errors)} problem(s); nothing was imported",
                                errors=parsed.errors[:1000])
+    from kernel.ids import sha256_hex
+
+    body = request.get_data()
     created = reg.project_import(session, principal, parsed.rows, resolve_org=org_resolver(session),
-                                 submit=_flag("submit"))
+                                 submit=_flag("submit"),
+                                 source={"sha256": sha256_hex(body), "format": parsed.format, "bytes": len(body)})
     return ok({"imported": len(created), "encoding": parsed.encoding, "format": parsed.format,
-               "ids": [p.id for p in created]}, 201)
+               "by_state": _count_states(created), "ids": [p.id for p in created]}, 201)
+
+
+def _count_states(projects) -> dict:
+    from collections import Counter
+
+    return dict(sorted(Counter(p.state for p in projects).items()))

@@ -65,6 +65,8 @@ def _match_text(m: dict) -> str:
     reasons = []
     if why.get("shared_phrases"):
         reasons.append("phrases: " + " | ".join(why["shared_phrases"][:3]))
+    if why.get("across_languages"):
+        reasons.append("across languages: " + ", ".join(why["across_languages"][:4]))
     if why.get("shared_tags"):
         reasons.append("tags: " + ", ".join(why["shared_tags"]))
     if why.get("shared_data_resources"):
@@ -114,29 +116,63 @@ def register(cli: click.Group) -> None:
         from registry import importing
         from registry import services as reg
 
-        parsed = importing.parse(_read(file), filename=file, fmt=ftype)
+        import re
+
+        from kernel.errors import ValidationFailed
+        from kernel.ids import sha256_hex
+        from registry import indexstore
+
+        content = _read(file)
+        source = {"sha256": sha256_hex(content), "filename": Path(file).name, "bytes": len(content)}
+        parsed = importing.parse(content, filename=file, fmt=ftype, max_bytes=importing.MAX_LOCAL_BYTES)
+        del content
         if parsed.errors:
             emit({"imported": 0, "errors": parsed.errors}, fmt,
                  lambda d: "nothing imported:\n" + "\n".join(f"  row {e['row']} {e['field']}: {e['message']}" for e in d["errors"]))
             raise SystemExit(2)
         with cli_session("cli:projects") as (session, system):
+            from registry import proposal
+
+            proposal.ensure_published(session)  # may commit the schema's publication: before anything else
             resolve = org_resolver(session)
             unknown = sorted({str(d.get("organisation")).strip() for _r, d in parsed.rows
                               if isinstance(d, dict) and d.get("organisation") and resolve(str(d["organisation"])) is None})
             if unknown and not create_organisations:
                 fail(f"unknown organisation(s): {', '.join(unknown)} (create them first, or pass --create-organisations)")
-            for i, ref in enumerate(unknown, start=1):
-                import re
-
-                code = ref if re.match(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$", ref) else f"IMPORTED-{i:03d}"
-                accounts.org_create(session, system, code=code, name=ref,
+            # organisations are created in the import's transaction: a failed import leaves none behind
+            taken = set()
+            for ref in unknown:
+                code = ref if re.match(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$", ref) else f"IMPORTED-{sha256_hex(ref)[:12].upper()}"
+                if code in taken:
+                    code = f"IMPORTED-{sha256_hex(ref)[:20].upper()}"
+                taken.add(code)
+                accounts.org_create(session, system, code=code, name=ref, commit=False,
                                     kind="district" if ref.endswith("区") or ref.endswith("区人民政府") else "department")
             resolve = org_resolver(session)
-            created = reg.project_import(session, system, parsed.rows, resolve_org=resolve, submit=submit)
-            out = {"imported": len(created), "format": parsed.format, "encoding": parsed.encoding,
-                   "organisations_created": unknown, "ids": [p.id for p in created]}
-        emit(out, fmt, lambda d: f"imported {d['imported']} proposal(s) ({d['format']}"
-                                 f"{', ' + d['encoding'] if d['encoding'] else ''})"
+            try:
+                created = reg.project_import(session, system, parsed.rows, resolve_org=resolve, submit=submit,
+                                             source={**source, "format": parsed.format}, keep_objects=False)
+            except ValidationFailed as exc:
+                session.rollback()
+                emit({"imported": 0, "message": str(exc), "errors": exc.errors}, fmt,
+                     lambda d: f"{d['message']}:\n" + "\n".join(f"  row {e['row']} {e['field']}: {e['message']}"
+                                                              for e in d["errors"]))
+                raise SystemExit(2) from None
+            by_state: dict[str, int] = {}
+            for p in created:
+                by_state[p.state] = by_state.get(p.state, 0) + 1
+            ids = [p.id for p in created]
+            fmt_name, encoding = parsed.format, parsed.encoding
+            del created, parsed  # the rows and ORM objects are not needed to build the index: free them first
+            session.expunge_all()
+            index = indexstore.refresh(session)  # ranked at once, and the shared snapshot written for every process
+            out = {"imported": len(ids), "format": fmt_name, "encoding": encoding,
+                   "by_state": dict(sorted(by_state.items())), "organisations_created": unknown,
+                   "indexed": len(index.index), "ids": ids}
+        emit(out, fmt, lambda d: f"imported {d['imported']} project(s) ({d['format']}"
+                                 f"{', ' + d['encoding'] if d['encoding'] else ''}): "
+                                 + ", ".join(f"{k} {v}" for k, v in d["by_state"].items())
+                                 + f"; {d['indexed']} in the similarity index"
                                  + (f"; created organisations: {', '.join(d['organisations_created'])}" if d["organisations_created"] else ""))
 
     @projects.command("show")
@@ -257,12 +293,22 @@ def register(cli: click.Group) -> None:
         if ftype not in ("csv", "xlsx", "json"):
             raise click.UsageError("give --type csv|xlsx|json or an output file ending in one of them")
         filters = {k: v for k, v in {"state": state, "area": area}.items() if v}
+        count = 0
         with cli_session("cli:projects") as (session, system):
-            items = reg.projects_for_export(session, system, filters=filters)
-            content = reg_export.export(items, ftype)
-        try:
-            Path(output).write_bytes(content)
-        except OSError as exc:
-            fail(f"cannot write {output}: {exc.strerror}")
-        emit({"exported": len(items), "file": output, "type": ftype}, fmt,
+            def counted():
+                nonlocal count
+                for p in reg.projects_for_export(session, system, filters=filters):
+                    count += 1
+                    yield p
+
+            tmp = Path(output).with_name(f".{Path(output).name}.part")
+            try:
+                with tmp.open("wb") as fh:  # streamed: the library is never held in memory
+                    for block in reg_export.stream(counted(), ftype):
+                        fh.write(block)
+                tmp.replace(output)
+            except OSError as exc:
+                tmp.unlink(missing_ok=True)
+                fail(f"cannot write {output}: {exc.strerror}")
+        emit({"exported": count, "file": output, "type": ftype}, fmt,
              lambda d: f"exported {d['exported']} project(s) to {d['file']}")

@@ -1,5 +1,8 @@
-"""Demo of the project library: seed a few hundred proposals across departments and districts (some of them
-near-duplicates), run submit → pre-check → expert review → decision on one, and show a duplicate caught."""
+"""Demo of the project library: load the city's existing library through the import with each project's real
+state (approved, in construction, completed, evaluated, submitted — with dates and decision references; a few
+in-flight drafts are submitted), run submit → pre-check → expert review → decision on one, show a duplicate caught,
+and follow one approved project through targets, construction milestones, acceptance with evidence and its
+evaluation."""
 
 from __future__ import annotations
 
@@ -31,8 +34,9 @@ def run(ctx) -> dict:
     rng = random.Random(20)
     docs = generator.library(SEED_COUNT, seed=2026)
     if existing < SEED_COUNT:  # idempotent: seed once per instance
-        rows = [(i, d) for i, d in enumerate(docs, start=1)]
-        reg.project_import(s, system, rows, resolve_org=lambda ref: orgs[ref].id if ref in orgs else None, submit=True)
+        rows = [(i, with_state(d, i)) for i, d in enumerate(docs, start=1)]
+        reg.project_import(s, system, rows, resolve_org=lambda ref: orgs[ref].id if ref in orgs else None, submit=True,
+                           source={"filename": "demo-library (registry.generator, seed 2026)", "format": "generated"})
 
     # a department submits a near-duplicate of an existing project: caught on submit
     original = s.exec(select(Project).where(Project.title == docs[17]["title"])).first()
@@ -65,7 +69,66 @@ def run(ctx) -> dict:
         summary = reg.panel_close(s, admin, candidate.id)["summary"]
         reg.project_decide(s, admin, candidate.id, "approved", reason=f"专家评审均分 {summary['aggregate']}，同意立项。")
         decided = {"id": candidate.id, "aggregate": summary["aggregate"], "spread": summary["spread"]}
+    evaluated = evaluation_flow(ctx, admin)
     total = s.exec(select(func.count()).select_from(Project)).one()
-    return {"projects": total, "duplicate_caught": bool(top.get("likely_duplicate")),
+    return {"evaluation": evaluated,"projects": total, "duplicate_caught": bool(top.get("likely_duplicate")),
             "duplicate_score": top.get("score"), "duplicate_of": top.get("title"), "approved": decided["id"] if decided else None,
             "panel_aggregate": decided["aggregate"] if decided else None}
+
+
+#: the states the demo library is loaded with (every 10th row stays a draft and is submitted)
+_STATES = ("approved", "in_construction", "completed", "evaluated", "approved", "submitted", "in_construction",
+           "approved", "completed")
+
+
+def with_state(doc: dict, i: int) -> dict:
+    if i % 10 == 0:
+        return doc
+    state = _STATES[i % len(_STATES)]
+    year = 2019 + i % 5
+    steps = {"submitted": ["submitted_on"], "approved": ["approved_on"], "in_construction": ["approved_on", "started_on"],
+             "completed": ["approved_on", "started_on", "completed_on"],
+             "evaluated": ["approved_on", "started_on", "completed_on", "evaluated_on"]}[state]
+    out = dict(doc, state=state)
+    for j, field in enumerate(steps):
+        out[field] = f"{year + j}-{3 + j:02d}-{10 + j}"
+    if state != "submitted":
+        out["decision_ref"] = f"深发改〔{year}〕{100 + i}号"
+    return out
+
+
+def evaluation_flow(ctx, admin) -> dict | None:
+    """One approved project: targets → construction (milestones, spending) → acceptance with evidence →
+    evaluation. Idempotent: done once per instance."""
+    from kernel.clock import utcnow
+    from registry import evaluation
+    from registry import services as reg
+    from registry.models import Evaluation, Project
+
+    s = ctx.session
+    done = s.exec(select(Evaluation).order_by(Evaluation.evaluated_at)).first()
+    if done is not None:
+        return {"project": done.project_id, "rating": done.rating, "score": done.score}
+    project = s.exec(select(Project).where(Project.state == "approved", Project.decision_ref != "")
+                     .order_by(Project.created_at)).first()
+    if project is None:
+        return None
+    evaluation.targets_declare(s, admin, project.id, [
+        {"indicator": "数据共享率", "unit": "%", "baseline": 35, "target": 90, "due": "2027-12-31"},
+        {"indicator": "平均办理时长", "unit": "工作日", "baseline": 12, "target": 3, "due": "2027-12-31"},
+        {"indicator": "年服务人次", "unit": "万人次", "baseline": 0, "target": 50, "due": "2027-12-31"},
+    ])
+    reg.project_transition(s, admin, project.id, "start_construction", reason="合同签订，进场施工（演示）")
+    today = utcnow().date().isoformat()
+    budget = project.budget or 1_000_000
+    evaluation.milestone_record(s, admin, project.id, name="需求调研与方案设计完成", reached_on=today,
+                                spent=round(budget * 0.3, 2))
+    evaluation.milestone_record(s, admin, project.id, name="系统上线试运行", reached_on=today,
+                                spent=round(budget * 0.62, 2))
+    report = ("竣工验收报告（演示）\n项目：" + project.title + "\n结论：通过验收。\n").encode("utf-8")
+    evaluation.project_accept(s, admin, project.id, actuals={"数据共享率": 92, "平均办理时长": 4, "年服务人次": 61},
+                              evidence=[("竣工验收报告.txt", report, "text/plain; charset=utf-8"),
+                                        ("第三方测试报告.txt", b"third-party test report: 0 critical defects\n", "text/plain")],
+                              completed_on=today, reason="竣工验收通过（演示）")
+    ev = evaluation.project_evaluate(s, admin, project.id, comment="后评价：总体达到预期（演示）")
+    return {"project": project.id, "title": project.title, "rating": ev.rating, "score": ev.score}

@@ -51,8 +51,14 @@ def test_full_lifecycle_is_audited(world):
     assert closed["summary"]["reviews"] == 3 and closed["summary"]["spread"] == 2.0
     assert len(reg.reviews_get(s, p["exp2"], project.id)["reviews"]) == 3
     reg.project_decide(s, p["admin"], project.id, "approved", reason="总体可行，同意立项")
-    for event in ("start_construction", "complete", "evaluate"):
-        reg.project_transition(s, p["admin"], project.id, event, reason=f"{event} per plan")
+    from registry import evaluation
+
+    evaluation.targets_declare(s, p["admin"], project.id, [{"indicator": "视频共享率", "unit": "%", "baseline": 40,
+                                                            "target": 90, "due": "2026-12-31"}])
+    reg.project_transition(s, p["admin"], project.id, "start_construction", reason="start_construction per plan")
+    evaluation.project_accept(s, p["admin"], project.id, actuals={"视频共享率": 92},
+                              evidence=[("验收报告.pdf", b"%PDF-1.4 acceptance", "application/pdf")])
+    evaluation.project_evaluate(s, p["admin"], project.id)
     assert project.state == "evaluated"
     acts = _actions(s, project.id)
     for verb in ("create", "submit", "precheck", "start_review", "approve", "start_construction", "complete", "evaluate"):

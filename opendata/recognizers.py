@@ -267,9 +267,12 @@ class Detector:
         entities: Iterable[str] | None = None,
         threshold: float | None = None,
         cell: bool = False,
+        hinted: Iterable[str] = (),
     ) -> list[Finding]:
         """Findings inside ``text`` (overlaps resolved: higher score, then priority, then length win).
-        ``cell=True`` also runs cell-only recognisers (the text is one table cell)."""
+        ``cell=True`` also runs cell-only recognisers (the text is one table cell); ``hinted``: entities
+        the cell's column header suggests (they get the context boost, as in column scans)."""
+        hinted = frozenset(hinted)
         wanted = set(entities) if entities is not None else None
         thr = self.threshold if threshold is None else threshold
         cands: list[tuple[float, int, Finding]] = []
@@ -285,7 +288,10 @@ class Detector:
                 if not chk.ok:
                     continue
                 e -= chk.end_trim
-                score = self._context_score(rec, text, m.start(), rec.score * chk.weight)
+                if rec.entity in hinted:
+                    score = min(1.0, rec.score * chk.weight + self.context_boost)
+                else:
+                    score = self._context_score(rec, text, m.start(), rec.score * chk.weight)
                 if score < (min(thr, 0.4) if rec.cell_only else thr):  # as scan_lines judges a cell
                     continue
                 f = Finding(chk.entity or rec.entity, s, e, text[s:e], score, rec.name, chk.normalized, chk.info)

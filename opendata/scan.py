@@ -270,14 +270,16 @@ def scan_cells(
     table: Table, *, detector: Detector | None = None, limit: int | None = None
 ) -> Iterator[tuple[int, str, Finding]]:
     """Per-cell mode: every finding inside every cell, as ``(row number (1-based, data rows), column,
-    finding)``; cell-only recognisers (bare names) apply to whole cells."""
+    finding)``; cell-only recognisers (bare names) apply to whole cells; the column header gives the
+    same boost as in column scans."""
     det = detector or default_detector()
     count = 0
+    hints = {name: frozenset(header_entities(name)) for name in table.columns}
     for i, row in enumerate(table.rows(), 1):
         for name, cell in zip(table.columns, row):
             if not cell:
                 continue
-            for f in det.analyze(cell, cell=True):
+            for f in det.analyze(cell, cell=True, hinted=hints.get(name, ())):
                 yield i, name, f
                 count += 1
                 if limit is not None and count >= limit:

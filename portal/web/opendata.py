@@ -114,3 +114,39 @@ def _register_ckan(state) -> None:
 
     csrf.exempt(ckan_bp)
     state.app.register_blueprint(ckan_bp)
+
+
+# -- DCAT-AP export (ckanext-dcat endpoints) ----------------------------------------------------------------
+@ckan_bp.get("/catalog.<fmt>")
+def dcat_catalog(fmt: str):
+    from sqlmodel import select
+
+    from opendata.dcat import FORMATS, catalog_graph, serialize
+    from opendata.models import Dataset
+
+    if fmt not in FORMATS:
+        raise NotFound(f"no DCAT serialisation {fmt!r} (ttl, jsonld, rdf)")
+    try:
+        page = int(request.args.get("page", "1"))
+        assert page >= 1
+    except (ValueError, AssertionError):
+        raise ValidationFailed("page must be a positive integer", errors=[{"field": "page", "message": "positive integer"}]) from None
+    per_page = 100
+    session = get_session()
+    rows = list(session.exec(select(Dataset).where(Dataset.state == "published").order_by(Dataset.name)
+                             .offset((page - 1) * per_page).limit(per_page)))
+    g = catalog_graph(session, rows, _base_url())
+    return Response(serialize(g, fmt), mimetype=FORMATS[fmt][1])
+
+
+@ckan_bp.get("/dataset/<ident>.<fmt>")
+def dcat_dataset(ident: str, fmt: str):
+    from opendata.catalog import dataset_get
+    from opendata.dcat import FORMATS, dataset_graph, serialize
+    from portal.auth import current_principal
+
+    if fmt not in FORMATS:
+        raise NotFound(f"no DCAT serialisation {fmt!r} (ttl, jsonld, rdf)")
+    session = get_session()
+    ds = dataset_get(session, current_principal(), ident)
+    return Response(serialize(dataset_graph(session, ds, _base_url()), fmt), mimetype=FORMATS[fmt][1])

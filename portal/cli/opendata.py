@@ -103,6 +103,10 @@ def register(cli: click.Group) -> None:
     def opendata_group():
         """Personal-data detection, desensitization and anonymity for data opening."""
 
+    from portal.cli._opendata_catalog import add_commands
+
+    add_commands(opendata_group)
+
     @opendata_group.command("scan")
     @click.argument("file", type=click.Path(dir_okay=False))
     @_table_options

@@ -150,3 +150,103 @@ def dcat_dataset(ident: str, fmt: str):
     session = get_session()
     ds = dataset_get(session, current_principal(), ident)
     return Response(serialize(dataset_graph(session, ds, _base_url()), fmt), mimetype=FORMATS[fmt][1])
+
+
+# -- pages ------------------------------------------------------------------------------------------------
+def _lang_title(ds_dict: dict[str, Any]) -> str:
+    from flask_babel import get_locale
+
+    if str(get_locale() or "zh").startswith("en"):
+        return next((e["value"] for e in ds_dict["extras"] if e["key"] == "title_en"), ds_dict["title"])
+    return ds_dict["title"]
+
+
+@bp.get("/opendata")
+def opendata_catalog():
+    """Public catalog search with facets (organisation, theme, tag, format)."""
+    import json as _json
+
+    from flask import render_template
+
+    from opendata import ckan
+    from portal.auth import current_principal
+
+    q = request.args.get("q", "").strip()
+    fq = []
+    for field in ("organization", "groups", "tags", "res_format"):
+        v = request.args.get(field, "").strip()
+        if v:
+            fq.append(f'{field}:"{v}"')
+    try:
+        page = max(int(request.args.get("page", "1")), 1)
+    except ValueError:
+        page = 1
+    res = ckan.package_search(get_session(), current_principal(), {
+        "q": q, "fq": " ".join(fq), "rows": 20, "start": (page - 1) * 20, "sort": "metadata_modified desc",
+        "facet.field": _json.dumps(["organization", "groups", "tags", "res_format"])}, _base_url())
+    for p in res["results"]:
+        p["display_title"] = _lang_title(p)
+    return render_template("web/opendata_catalog.html", res=res, q=q, args=request.args, page=page)
+
+
+@bp.get("/opendata/dataset/<name>")
+def opendata_dataset(name: str):
+    """A dataset: distributions and downloads, grade, licence, and the audit proof of its release."""
+    from flask import render_template
+
+    from opendata import ckan
+    from opendata.catalog import dataset_get
+    from opendata.release import release_proof
+    from portal.auth import current_principal
+
+    session = get_session()
+    ds = dataset_get(session, current_principal(), name)
+    pkg = ckan.package_dict(session, ds, _base_url())
+    pkg["display_title"] = _lang_title(pkg)
+    return render_template("web/opendata_dataset.html", ds=ds, pkg=pkg, proof=release_proof(session, ds))
+
+
+@bp.get("/opendata/steward")
+def opendata_steward():
+    """The steward's page: the department's datasets and the release workflow."""
+    from flask import render_template
+    from sqlmodel import select
+
+    from kernel.permissions import is_allowed
+    from opendata.models import Dataset
+    from portal.auth import current_principal
+
+    principal = current_principal()
+    if principal.is_anonymous:
+        raise NotAuthenticated("log in as a data steward")
+    rows = [d for d in get_session().exec(select(Dataset).order_by(Dataset.updated_at.desc()))
+            if is_allowed(principal, "opendata:dataset:check", d) or is_allowed(principal, "opendata:dataset:approve", d)]
+    return render_template("web/opendata_steward.html", datasets=rows, principal_actor=principal.actor)
+
+
+@bp.post("/opendata/steward/<name>/<action>")
+def opendata_steward_action(name: str, action: str):
+    from flask import flash, redirect, url_for
+
+    from opendata import release
+    from portal.auth import current_principal
+
+    principal, session = current_principal(), get_session()
+    if principal.is_anonymous:
+        raise NotAuthenticated("log in as a data steward")
+    try:
+        if action == "check":
+            release.dataset_check(session, principal, name, storage=storage_dir())
+        elif action == "approve":
+            release.dataset_approve(session, principal, name)
+        elif action == "publish":
+            release.dataset_publish(session, principal, name, storage=storage_dir())
+        elif action == "withdraw":
+            release.dataset_withdraw(session, principal, name, reason=request.form.get("reason", ""))
+        else:
+            raise NotFound(f"no action {action!r}")
+        flash(f"{name}: {action} ✓", "ok")
+    except CityGovError as exc:
+        session.rollback()
+        flash(f"{name}: {exc.detail} " + "; ".join(str(e.get("message")) for e in exc.errors[:5]), "error")
+    return redirect(url_for("web.opendata_steward"))

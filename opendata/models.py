@@ -59,6 +59,8 @@ class Dataset(SQLModel, table=True):
     created_at: datetime = Field(default_factory=utcnow, sa_column=_ts())
     updated_at: datetime = Field(default_factory=utcnow, sa_column=_ts())
     published_at: datetime | None = Field(default=None, sa_column=_ts(True))
+    #: set by the stale-dataset job when the data is older than its declared update frequency
+    stale_since: datetime | None = Field(default=None, sa_column=_ts(True))
 
 
 class Distribution(SQLModel, table=True):

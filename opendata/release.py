@@ -145,7 +145,7 @@ def dataset_publish(session: Session, principal: Principal, ident: str, *, stora
         if checked.get(d.id) != d.sha256 or _digest(blob_path(storage, d.sha256)) != d.sha256:
             raise Conflict(f"distribution {d.filename} is not the file that passed the check")
     first = ds.published_at is None
-    ds.state, ds.published_at, ds.updated_at = "published", utcnow(), utcnow()
+    ds.state, ds.published_at, ds.updated_at, ds.stale_since = "published", utcnow(), utcnow(), None
     if not first:
         ds.version += 1
     session.add(ds)

@@ -132,3 +132,27 @@ def test_bad_input(db_session, tmp_path):
     with pytest.raises(PayloadTooLarge):
         distribution_add(db_session, alice, "bad-files", source=big, filename="big.csv", fmt="CSV", storage=store)
     assert sorted(p.name for p in store.rglob("*") if p.is_file()) == [d.sha256]  # nothing half-written
+
+
+def test_stale_datasets_flagged_once(db_session, tmp_path):
+    from datetime import timedelta
+
+    from kernel.clock import utcnow
+    from kernel.principal import system_principal
+    from opendata.stale import flag_stale
+
+    alice, bob = steward("alice"), steward("bob")
+    dataset_create(db_session, alice, dict(META, frequency="MONTHLY"))
+    dataset_grade(db_session, alice, "bus-stops", "conditional", "district-level aggregates")
+    distribution_add(db_session, alice, "bus-stops", source=_csv(tmp_path / "a.csv", _clean_rows()), filename="a.csv",
+                     fmt="CSV", storage=tmp_path / "s")
+    dataset_check(db_session, alice, "bus-stops", storage=tmp_path / "s")
+    dataset_approve(db_session, bob, "bus-stops")
+    dataset_publish(db_session, bob, "bus-stops", storage=tmp_path / "s")
+    sysp = system_principal("test")
+    assert flag_stale(db_session, sysp, now=utcnow() + timedelta(days=30)) == []
+    got = flag_stale(db_session, sysp, now=utcnow() + timedelta(days=40))
+    assert [d.name for d in got] == ["bus-stops"]
+    assert flag_stale(db_session, sysp, now=utcnow() + timedelta(days=80)) == []  # flagged once
+    ev = db_session.exec(select(AuditEvent).where(AuditEvent.action == "opendata:dataset:stale")).one()
+    assert ev.details["owner_org"] == ORG

@@ -49,6 +49,7 @@ def upgrade() -> None:
         _ts("created_at"),
         _ts("updated_at"),
         _ts("published_at", True),
+        _ts("stale_since", True),
     )
     op.create_index("ix_opendata_dataset_name", "opendata_dataset", ["name"], unique=True)
     op.create_index("ix_opendata_dataset_org_id", "opendata_dataset", ["org_id"])

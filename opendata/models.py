@@ -77,3 +77,41 @@ class Distribution(SQLModel, table=True):
     sha256: str = Field(sa_column=Column(String(64), nullable=False))
     rows: int | None = Field(default=None, sa_column=Column(Integer, nullable=True))
     created_at: datetime = Field(default_factory=utcnow, sa_column=_ts())
+
+
+class AccessApplication(SQLModel, table=True):
+    """An application for a conditionally open dataset; approval issues a scoped API key (stored as
+    its SHA-256) valid until ``expires_at``; revocation takes effect on the next request."""
+
+    __tablename__ = "opendata_access_application"
+    __table_args__ = (Index("ix_opendata_access_application_dataset_id", "dataset_id"),
+                      Index("ix_opendata_access_application_key_hash", "key_hash", unique=True))
+
+    id: str = Field(default_factory=new_id, sa_column=Column(String(32), primary_key=True))
+    dataset_id: str = Field(sa_column=Column(String(32), ForeignKey("opendata_dataset.id"), nullable=False))
+    applicant: str = Field(sa_column=Column(String(200), nullable=False))
+    applicant_name: str = Field(sa_column=Column(String(200), nullable=False))
+    applicant_org: str | None = Field(default=None, sa_column=Column(String(64), nullable=True))
+    purpose: str = Field(sa_column=Column(Text, nullable=False))
+    state: str = Field(default="pending", sa_column=Column(String(20), nullable=False))
+    decided_by: str | None = Field(default=None, sa_column=Column(String(200), nullable=True))
+    decision_note: str | None = Field(default=None, sa_column=Column(Text, nullable=True))
+    expires_at: datetime | None = Field(default=None, sa_column=_ts(True))
+    key_hash: str | None = Field(default=None, sa_column=Column(String(64), nullable=True))
+    key_prefix: str | None = Field(default=None, sa_column=Column(String(16), nullable=True))
+    created_at: datetime = Field(default_factory=utcnow, sa_column=_ts())
+    decided_at: datetime | None = Field(default=None, sa_column=_ts(True))
+
+
+class Download(SQLModel, table=True):
+    """Every download of a distribution: who (actor or access application), what, when."""
+
+    __tablename__ = "opendata_download"
+    __table_args__ = (Index("ix_opendata_download_dataset_id", "dataset_id"),)
+
+    id: str = Field(default_factory=new_id, sa_column=Column(String(32), primary_key=True))
+    dataset_id: str = Field(sa_column=Column(String(32), ForeignKey("opendata_dataset.id"), nullable=False))
+    distribution_id: str = Field(sa_column=Column(String(32), ForeignKey("opendata_distribution.id"), nullable=False))
+    application_id: str | None = Field(default=None, sa_column=Column(String(32), ForeignKey("opendata_access_application.id"), nullable=True))
+    actor: str = Field(sa_column=Column(String(200), nullable=False))
+    at: datetime = Field(default_factory=utcnow, sa_column=_ts())

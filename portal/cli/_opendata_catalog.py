@@ -176,6 +176,86 @@ def add_commands(group: click.Group) -> None:
                 _fail(exc, fmt)
             emit({"name": ds.name, "state": ds.state}, fmt, f"{ds.name}: {ds.state}")
 
+    @group.group("access")
+    def access():
+        """Conditional access: applications, scoped API keys, revocation."""
+
+    @access.command("list")
+    @click.option("--dataset")
+    @format_option
+    def acc_list(dataset, fmt):
+        """Applications (all, or of one dataset) with their state and expiry."""
+        from sqlmodel import select
+
+        from opendata.models import AccessApplication, Dataset
+
+        with cli_session("opendata") as (session, _system):
+            q = select(AccessApplication).order_by(AccessApplication.created_at)
+            if dataset:
+                ds = session.exec(select(Dataset).where(Dataset.name == dataset)).first()
+                q = q.where(AccessApplication.dataset_id == (ds.id if ds else ""))
+            rows = [{"id": a.id, "dataset_id": a.dataset_id, "applicant": a.applicant_name, "state": a.state,
+                     "expires_at": a.expires_at.isoformat() if a.expires_at else None, "key_prefix": a.key_prefix,
+                     "purpose": a.purpose} for a in session.exec(q)]
+        emit(rows, fmt, lambda rs: "\n".join(f"{r['id']} {r['state']:<9} {r['applicant']:<16} {r['expires_at'] or '-'}  {r['purpose']}"
+                                             for r in rs) or "no applications")
+
+    @access.command("apply")
+    @click.argument("dataset")
+    @click.option("--purpose", required=True)
+    @as_option
+    @format_option
+    def acc_apply(dataset, purpose, as_user, fmt):
+        """Apply for access to a conditionally open DATASET."""
+        from opendata.access import access_apply
+
+        with cli_session("opendata") as (session, _system):
+            try:
+                a = access_apply(session, _principal(session, as_user), dataset, purpose=purpose)
+            except CityGovError as exc:
+                _fail(exc, fmt)
+            emit({"id": a.id, "state": a.state}, fmt, f"application {a.id}: {a.state}")
+
+    @access.command("decide")
+    @click.argument("application")
+    @click.option("--approve/--reject", required=True)
+    @click.option("--days", type=click.IntRange(min=1, max=3660), default=90, show_default=True, help="Validity of the key.")
+    @click.option("--note", default="")
+    @as_option
+    @format_option
+    def acc_decide(application, approve, days, note, as_user, fmt):
+        """Approve (issuing a scoped API key, shown once) or reject an APPLICATION."""
+        from datetime import timedelta
+
+        from kernel.clock import utcnow
+        from opendata.access import access_decide
+
+        with cli_session("opendata") as (session, _system):
+            try:
+                a, key = access_decide(session, _principal(session, as_user), application, approve=approve,
+                                       expires_at=utcnow() + timedelta(days=days), note=note)
+            except CityGovError as exc:
+                _fail(exc, fmt)
+            emit({"id": a.id, "state": a.state, "key": key, "expires_at": a.expires_at.isoformat() if a.expires_at else None},
+                 fmt, lambda d: f"{d['id']}: {d['state']}" + (f"\n  key (shown once): {d['key']}\n  valid until {d['expires_at']}"
+                                                             if d["key"] else ""))
+
+    @access.command("revoke")
+    @click.argument("application")
+    @click.option("--reason", required=True)
+    @as_option
+    @format_option
+    def acc_revoke(application, reason, as_user, fmt):
+        """Revoke an approved APPLICATION's key (effective immediately)."""
+        from opendata.access import access_revoke
+
+        with cli_session("opendata") as (session, _system):
+            try:
+                a = access_revoke(session, _principal(session, as_user), application, reason=reason)
+            except CityGovError as exc:
+                _fail(exc, fmt)
+            emit({"id": a.id, "state": a.state}, fmt, f"{a.id}: {a.state}")
+
     @group.command("harvest")
     @click.argument("file", type=click.Path(dir_okay=False, exists=True))
     @click.option("--rdf-format", type=click.Choice(["ttl", "jsonld", "rdf"]), default="ttl", show_default=True)

@@ -6,7 +6,8 @@
    citizen file first (naming column, rows and type), the desensitized file passes, a second steward
    approves and the datasets are published -- each step an audit entry with the file digests, the
    scan summary and the k reached. A dataset of conditional grade carries record-level data
-   k-anonymous on its declared quasi-identifiers.
+   k-anonymous on its declared quasi-identifiers; a company applies for access to it and the owner
+   approves with an expiry (the scoped key is written to demo-data/clinic-access-key.txt).
 """
 
 from __future__ import annotations
@@ -115,7 +116,25 @@ def run(ctx: DemoContext) -> dict:
         dataset_approve(s, appr, name, note="两人复核通过")
         dataset_publish(s, appr, name, storage=store)
         published.append(name)
+    # a company analyst applies for the conditional clinic dataset; the owner approves for 90 days
+    from datetime import timedelta
+
+    from kernel.clock import utcnow
+    from opendata.access import access_apply, access_decide
+    from opendata.models import AccessApplication
+
+    clinic = s.exec(select(Dataset).where(Dataset.name == "sz-clinic-visits")).one()
+    access = s.exec(select(AccessApplication).where(AccessApplication.dataset_id == clinic.id,
+                                                    AccessApplication.state == "approved")).first()
+    if access is None:
+        applicant = ctx.users["vendor.pengcheng"]
+        access = access_apply(s, applicant, "sz-clinic-visits", purpose="社区医疗资源配置研究（深圳市南山区）")
+        access, key = access_decide(s, appr, access.id, approve=True, expires_at=utcnow() + timedelta(days=90),
+                                    note="用途明确，限研究使用")
+        (folder / "clinic-access-key.txt").write_text(key + "\n", encoding="utf-8")
+        (folder / "clinic-access-key.txt").chmod(0o600)
     return {"rows": result.rows, "direct_identifier_columns": len(found),
             "gate": "passed" if result.gate and result.gate["passed"] else "refused",
             "published_datasets": len(published), "refused_first": refused_first,
+            "access_application": access.state, "access_key_file": str(folder / "clinic-access-key.txt"),
             "catalog": "/api/3/action/package_search  /catalog.ttl"}

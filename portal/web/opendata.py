@@ -94,16 +94,24 @@ def ckan_action(name: str):
 
 @ckan_bp.get("/opendata/download/<dist_id>/<path:filename>")
 def download(dist_id: str, filename: str):
-    from kernel.permissions import is_allowed
+    """A distribution's file. Conditionally open data needs the access key issued on approval
+    (``X-CKAN-API-Key``, ``Authorization`` or ``?key=``); every download is logged."""
+    from opendata.access import KEY_PREFIX, download_authorize
     from opendata.catalog import blob_path
-    from opendata.models import Dataset, Distribution
+    from opendata.models import Distribution
     from portal.auth import current_principal
 
     session = get_session()
+    key = request.headers.get("X-CKAN-API-Key") or request.args.get("key")
+    auth_header = request.headers.get("Authorization", "").strip()
+    if auth_header.startswith(KEY_PREFIX):
+        key, principal = auth_header, ANONYMOUS
+    else:
+        principal = current_principal()
     d = session.get(Distribution, dist_id)
-    ds = session.get(Dataset, d.dataset_id) if d is not None else None
-    if d is None or ds is None or d.filename != filename or not is_allowed(current_principal(), "opendata:dataset:read", ds):
+    if d is None or d.filename != filename:
         raise NotFound("no such file")
+    download_authorize(session, principal, d, key=key)
     return send_file(blob_path(storage_dir(), d.sha256), mimetype=d.media_type, as_attachment=True,
                      download_name=d.filename, etag=d.sha256)
 

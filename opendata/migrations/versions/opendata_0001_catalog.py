@@ -68,9 +68,43 @@ def upgrade() -> None:
         _ts("created_at"),
     )
     op.create_index("ix_opendata_distribution_dataset_id", "opendata_distribution", ["dataset_id"])
+    op.create_table(
+        "opendata_access_application",
+        sa.Column("id", sa.String(32), primary_key=True),
+        sa.Column("dataset_id", sa.String(32), sa.ForeignKey("opendata_dataset.id"), nullable=False),
+        sa.Column("applicant", sa.String(200), nullable=False),
+        sa.Column("applicant_name", sa.String(200), nullable=False),
+        sa.Column("applicant_org", sa.String(64), nullable=True),
+        sa.Column("purpose", sa.Text(), nullable=False),
+        sa.Column("state", sa.String(20), nullable=False),
+        sa.Column("decided_by", sa.String(200), nullable=True),
+        sa.Column("decision_note", sa.Text(), nullable=True),
+        _ts("expires_at", True),
+        sa.Column("key_hash", sa.String(64), nullable=True),
+        sa.Column("key_prefix", sa.String(16), nullable=True),
+        _ts("created_at"),
+        _ts("decided_at", True),
+    )
+    op.create_index("ix_opendata_access_application_dataset_id", "opendata_access_application", ["dataset_id"])
+    op.create_index("ix_opendata_access_application_key_hash", "opendata_access_application", ["key_hash"], unique=True)
+    op.create_table(
+        "opendata_download",
+        sa.Column("id", sa.String(32), primary_key=True),
+        sa.Column("dataset_id", sa.String(32), sa.ForeignKey("opendata_dataset.id"), nullable=False),
+        sa.Column("distribution_id", sa.String(32), sa.ForeignKey("opendata_distribution.id"), nullable=False),
+        sa.Column("application_id", sa.String(32), sa.ForeignKey("opendata_access_application.id"), nullable=True),
+        sa.Column("actor", sa.String(200), nullable=False),
+        _ts("at"),
+    )
+    op.create_index("ix_opendata_download_dataset_id", "opendata_download", ["dataset_id"])
 
 
 def downgrade() -> None:
+    op.drop_index("ix_opendata_download_dataset_id", table_name="opendata_download")
+    op.drop_table("opendata_download")
+    op.drop_index("ix_opendata_access_application_key_hash", table_name="opendata_access_application")
+    op.drop_index("ix_opendata_access_application_dataset_id", table_name="opendata_access_application")
+    op.drop_table("opendata_access_application")
     op.drop_index("ix_opendata_distribution_dataset_id", table_name="opendata_distribution")
     op.drop_table("opendata_distribution")
     op.drop_index("ix_opendata_dataset_state", table_name="opendata_dataset")

@@ -162,10 +162,17 @@ def _parse_fq(fq: str) -> list[tuple[bool, str, str]]:
     return out
 
 
-def _fields(session, ds: Dataset) -> dict[str, list[str]]:
+def _formats(session) -> dict[str, set[str]]:
+    """dataset id -> formats of its distributions (one query)."""
+    out: dict[str, set[str]] = {}
+    for ds_id, fmt in session.exec(select(Distribution.dataset_id, Distribution.format)):
+        out.setdefault(ds_id, set()).add(fmt)
+    return out
+
+
+def _fields(ds: Dataset, formats: dict[str, set[str]]) -> dict[str, list[str]]:
     return {"organization": [_org_name(ds)], "tags": list(ds.keywords), "groups": [ds.theme.lower()],
-            "res_format": sorted({d.format for d in distributions_of(session, ds)}), "name": [ds.name],
-            "license_id": [ds.licence]}
+            "res_format": sorted(formats.get(ds.id, ())), "name": [ds.name], "license_id": [ds.licence]}
 
 
 def package_search(session, principal, params, base_url):
@@ -190,8 +197,9 @@ def package_search(session, principal, params, base_url):
     sort = str(params.get("sort") or "score desc, metadata_modified desc")
     found = []
     words = [w.lower() for w in q.split()] if q else []
+    formats = _formats(session)
     for ds in _visible(session, principal, drafts=_bool(params.get("include_private")) or _bool(params.get("include_drafts"))):
-        f = _fields(session, ds)
+        f = _fields(ds, formats)
         if any((value in f.get(field, [])) == neg for neg, field, value in terms):
             continue
         text = " ".join([ds.name, ds.title_zh, ds.title_en, ds.description_zh, ds.description_en, *ds.keywords]).lower()

@@ -162,12 +162,47 @@ def _parse_fq(fq: str) -> list[tuple[bool, str, str]]:
     return out
 
 
-def _formats(session) -> dict[str, set[str]]:
-    """dataset id -> formats of its distributions (one query)."""
+def _formats(session, ids: list[str] | None = None) -> dict[str, set[str]]:
+    """dataset id -> formats of its distributions (all datasets, or those in ``ids``, chunked)."""
     out: dict[str, set[str]] = {}
-    for ds_id, fmt in session.exec(select(Distribution.dataset_id, Distribution.format)):
-        out.setdefault(ds_id, set()).add(fmt)
+    chunks = [None] if ids is None else [ids[i : i + 900] for i in range(0, len(ids), 900)]
+    for chunk in chunks:
+        q = select(Distribution.dataset_id, Distribution.format)
+        if chunk is not None:
+            q = q.where(Distribution.dataset_id.in_(chunk))
+        for ds_id, fmt in session.exec(q):
+            out.setdefault(ds_id, set()).add(fmt)
     return out
+
+
+def _public_candidates(session, words: list[str], terms: list[tuple[bool, str, str]]) -> list[Dataset]:
+    """Published datasets that can match: the keyword and the exact facet filters pushed into SQL
+    (LIKE on the text columns and on the keywords' JSON text, \\u-escaped as stored); the caller
+    applies the full filter to these."""
+    from sqlalchemy import String, cast, exists, or_
+
+    q = select(Dataset).where(Dataset.state == "published")
+    def like(text: str) -> str:  # '!' escapes LIKE's wildcards; backslashes stay literal on every back-end
+        return "%" + text.replace("!", "!!").replace("%", "!%").replace("_", "!_") + "%"
+
+    for w in words:
+        pats = {like(w), like(json.dumps(w)[1:-1])}
+        cols = (Dataset.name, Dataset.title_zh, Dataset.title_en, Dataset.description_zh, Dataset.description_en)
+        conds = [c.ilike(p, escape="!") for c in cols for p in pats] + \
+            [cast(Dataset.keywords, String).ilike(p, escape="!") for p in pats]
+        q = q.where(or_(*conds))
+    for neg, field, value in terms:
+        if neg:
+            continue
+        if field == "groups":
+            q = q.where(Dataset.theme == value.upper())
+        elif field == "res_format":
+            q = q.where(exists().where(Distribution.dataset_id == Dataset.id, Distribution.format == value))
+        elif field == "name":
+            q = q.where(Dataset.name == value)
+        elif field == "license_id":
+            q = q.where(Dataset.licence == value)
+    return list(session.exec(q))
 
 
 def _fields(ds: Dataset, formats: dict[str, set[str]]) -> dict[str, list[str]]:
@@ -197,8 +232,11 @@ def package_search(session, principal, params, base_url):
     sort = str(params.get("sort") or "score desc, metadata_modified desc")
     found = []
     words = [w.lower() for w in q.split()] if q else []
-    formats = _formats(session)
-    for ds in _visible(session, principal, drafts=_bool(params.get("include_private")) or _bool(params.get("include_drafts"))):
+    drafts = _bool(params.get("include_private")) or _bool(params.get("include_drafts"))
+    cands = _visible(session, principal, drafts=True) if drafts and not principal.is_anonymous else \
+        _public_candidates(session, words, terms)
+    formats = _formats(session, [d.id for d in cands])
+    for ds in cands:
         f = _fields(ds, formats)
         if any((value in f.get(field, [])) == neg for neg, field, value in terms):
             continue

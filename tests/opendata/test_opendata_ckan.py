@@ -68,6 +68,9 @@ def test_remoteckan(served):
                                    **{"facet.field": json.dumps(["organization", "tags", "res_format", "groups"])})
     assert [p["name"] for p in res["results"]] == ["bus-stops"]
     assert res["facets"]["res_format"] == {"CSV": 1} and res["search_facets"]["tags"]["items"]
+    # a Chinese keyword that only the keyword list holds ('公交' is in the titles too: use a tag-only word)
+    assert [p["name"] for p in ck.action.package_search(q="地铁")["results"]] == ["metro-lines"]
+    assert ck.action.package_search(q="100%_!")["count"] == 0
     res = ck.action.package_search(fq="groups:tran res_format:CSV", sort="name asc", rows=1, start=1)
     assert res["count"] == 2 and [p["name"] for p in res["results"]] == ["metro-lines"]
     pkg = ck.action.package_show(id="bus-stops")

@@ -9,7 +9,7 @@ without whitelisting (the tests validate it with pyshacl).
 
 from __future__ import annotations
 
-from typing import Any, Iterable
+from typing import Iterable
 
 from rdflib import BNode, Graph, Literal, Namespace, URIRef
 from rdflib.namespace import DCAT, DCTERMS, FOAF, RDF, SKOS, XSD

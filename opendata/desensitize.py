@@ -12,7 +12,7 @@ import tempfile
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Iterable
+from typing import Any
 
 from kernel.errors import ValidationFailed
 from opendata.operators import Keys, OperatorError, OpStats, build_operator

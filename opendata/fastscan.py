@@ -42,7 +42,7 @@ from typing import Iterable, Sequence
 
 import numpy as np
 
-from opendata.recognizers import _MEMO_VALIDATORS, _TOKEN, CellStats, Detector, Recognizer, clean_cell, load_recognizers
+from opendata.recognizers import _MEMO_VALIDATORS, _TOKEN, CellStats, Detector, Recognizer, clean_cell
 from opendata.validators import (
     _MOBILE_PREFIX, _RIC_WEIGHTS, _USCC_WEIGHTS, CARD_ISSUER, PERMIT_PREFIXES, PROVINCE_CODES, USCC_ORG_TYPES, VALIDATORS,
 )

@@ -5,7 +5,6 @@ for a recogniser list it was not written for."""
 from __future__ import annotations
 
 import csv
-from pathlib import Path
 
 import pytest
 

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from typing import Iterable
 
-from rdflib import BNode, Graph, Literal, Namespace, URIRef
+from rdflib import Graph, Literal, Namespace, URIRef
 from rdflib.namespace import DCAT, DCTERMS, FOAF, RDF, SKOS, XSD
 
 from kernel.db import Session
@@ -83,13 +83,13 @@ def _add_dataset(g: Graph, session: Session, ds: Dataset, base: str) -> URIRef:
     g.add((pub, RDF.type, FOAF.Agent))
     g.add((pub, FOAF.name, Literal(ds.organisation)))
     g.add((pub, DCTERMS.type, _concept(g, REGIONAL, "Regional authority")))
-    cp = BNode()
+    cp = URIRef(f"{d}#contact")  # named, not blank: rdflib's Turtle writer is quadratic in blank nodes
     g.add((d, DCAT.contactPoint, cp))
     g.add((cp, RDF.type, VCARD.Kind))
     g.add((cp, VCARD.fn, Literal(ds.organisation)))
     g.add((cp, VCARD.hasEmail, URIRef(f"mailto:{ds.contact_email}")))
     if ds.temporal_start or ds.temporal_end:
-        pot = BNode()
+        pot = URIRef(f"{d}#temporal")
         g.add((d, DCTERMS.temporal, pot))
         g.add((pot, RDF.type, DCTERMS.PeriodOfTime))
         if ds.temporal_start:
@@ -129,7 +129,7 @@ def _add_dataset(g: Graph, session: Session, ds: Dataset, base: str) -> URIRef:
             g.add((URIRef(lic_uri), RDF.type, DCTERMS.LicenseDocument))
             g.add((URIRef(lic_uri), DCTERMS.type, _concept(g, ATTRIBUTION, "Attribution")))
         g.add((r, DCATAP.availability, _concept(g, AVAILABILITY_STABLE, "Stable")))
-        spdx = BNode()
+        spdx = URIRef(f"{r}#checksum")
         g.add((r, URIRef("http://spdx.org/rdf/terms#checksum"), spdx))
         g.add((spdx, RDF.type, URIRef("http://spdx.org/rdf/terms#Checksum")))
         g.add((spdx, URIRef("http://spdx.org/rdf/terms#algorithm"), URIRef("http://spdx.org/rdf/terms#checksumAlgorithm_sha256")))

@@ -8,7 +8,12 @@ Framework-free: no Flask, no portal. Sub-modules:
 - :mod:`opendata.scan` — column classification and per-cell scan
 - :mod:`opendata.policy`, :mod:`opendata.operators`, :mod:`opendata.desensitize` — policies and operators
 - :mod:`opendata.anonymity` — k-anonymity, l-diversity, t-closeness, risks, lattice search
+- :mod:`opendata.gate` — the release gate (every cell, every checksum-valid direct identifier)
+- :mod:`opendata.catalog`, :mod:`opendata.release` — datasets, distributions, grading, the audited
+  release workflow (issue 13)
 """
+
+from opendata import policies  # noqa: F401  (registers the opendata policies)
 
 from opendata.recognizers import Detector, Finding, default_detector
 from opendata.validators import AreaCodes

@@ -9,9 +9,10 @@ Enforcement (:func:`search`) is full-domain generalisation over user-given hiera
 suppression limit. The lattice (one level per quasi-identifier) is explored best-first by a lower
 bound of the utility metric (non-uniform entropy, ARX's "precomputed entropy" metric: Σ over
 attributes and records of log2(|generalised value| / |original value|), suppressed records counted as
-generalised to the top level). The privacy models are monotone under generalisation (with
-suppression), so each check tags its successors (anonymous) or predecessors (not anonymous) without
-evaluating them — the pruning idea of ARX's Flash. The search stops as soon as the lower bound of the
+generalised to the top level). k-anonymity and distinct-l-diversity are monotone under
+generalisation (with suppression), so each check tags its successors (anonymous) or predecessors (not anonymous) without
+evaluating them — the pruning idea of ARX's Flash. Entropy-l-diversity with suppression is not
+monotone; that search prunes by the utility bound only. The search stops as soon as the lower bound of the
 next node cannot beat the best score found, which makes the result the global optimum.
 """
 
@@ -403,6 +404,12 @@ def search(
     zero_sup = np.zeros(nn, dtype=bool)  # anonymous without suppression (tagged): score == bound
     best: tuple[float, tuple[int, ...], int, int, int] | None = None
     checked = 0
+    # entropy-l-diversity with suppression is not monotone: generalising can merge a diverse class
+    # with a low-entropy one into a class that fails, so a failing node says nothing about its
+    # predecessors. Such searches tag only the node itself and resolve every node whose bound can
+    # still beat the best (k-anonymity and distinct-l-diversity, with or without suppression, are
+    # monotone: merged classes keep >= k records and >= l distinct values)
+    monotone = not (l is not None and l_kind == "entropy" and limit > 0)
 
     def evaluate(i: int) -> None:
         nonlocal best, checked
@@ -413,9 +420,12 @@ def search(
         bad = _failing_classes(enc, inverse, counts, k, l, l_kind)
         suppressed = int(counts[bad].sum())
         if suppressed > limit:
-            status[np.all(nodes <= nd, axis=1)] = NOT  # predecessors cannot be anonymous either
+            if monotone:
+                status[np.all(nodes <= nd, axis=1)] = NOT  # predecessors cannot be anonymous either
+            else:
+                status[i] = NOT
             return
-        succ = np.all(nodes >= nd, axis=1)
+        succ = np.all(nodes >= nd, axis=1) if monotone else (np.arange(nn) == i)
         status[succ] = ANON
         if suppressed == 0:
             zero_sup[succ] = True  # their score is their bound, >= this node's: never better
@@ -450,10 +460,11 @@ def search(
                 break
     # phase 2: every node that could still beat the best is resolved, highest first so that a
     # non-anonymous node settles all its predecessors at once
-    while best is not None:
+    while best is not None or not monotone:
         if max_checks is not None and checked >= max_checks:
             break
-        open_ = (~evaluated) & (status != NOT) & (bounds < best[0] - 1e-9) & ~zero_sup
+        limit_score = best[0] - 1e-9 if best is not None else np.inf
+        open_ = (~evaluated) & (status != NOT) & (bounds < limit_score) & ~zero_sup
         if not open_.any():
             break
         cand = np.where(open_)[0]

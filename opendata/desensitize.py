@@ -1,6 +1,7 @@
 """Apply a policy to a table, streaming, into a temporary file that is renamed into place only when
-everything succeeded and a re-scan of the output finds no direct identifier the policy did not
-explicitly keep."""
+everything succeeded and the release gate (:mod:`opendata.gate`: every cell of the output, every
+operator's output included) finds no direct identifier; only organisation codes the policy keeps
+with a reason may remain."""
 
 from __future__ import annotations
 
@@ -11,13 +12,13 @@ import tempfile
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Iterable
+from typing import Any
 
 from kernel.errors import ValidationFailed
 from opendata.operators import Keys, OperatorError, OpStats, build_operator
 from opendata.policy import check_policy_columns
 from opendata.recognizers import Detector, default_detector
-from opendata.scan import DIRECT, scan_table
+from opendata.gate import GateReport, gate_table, keep_map
 from opendata.tabular import Table, open_table
 
 __all__ = ["DesensitizeResult", "desensitize", "desensitize_file", "ResidualIdentifiers"]
@@ -36,11 +37,12 @@ class DesensitizeResult:
     operators: dict[str, dict[str, Any]] = field(default_factory=dict)
     residual: list[dict[str, Any]] = field(default_factory=list)
     seconds: float = 0.0
+    gate: dict[str, Any] | None = None
 
     def as_dict(self) -> dict[str, Any]:
         return {"output": self.output, "rows": self.rows, "columns_in": self.columns_in,
                 "columns_out": self.columns_out, "operators": self.operators, "residual": self.residual,
-                "seconds": round(self.seconds, 3)}
+                "gate": self.gate, "seconds": round(self.seconds, 3)}
 
 
 class _Writer:
@@ -84,7 +86,6 @@ def desensitize(
     detector: Detector | None = None,
     out_encoding: str = "utf-8",
     verify: bool = True,
-    verify_rows: int | None = None,
 ) -> DesensitizeResult:
     """Stream ``table`` through ``policy`` into ``out`` (CSV / NDJSON / JSON by extension).
 
@@ -127,12 +128,14 @@ def desensitize(
         for c in cols:
             result.operators[c] = {"spec": specs[c], "applied": stats[c].applied, "invalid": stats[c].invalid}
         if verify:
-            result.residual = _residual(tmp, fmt, out_encoding, policy, specs, det, verify_rows)
-            if result.residual:
+            rep = gate_output(tmp, fmt, out_encoding, policy, det)
+            result.gate = rep.summary()
+            result.residual = [f.as_dict() for f in rep.blocking]
+            if not rep.passed:
                 raise ResidualIdentifiers(
-                    "direct identifiers remain after desensitization; treat these columns or list them in keep_identifiers",
-                    errors=[{"pointer": f"/columns/{r['column']}", "message": f"{r['entity']} in {r['share']:.0%} of cells"}
-                            for r in result.residual],
+                    "direct identifiers remain after desensitization; treat these columns (only organisation "
+                    "codes may be kept, in keep_identifiers with a reason)",
+                    errors=rep.errors(),
                 )
         os.replace(tmp, target)
     except BaseException:
@@ -145,24 +148,9 @@ def desensitize(
     return result
 
 
-# operators whose output intentionally keeps the shape of the value (tokens) or is explicitly kept
-_EXEMPT = {"token"}
-
-
-def _residual(path: str, fmt: str, encoding: str, policy: dict[str, Any], specs: dict[str, dict[str, Any]],
-              det: Detector, verify_rows: int | None) -> list[dict[str, Any]]:
-    t = open_table(path, format=fmt, encoding=encoding)
-    rep = scan_table(t, detector=det, sample_rows=verify_rows)
-    allowed = set(policy.get("keep_identifiers", []))
-    out = []
-    for c in rep.columns:
-        if c.name in allowed or specs.get(c.name, {}).get("type") in _EXEMPT:
-            continue
-        for d in c.detections:
-            if d["category"] == DIRECT and d["mode"] in ("cell", "text") and d["confidence"] >= 0.3:
-                out.append({"column": c.name, "entity": d["entity"], "share": max(d["share"], d["contains_share"]),
-                            "confidence": d["confidence"]})
-    return out
+def gate_output(path: str, fmt: str, encoding: str, policy: dict[str, Any], det: Detector) -> GateReport:
+    """The release gate over a written output (every cell; no operator is exempt)."""
+    return gate_table(open_table(path, format=fmt, encoding=encoding), detector=det, keep=keep_map(policy))
 
 
 def desensitize_file(path: str | os.PathLike, policy: dict[str, Any], out: str | os.PathLike, *,

@@ -23,8 +23,8 @@ computed per column batch with far less Python work per cell.
   digit-capable bytes in a row -> no passport / permit pass (the tests check each class table
   against every Unicode character it must cover).
 
-The numpy path and the gates are only used with the packaged recogniser list (a custom list gets
-the generic dispatch alone); ``strict_area`` falls back to :meth:`AreaCodes.valid_in` per candidate.
+The numpy path and the gates are only used with the recogniser list they were written for
+(:data:`MIRRORED_SPECS_DIGEST`; any other list, an edited YAML included, gets the generic dispatch alone); ``strict_area`` falls back to :meth:`AreaCodes.valid_in` per candidate.
 Tests check that fast and reference scans give identical statistics.
 """
 
@@ -33,6 +33,7 @@ from __future__ import annotations
 import bisect
 import datetime as _dt
 import functools
+import hashlib
 import itertools
 import operator
 import re
@@ -41,8 +42,10 @@ from typing import Iterable, Sequence
 
 import numpy as np
 
-from opendata.recognizers import _MEMO_VALIDATORS, _TOKEN, CellStats, Detector, Recognizer, clean_cell, load_recognizers
-from opendata.validators import _MOBILE_PREFIX, _RIC_WEIGHTS, _USCC_WEIGHTS, PERMIT_PREFIXES, PROVINCE_CODES, VALIDATORS
+from opendata.recognizers import _MEMO_VALIDATORS, _TOKEN, CellStats, Detector, Recognizer, clean_cell
+from opendata.validators import (
+    _MOBILE_PREFIX, _RIC_WEIGHTS, _USCC_WEIGHTS, CARD_ISSUER, PERMIT_PREFIXES, PROVINCE_CODES, USCC_ORG_TYPES, VALIDATORS,
+)
 
 __all__ = ["ColumnScanner", "scan_column"]
 
@@ -63,6 +66,13 @@ _USCC_W = np.array(_USCC_WEIGHTS, dtype=np.int32)
 _USCC_LUT = np.full(256, -1, dtype=np.int32)
 for _i, _c in enumerate("0123456789ABCDEFGHJKLMNPQRTUWXY"):
     _USCC_LUT[ord(_c)] = _i
+#: card issuer ranges per length (the table bank_card uses), indexed [length, first four digits]
+_CARD_LUT = np.array([np.frombuffer(bytes(t), dtype=np.uint8) for t in CARD_ISSUER], dtype=bool)
+#: credit-code registration authority x organisation type (values in the GB 32100 alphabet)
+_USCC_TYPE_LUT = np.zeros((31, 31), dtype=bool)
+for _a, _types in USCC_ORG_TYPES.items():
+    for _t in _types:
+        _USCC_TYPE_LUT["0123456789ABCDEFGHJKLMNPQRTUWXY".index(_a), "0123456789ABCDEFGHJKLMNPQRTUWXY".index(_t)] = True
 _MOBILE_W = np.array([1.0 if _MOBILE_PREFIX.match(f"1{k:02d}00000000") else 0.6 for k in range(100)])
 _BANK_ONLY_LENGTHS = (13, 14, 16, 17, 19)
 _VECTOR_LENGTHS = np.array((11, 18) + _BANK_ONLY_LENGTHS)
@@ -108,14 +118,22 @@ def _spec(r: Recognizer) -> tuple:
     return (r.name, r.entity, r.pattern, r.validator, r.score, r.priority, r.family, r.cell_only, r.prefilter, r.flags)
 
 
-@functools.lru_cache(maxsize=1)
-def _packaged_specs() -> tuple:
-    return tuple(_spec(r) for r in load_recognizers()[0])
+def specs_digest(recognizers: Iterable[Recognizer]) -> str:
+    """SHA-256 of the scan-relevant fields of a recogniser list, in order."""
+    return hashlib.sha256(repr(tuple(_spec(r) for r in recognizers)).encode("utf-8")).hexdigest()
+
+
+#: the recogniser list the vectorised groups, literal gates and cache-key rules below were written for
+#: (the packaged ``recognizers.yaml`` when this module was last changed with it). Any other list --
+#: an official's edit of the YAML included -- runs the generic dispatch, which is derived from the
+#: recogniser data alone. Changing the packaged list means re-checking this module against it and
+#: updating the digest (a test says so).
+MIRRORED_SPECS_DIGEST = "71e254573cada3a7f57036b623706dba37c5ce42e3c2672bde840a7396f1a877"
 
 
 def numpy_path_applies(det: Detector) -> bool:
-    """The vectorised validators mirror the packaged recognisers; other lists use the generic path."""
-    return tuple(_spec(r) for r in det.recognizers) == _packaged_specs()
+    """The vectorised validators mirror one recogniser list; other lists use the generic path."""
+    return specs_digest(det.recognizers) == MIRRORED_SPECS_DIGEST
 
 
 def _valid_date(y: np.ndarray, m: np.ndarray, d: np.ndarray) -> np.ndarray:
@@ -136,6 +154,11 @@ def _luhn(d: np.ndarray) -> np.ndarray:
     # a doubled digit contributes 2d - 9 when d >= 5 (the digit sum of 2d), else 2d
     w, doubled = _luhn_weights(d.shape[1])
     return (d @ w - 9 * ((d >= 5).astype(np.int32) @ doubled)) % 10 == 0
+
+
+def prov_u_ok(d: np.ndarray) -> np.ndarray:
+    """Credit-code area code (characters 3-8, digits): a province's code or 100000."""
+    return _PROV_LUT[d[:, 2] * 10 + d[:, 3]] | (_num(d, 2, 8) == 100000)
 
 
 def _num(d: np.ndarray, a: int, b: int) -> np.ndarray:
@@ -259,10 +282,12 @@ class ColumnScanner:
         # credit code: pattern [class]{2}\d{6}[class]{10}, then cn_uscc (check character, GB 32100)
         uv = _USCC_LUT[a]
         u_ok = (uv >= 0).all(1) & dig[:, 2:8].all(1)
+        u_ok &= _USCC_TYPE_LUT[np.clip(uv[:, 0], 0, 30), np.clip(uv[:, 1], 0, 30)]
+        u_ok &= prov_u_ok(d)
         u_ok &= (31 - (uv[:, :17] @ _USCC_W) % 31) % 31 == uv[:, 17]
         looks_id = all_dig & prov_ok & (y >= 1900) & (y <= 2100) & date_ok
         # bank card: pattern [1-6] then digits only, then bank_card
-        b_ok = all_dig & (d[:, 0] >= 1) & (d[:, 0] <= 6) & (d != d[:, :1]).any(1)
+        b_ok = all_dig & (d[:, 0] >= 1) & (d[:, 0] <= 6) & (d != d[:, :1]).any(1) & _CARD_LUT[18, _num(d, 0, 4)]
         b_state = np.where(looks_id, 2, np.where(_luhn(d), 1, np.where((d[:, 0] == 6) & (d[:, 1] == 2), 3, 0)))
         b_state = np.where(b_ok, b_state, 0)
         id_state = np.where(id_ok, 1 + permit, 0)
@@ -294,9 +319,7 @@ class ColumnScanner:
     def _group_bank(self, a: np.ndarray, out: Counter) -> None:
         length = a.shape[1]
         d = a.astype(np.int32) - 48
-        ok = (d[:, 0] >= 1) & (d[:, 0] <= 6) & (d != d[:, :1]).any(1)
-        if length == 13:
-            ok &= d[:, 0] != 1
+        ok = (d[:, 0] >= 1) & (d[:, 0] <= 6) & (d != d[:, :1]).any(1) & _CARD_LUT[length, _num(d, 0, 4)]
         luhn = _luhn(d)
         state = np.where(luhn, 1, np.where((d[:, 0] == 6) & (d[:, 1] == 2) & (length >= 16), 3, 0))
         state = np.where(ok, state, 0)

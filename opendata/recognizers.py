@@ -71,10 +71,17 @@ class Recognizer:
     flags: int = 0
     prefilter: str | None = None
     family: str | None = None
+    #: release gate rule: 'every' -- every validated occurrence in any cell counts (checksum or
+    #: structurally validated identifiers); 'share' -- only a column-level detection counts
+    gate: str = "share"
+    #: a steward may keep this entity in a release with a recorded reason (organisation codes)
+    keepable: bool = False
 
     def __post_init__(self) -> None:
         if self.validator and self.validator not in VALIDATORS:
             raise ValueError(f"recogniser {self.name}: unknown validator {self.validator!r}")
+        if self.gate not in ("every", "share"):
+            raise ValueError(f"recogniser {self.name}: gate must be 'every' or 'share', not {self.gate!r}")
         flags = self.flags | (re.MULTILINE if self.cell_only else 0)
         self.regex = re.compile(self.pattern, flags)
         self.prefilter_rx = re.compile(self.prefilter) if self.prefilter else None
@@ -260,9 +267,12 @@ class Detector:
         entities: Iterable[str] | None = None,
         threshold: float | None = None,
         cell: bool = False,
+        hinted: Iterable[str] = (),
     ) -> list[Finding]:
         """Findings inside ``text`` (overlaps resolved: higher score, then priority, then length win).
-        ``cell=True`` also runs cell-only recognisers (the text is one table cell)."""
+        ``cell=True`` also runs cell-only recognisers (the text is one table cell); ``hinted``: entities
+        the cell's column header suggests (they get the context boost, as in column scans)."""
+        hinted = frozenset(hinted)
         wanted = set(entities) if entities is not None else None
         thr = self.threshold if threshold is None else threshold
         cands: list[tuple[float, int, Finding]] = []
@@ -278,8 +288,11 @@ class Detector:
                 if not chk.ok:
                     continue
                 e -= chk.end_trim
-                score = self._context_score(rec, text, m.start(), rec.score * chk.weight)
-                if score < thr:
+                if rec.entity in hinted:
+                    score = min(1.0, rec.score * chk.weight + self.context_boost)
+                else:
+                    score = self._context_score(rec, text, m.start(), rec.score * chk.weight)
+                if score < (min(thr, 0.4) if rec.cell_only else thr):  # as scan_lines judges a cell
                     continue
                 f = Finding(chk.entity or rec.entity, s, e, text[s:e], score, rec.name, chk.normalized, chk.info)
                 cands.append((score, rec.priority, f))

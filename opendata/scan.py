@@ -73,6 +73,9 @@ class ColumnResult:
     category: str | None = None
     confidence: float = 0.0
     suggested_operator: dict[str, Any] | None = None
+    #: entity -> cells that are wholly that entity / cells containing it (any share; the release gate
+    #: counts these)
+    counts: dict[str, dict[str, int]] = field(default_factory=dict)
 
     def as_dict(self) -> dict[str, Any]:
         return {
@@ -86,6 +89,7 @@ class ColumnResult:
             "suggested_operator": self.suggested_operator,
             "header_hints": self.header_hints,
             "detections": self.detections,
+            "counts": self.counts,
         }
 
 
@@ -120,7 +124,7 @@ class ScanReport:
         }
 
 
-def _entity_info(detector: Detector) -> tuple[dict[str, str], dict[str, dict[str, Any]]]:
+def entity_info(detector: Detector) -> tuple[dict[str, str], dict[str, dict[str, Any]]]:
     cats: dict[str, str] = {}
     ops: dict[str, dict[str, Any]] = {}
     for r in detector.recognizers:
@@ -139,8 +143,10 @@ def _entity_info(detector: Detector) -> tuple[dict[str, str], dict[str, dict[str
 
 
 def _classify(col: ColumnResult, stats: CellStats, detector: Detector, min_share: float) -> None:
-    cats, ops = _entity_info(detector)
+    cats, ops = entity_info(detector)
     col.cells, col.nonempty = stats.cells, stats.nonempty
+    col.counts = {ent: {"cells": int(full), "contains": int(contains)}
+                  for ent, (full, _score, contains) in sorted(stats.by_entity.items()) if contains or full}
     with_recogniser = {r.entity for r in detector.recognizers} | {
         "CN_HK_RESIDENCE_PERMIT", "CN_MO_RESIDENCE_PERMIT", "CN_TW_RESIDENCE_PERMIT"}
     ne = max(stats.nonempty, 1)
@@ -264,14 +270,16 @@ def scan_cells(
     table: Table, *, detector: Detector | None = None, limit: int | None = None
 ) -> Iterator[tuple[int, str, Finding]]:
     """Per-cell mode: every finding inside every cell, as ``(row number (1-based, data rows), column,
-    finding)``; cell-only recognisers (bare names) apply to whole cells."""
+    finding)``; cell-only recognisers (bare names) apply to whole cells; the column header gives the
+    same boost as in column scans."""
     det = detector or default_detector()
     count = 0
+    hints = {name: frozenset(header_entities(name)) for name in table.columns}
     for i, row in enumerate(table.rows(), 1):
         for name, cell in zip(table.columns, row):
             if not cell:
                 continue
-            for f in det.analyze(cell, cell=True):
+            for f in det.analyze(cell, cell=True, hinted=hints.get(name, ())):
                 yield i, name, f
                 count += 1
                 if limit is not None and count >= limit:

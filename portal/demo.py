@@ -41,6 +41,8 @@ USERS = [
     ("vendor.pengcheng", "鹏城科技", "V-PENGCHENG", ["vendor"]),
     ("soc.analyst", "赵分析师", "SZ-ICT", ["security_analyst"]),
     ("data.steward", "孙数据", "SZ-ICT", ["data_steward"]),
+    ("trans.steward", "周交通", "SZ-TRANS", ["data_steward"]),
+    ("trans.approver", "吴审批", "SZ-TRANS", ["data_steward"]),
 ]
 
 

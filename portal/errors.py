@@ -21,7 +21,9 @@ PROBLEM_TYPE_BASE = "https://citygov.example/problems/"
 
 
 def wants_problem_json() -> bool:
-    return request.path.startswith("/api/") or request.path in ("/healthz",)
+    return (request.path.startswith("/api/") or request.path in ("/healthz",)
+            # machine endpoints outside /api: open-data downloads and the DCAT export
+            or request.path.startswith(("/opendata/download/", "/catalog.", "/dataset/")))
 
 
 def problem_response(status: int, body: dict) -> Response:

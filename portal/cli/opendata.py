@@ -103,6 +103,10 @@ def register(cli: click.Group) -> None:
     def opendata_group():
         """Personal-data detection, desensitization and anonymity for data opening."""
 
+    from portal.cli._opendata_catalog import add_commands
+
+    add_commands(opendata_group)
+
     @opendata_group.command("scan")
     @click.argument("file", type=click.Path(dir_okay=False))
     @_table_options
@@ -166,7 +170,8 @@ def register(cli: click.Group) -> None:
     @click.option("--out", type=click.Path(dir_okay=False), help="Write the policy here (default: standard output).")
     @click.option("--policy-format", type=click.Choice(["yaml", "json"]), default="yaml", show_default=True)
     @_table_options
-    @click.option("--sample", type=click.IntRange(min=1), default=2000, show_default=True)
+    @click.option("--sample", type=click.IntRange(min=1), default=None,
+                  help="Scan only the first N rows (default: every row, so that the policy passes the gate).")
     @format_option
     def policy_suggest(file, out, policy_format, encoding, delimiter, input_format, sheet, sample, fmt):
         """Suggest a starting policy for FILE from a scan."""

@@ -121,10 +121,12 @@ def test_residual_identifier_fails_and_writes_nothing(tmp_path):
         desensitize_file(src, pol, out, keys=Keys(pseudonym=KEY))
     assert {e["pointer"] for e in ei.value.errors} >= {"/columns/身份证号", "/columns/手机"}
     assert not out.exists() and list(tmp_path.iterdir()) == [src]
-    # explicitly kept identifiers pass
+    # personal identifiers cannot be kept, not even explicitly
     pol = parse_policy("version: 1\non_unlisted: drop\nkeep_identifiers: [手机]\ncolumns:\n  手机: {type: keep}\n")
-    desensitize_file(src, pol, out)
-    assert _read(out)[0] == ["手机"]
+    with pytest.raises(ResidualIdentifiers) as ei:
+        desensitize_file(src, pol, out)
+    assert [(e["column"], e["entity"], e["rows"]) for e in ei.value.errors] == [("手机", "CN_MOBILE", [1, 2, 3])]
+    assert not out.exists()
 
 
 @pytest.mark.parametrize(

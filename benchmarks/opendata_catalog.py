@@ -1,0 +1,154 @@
+"""Catalog figures: CKAN ``package_search`` (keyword + two facets), the DCAT-AP export, and the release
+check of a large CSV beside the stand-alone scan of the same file.
+
+    python benchmarks/opendata_catalog.py [--datasets 10000] [--search-sizes 1000,10000,100000]
+                                          [--queries 20] [--csv-mb 100]
+
+Datasets are inserted in bulk into a migrated SQLite database in a temporary directory (one CSV
+distribution each). Peers measured in the same run: rdflib's bare serialisation of the same graph
+(for the export) and ``scan_table(sample_rows=None)`` on the same file (for the release check).
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import random
+import statistics
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+
+THEMES = ["TRAN", "HEAL", "GOVE", "ECON", "ENVI", "EDUC"]
+WORDS = ["公交", "地铁", "医疗", "门诊", "学校", "空气", "预算", "道路", "停车", "人口", "bus", "metro", "clinic", "school", "air"]
+
+
+def _db(tmp: Path):
+    from portal import db as db_mod
+
+    url = f"sqlite:///{tmp / 'bench.sqlite'}"
+    db_mod.import_models()
+    db_mod.upgrade(url)
+    return db_mod.Database(url)
+
+
+def _fill(database, start: int, n: int, seed: int = 7) -> None:
+    from kernel.ids import new_id
+    from opendata.models import Dataset, Distribution
+
+    rnd = random.Random(seed)
+    with database.session_scope() as s:
+        conn = s.connection()
+        ds_rows, dist_rows = [], []
+        for i in range(start, start + n):
+            kw = rnd.sample(WORDS, 3)
+            did = new_id()
+            org = f"org-{i % 40}"
+            ds_rows.append(dict(id=did, name=f"ds-{i:06d}", org_id=org, organisation=f"部门{i % 40}", title_zh=f"{kw[0]}数据{i}",
+                                title_en=f"{kw[1]} data {i}", description_zh=f"关于{kw[0]}和{kw[2]}的统计", description_en=f"About {kw[1]}",
+                                theme=rnd.choice(THEMES), keywords=kw, licence="CC-BY-4.0", frequency="MONTHLY",
+                                contact_email="a@b.cn", grade="unconditional", quasi_identifiers=[], state="published",
+                                version=1, created_at=_now(), updated_at=_now(), published_at=_now()))
+            dist_rows.append(dict(id=new_id(), dataset_id=did, title=f"f{i}.csv", format=rnd.choice(["CSV", "JSON", "XLSX"]),
+                                  media_type="text/csv", filename=f"f{i}.csv", byte_size=1000, sha256="0" * 64, rows=10,
+                                  created_at=_now()))
+        conn.execute(Dataset.__table__.insert(), ds_rows)
+        conn.execute(Distribution.__table__.insert(), dist_rows)
+        s.commit()
+
+
+def _now():
+    from kernel.clock import utcnow
+
+    return utcnow()
+
+
+def bench_search(database, n: int, queries: int) -> dict:
+    from kernel.principal import Principal
+    from opendata.ckan import package_search
+
+    anon = Principal(kind="anonymous")
+    rnd = random.Random(1)
+    times = []
+    for _ in range(queries):
+        params = {"q": rnd.choice(WORDS), "fq": f"groups:{rnd.choice(THEMES).lower()} res_format:CSV", "rows": 10,
+                  "facet.field": json.dumps(["organization", "tags"])}
+        with database.session_scope() as s:
+            t0 = time.perf_counter()
+            res = package_search(s, anon, params, "http://x")
+            times.append(time.perf_counter() - t0)
+    times.sort()
+    p95 = times[max(0, int(round(0.95 * len(times))) - 1)]
+    return {"datasets": n, "queries": queries, "median_ms": round(statistics.median(times) * 1000, 1),
+            "p95_ms": round(p95 * 1000, 1), "last_count": res["count"]}
+
+
+def bench_dcat(database, n: int) -> dict:
+    from sqlmodel import select
+
+    from opendata.dcat import catalog_graph, serialize
+    from opendata.models import Dataset
+
+    with database.session_scope() as s:
+        rows = list(s.exec(select(Dataset).limit(n)))
+        t0 = time.perf_counter()
+        g = catalog_graph(s, rows, "http://x")
+        t_graph = time.perf_counter() - t0
+        t1 = time.perf_counter()
+        data = serialize(g, "ttl")
+        t_ser = time.perf_counter() - t1
+    return {"datasets": len(rows), "triples": len(g), "graph_s": round(t_graph, 2), "serialize_s": round(t_ser, 2),
+            "total_s": round(t_graph + t_ser, 2), "bytes": len(data),
+            "export_vs_bare_rdflib_serialize": round((t_graph + t_ser) / t_ser, 2)}
+
+
+def bench_release_check(tmp: Path, mb: int) -> dict:
+    from opendata.gate import gate_table
+    from opendata.generate import write_csv_fast
+    from opendata.scan import scan_table
+    from opendata.tabular import open_table
+
+    path = tmp / "big.csv"
+    write_csv_fast(path, size_mb=mb, seed=3)
+    size = path.stat().st_size / 1e6
+    t0 = time.perf_counter()
+    scan_table(open_table(str(path)), sample_rows=None)
+    t_scan = time.perf_counter() - t0
+    t1 = time.perf_counter()
+    rep = gate_table(open_table(str(path)))
+    t_gate = time.perf_counter() - t1
+    return {"csv_mb": round(size, 1), "scan_s": round(t_scan, 2), "scan_mb_s": round(size / t_scan, 1),
+            "gate_s": round(t_gate, 2), "gate_mb_s": round(size / t_gate, 1), "gate_vs_scan_rate": round(t_scan / t_gate, 2),
+            "blocking_findings": len(rep.blocking)}
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--datasets", type=int, default=10000, help="datasets for the DCAT export")
+    ap.add_argument("--search-sizes", default="1000,10000,100000")
+    ap.add_argument("--queries", type=int, default=20)
+    ap.add_argument("--csv-mb", type=int, default=100)
+    a = ap.parse_args()
+    print(f"load average: {os.getloadavg()}")
+    with tempfile.TemporaryDirectory() as d:
+        tmp = Path(d)
+        database = _db(tmp)
+        have = 0
+        for n in sorted(int(x) for x in a.search_sizes.split(",")):
+            _fill(database, have, n - have, seed=n)
+            have = n
+            print("package_search", bench_search(database, n, a.queries if n <= 10000 else max(3, a.queries // 4)))
+            if n >= a.datasets and "dcat" not in locals():
+                dcat = bench_dcat(database, a.datasets)
+                print("dcat export", dcat)
+        if "dcat" not in locals():
+            print("dcat export", bench_dcat(database, a.datasets))
+        print("release check", bench_release_check(tmp, a.csv_mb))
+
+
+if __name__ == "__main__":
+    main()

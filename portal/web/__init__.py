@@ -155,7 +155,15 @@ def init_app(app: Flask) -> None:
         def code_label(field: str, value) -> str:
             return labels.code_label(get_session(), field, value)
 
-        return {"nav_entries": nav_entries, "code_label": code_label}
+        def can(action: str, resource=None) -> bool:
+            from kernel.permissions import is_allowed
+
+            try:
+                return is_allowed(current_principal(), action, resource)
+            except CityGovError:
+                return False
+
+        return {"nav_entries": nav_entries, "code_label": code_label, "can": can}
 
 
 def _core_nav() -> None:

@@ -284,3 +284,64 @@ def test_certificate_verification_by_serial_and_file(client, city):
                                                      "file": (__import__("io").BytesIO(b"{not json"), "c.json")},
                        content_type="multipart/form-data")
     assert resp.status_code == 200 and "tag bad" in resp.get_data(as_text=True)
+
+
+def test_review_journey_compare_panel_blind_review(client, auth, city, db_session):
+    """The reviewer compares the pair side by side (shared phrases highlighted) and marks it, forms a panel
+    (an expert of the submitter's own organisation is excluded), experts review blind, the panel closes."""
+    from registry import services as registry
+
+    a, b = city["a"], city["b"]
+    for i in range(3):
+        auth.user("expert", username=f"exp{i}")
+    auth.user("expert", org="NS-DEP", username="exp.ns")
+    auth.login(client, "boss")
+    cmp_page = client.get(f"/projects/{a.id}/compare/{b.id}")
+    body = cmp_page.get_data(as_text=True)
+    assert cmp_page.status_code == 200 and "<mark>" in body and "parking" in body
+    resp = client.post(f"/projects/{a.id}/pairs/{b.id}", data={"csrf_token": csrf_token(cmp_page),
+                                                               "verdict": "duplicate", "reason": "同一建设内容"})
+    assert resp.status_code == 302
+    panel = client.get(f"/projects/{a.id}/panel")
+    assert "conflict" in panel.get_data(as_text=True) or "利益冲突" in panel.get_data(as_text=True)
+    resp = client.post(f"/projects/{a.id}/panel", data={"csrf_token": csrf_token(panel),
+                                                        "experts": ["exp0", "exp.ns"]})
+    assert resp.status_code == 422 and "exp.ns" in resp.get_data(as_text=True)
+    resp = client.post(f"/projects/{a.id}/panel", data={"csrf_token": csrf_token(panel),
+                                                        "experts": ["exp0", "exp1", "exp2", "exp.ns"]})
+    assert resp.status_code == 302
+    _logout(client)
+    for i in range(3):
+        auth.login(client, f"exp{i}")
+        mine = client.get("/reviews").get_data(as_text=True)
+        assert a.title in mine and b.title not in mine
+        form = client.get(f"/projects/{a.id}/review")
+        scores = {f"score_{c}": "8" for c in ("necessity", "duplication_risk", "technical_soundness",
+                                              "data_sharing", "security", "cost")}
+        if i == 0:
+            bad = client.post(f"/projects/{a.id}/review", data={"csrf_token": csrf_token(form), **scores,
+                                                                "score_cost": "11"})
+            assert bad.status_code == 422 and 'id="e-cost"' in bad.get_data(as_text=True)
+        resp = client.post(f"/projects/{a.id}/review", data={"csrf_token": csrf_token(form), **scores})
+        assert resp.status_code == 302
+        _logout(client)
+    auth.login(client, "boss")
+    page = client.get(f"/projects/{a.id}/panel")
+    resp = client.post(f"/projects/{a.id}/panel/close", data={"csrf_token": csrf_token(page)})
+    assert resp.status_code == 302
+    assert registry.reviews_get(db_session, auth.principal(city["users"]["boss"]), a.id)["blind"] is False
+
+
+def test_rules_page_adds_and_switches_rules(client, auth, city):
+    auth.login(client, "boss")
+    page = client.get("/rules")
+    assert page.status_code == 200 and "cloud-first" in page.get_data(as_text=True)
+    bad = client.post("/rules", data={"csrf_token": csrf_token(page), "action": "create", "definition": "code: x"})
+    assert bad.status_code == 422
+    rule = ("code: budget-cap\nseverity: warning\nfield: budget\nmessage: 预算过大\n"
+            "check: {field: budget, op: lte, value: 100000000}\n")
+    assert client.post("/rules", data={"csrf_token": csrf_token(page), "action": "create",
+                                       "definition": rule}).status_code == 302
+    assert "budget-cap" in client.get("/rules").get_data(as_text=True)
+    assert client.post("/rules", data={"csrf_token": csrf_token(page), "action": "toggle", "code": "budget-cap",
+                                       "enabled": "0"}).status_code == 302

@@ -64,7 +64,7 @@ def register_section(name: str, fn: SectionFn) -> None:
 
 
 def _tables(session) -> set[str]:
-    return set(sa.inspect(session.get_bind()).get_table_names())
+    return set(sa.inspect(session.connection()).get_table_names())  # the session's own connection: never a second one
 
 
 def table_section(table: str, *, label_columns: tuple[str, ...] = (), limit: int = 50) -> SectionFn:
@@ -74,7 +74,7 @@ def table_section(table: str, *, label_columns: tuple[str, ...] = (), limit: int
         if table not in _tables(session):
             return {"available": False, "table": table}
         meta = sa.MetaData()
-        t = sa.Table(table, meta, autoload_with=session.get_bind())
+        t = sa.Table(table, meta, autoload_with=session.connection())
         if "project_id" not in t.c:
             return {"available": False, "table": table}
         if scope.kind == "all":

@@ -175,38 +175,87 @@ def run_one(sessions: Sessions) -> str | None:
     job_id = _claim(sessions)
     if job_id is None:
         return None
-    last = [0.0]
+    reporter = _Reporter(sessions, job_id)
 
     def report(percent: int, message: str) -> None:
-        now = time.monotonic()
-        if now - last[0] < 0.2 and percent < 100:
-            return  # at most five progress writes a second
-        last[0] = now
-        _update(sessions, job_id, progress=max(0, min(100, int(percent))), message=str(message)[:500],
-                heartbeat_at=utcnow())
+        reporter.put(max(0, min(100, int(percent))), str(message)[:500])
 
     with sessions() as session:
         job = session.get(Job, job_id)
         try:
             principal = _principal_of(session, job)
+            session.commit()  # end the reading transaction: the job's services open their own
             spec = _KINDS.get(job.kind)
             if spec is None:
                 raise CityGovError(f"no worker knows jobs of kind {job.kind!r}")
             result = spec.run(session, principal, job, report)
+            session.rollback()  # a job commits its own work (its services do); end any reading transaction
         except CityGovError as exc:
             session.rollback()
+            reporter.close()
             error = {"detail": exc.detail, "code": exc.code, "errors": exc.errors[:1000]}
             _update(sessions, job_id, state="failed", finished_at=utcnow(), error=error, message=exc.detail[:500])
             return job_id
         except Exception as exc:  # noqa: BLE001 - a job's failure is recorded, never lost
             session.rollback()
+            reporter.close()
             log.exception("job %s (%s) failed", job_id, job.kind)
             _update(sessions, job_id, state="failed", finished_at=utcnow(), message=type(exc).__name__,
                     error={"detail": f"unexpected error ({type(exc).__name__}); the operators have the log"})
             return job_id
+    reporter.close()
     _update(sessions, job_id, state="succeeded", progress=100, finished_at=utcnow(), result=result, message="done",
             payload=None)
     return job_id
+
+
+class _Reporter:
+    """Progress writes off the job's thread: on SQLite the job's own write transaction holds the database
+    lock, so a progress row written from the job's thread would wait for itself. The reporter thread writes
+    the latest progress whenever the lock allows (at most a few times a second); PostgreSQL writes at once."""
+
+    def __init__(self, sessions: Sessions, job_id: str):
+        self.sessions, self.job_id = sessions, job_id
+        self.latest: tuple[int, str] | None = None
+        self.lock = threading.Lock()
+        self.wake = threading.Event()
+        self.done = False
+        # a session factory bound to one connection (tests: savepoints in an outer transaction) is used
+        # from this thread only, so progress is then written synchronously
+        self.threaded = not isinstance(getattr(sessions, "kw", {}).get("bind"), sa.Connection)
+        self.thread = threading.Thread(target=self._run, name=f"job-progress-{job_id[:8]}", daemon=True)
+        if self.threaded:
+            self.thread.start()
+
+    def put(self, percent: int, message: str) -> None:
+        if not self.threaded:
+            _update(self.sessions, self.job_id, progress=percent, message=message, heartbeat_at=utcnow())
+            return
+        with self.lock:
+            self.latest = (percent, message)
+        self.wake.set()
+
+    def _run(self) -> None:
+        while True:
+            self.wake.wait()
+            self.wake.clear()
+            with self.lock:
+                item, self.latest = self.latest, None
+            if item is not None:
+                try:
+                    _update(self.sessions, self.job_id, progress=item[0], message=item[1], heartbeat_at=utcnow())
+                except Exception:  # noqa: BLE001 - progress is best effort; the outcome is written by run_one
+                    log.warning("could not record the progress of job %s", self.job_id)
+            if self.done:
+                return
+            time.sleep(0.2)
+
+    def close(self) -> None:
+        if not self.threaded:
+            return
+        self.done = True
+        self.wake.set()
+        self.thread.join(timeout=60)
 
 
 def run_pending(sessions: Sessions, *, limit: int = 1000) -> int:

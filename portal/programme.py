@@ -67,26 +67,36 @@ def _tables(session) -> set[str]:
     return set(sa.inspect(session.connection()).get_table_names())  # the session's own connection: never a second one
 
 
-def table_section(table: str, *, label_columns: tuple[str, ...] = (), limit: int = 50) -> SectionFn:
-    """A section reading ``table`` rows whose ``project_id`` is in the scope (absent table: no data)."""
+def table_section(table: str, *, label_columns: tuple[str, ...] = (), limit: int = 50,
+                  org_fallback: bool = False, where: dict[str, Any] | None = None) -> SectionFn:
+    """A section reading ``table`` rows whose ``project_id`` is in the scope (absent table: no data).
+    With ``org_fallback``, a table without ``project_id`` but with ``org_id`` gives the rows of the scope's
+    organisation (``linked_by: "org_id"``: the module does not link its rows to projects). ``where``:
+    extra column = value conditions (columns the table lacks are ignored)."""
 
     def section(session, principal: Principal, scope: Scope) -> dict[str, Any]:
         if table not in _tables(session):
             return {"available": False, "table": table}
         meta = sa.MetaData()
         t = sa.Table(table, meta, autoload_with=session.connection())
-        if "project_id" not in t.c:
-            return {"available": False, "table": table}
+        linked_by = "project_id"
         if scope.kind == "all":
             cond = sa.true()
-        elif not scope.project_ids:
-            return {"available": True, "table": table, "count": 0, "rows": []}
-        else:
+        elif "project_id" in t.c:
+            if not scope.project_ids:
+                return {"available": True, "table": table, "count": 0, "rows": [], "linked_by": linked_by}
             cond = t.c.project_id.in_(scope.project_ids)
+        elif org_fallback and "org_id" in t.c and scope.org_id:
+            linked_by, cond = "org_id", t.c.org_id == scope.org_id
+        else:
+            return {"available": False, "table": table}
+        for column, value in (where or {}).items():
+            if column in t.c:
+                cond = sa.and_(cond, t.c[column] == value)
         count = session.execute(sa.select(sa.func.count()).select_from(t).where(cond)).scalar_one()
         cols = [t.c[c] for c in label_columns if c in t.c] or list(t.c)[:8]
         rows = session.execute(sa.select(*cols).where(cond).limit(limit)).mappings().all()
-        return {"available": True, "table": table, "count": int(count),
+        return {"available": True, "table": table, "count": int(count), "linked_by": linked_by,
                 "rows": [{k: _jsonable(v) for k, v in r.items()} for r in rows]}
 
     return section
@@ -147,8 +157,9 @@ def _datasets_section(session, principal: Principal, scope: Scope) -> dict[str, 
         project = session.get(Project, pid)
         for name in (project.data or {}).get("data_resources") or []:
             promised.append({"project_id": pid, "name": str(name)})
-    delivered = table_section("opendata_dataset", label_columns=("id", "project_id", "title", "name", "state",
-                                                                 "grade", "released_at"))(session, principal, scope)
+    delivered = table_section("opendata_dataset", label_columns=("name", "title_zh", "title", "state", "grade",
+                                                                 "published_at", "released_at"),
+                              org_fallback=True)(session, principal, scope)
     return {"available": True, "promised": promised, "delivered": delivered}
 
 

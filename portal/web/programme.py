@@ -54,8 +54,8 @@ def dashboard():
     cert_rows = [(labels.code_label(session, "status", s), int(n)) for s, n in session.execute(
         sa.select(Certificate.status, sa.func.count()).group_by(Certificate.status).order_by(Certificate.status))]
     security = _security_summary(session, principal)
-    datasets = programme.table_section("opendata_dataset")(session, principal,
-                                                         programme.Scope("all", (), None))
+    datasets = programme.table_section("opendata_dataset", where={"state": "published"})(
+        session, principal, programme.Scope("all", (), None))
     charts_ = {
         "state": charts.bar_chart(state_rows, title=_("Projects by state")),
         "area": charts.bar_chart(area_rows, title=_("Budget by area (10k CNY)")),

@@ -345,3 +345,20 @@ def test_rules_page_adds_and_switches_rules(client, auth, city):
     assert "budget-cap" in client.get("/rules").get_data(as_text=True)
     assert client.post("/rules", data={"csrf_token": csrf_token(page), "action": "toggle", "code": "budget-cap",
                                        "enabled": "0"}).status_code == 302
+
+
+def test_programme_datasets_fall_back_to_the_organisation(db_session, auth, city):
+    """An open-data catalog that links datasets to organisations only (not projects) still fills the
+    "delivered" part, saying so."""
+    import sqlalchemy as sa
+
+    from portal import programme
+
+    conn = db_session.connection()
+    conn.execute(sa.text("CREATE TABLE opendata_dataset (id VARCHAR(32) PRIMARY KEY, org_id VARCHAR(64), "
+                         "name VARCHAR(100), title_zh VARCHAR(300), state VARCHAR(20))"))
+    conn.execute(sa.text("INSERT INTO opendata_dataset VALUES ('d1', :o, 'parking', '停车场泊位', 'published')"),
+                 {"o": city["a"].org_id})
+    view = programme.department_view(db_session, auth.principal(city["users"]["boss"]), city["a"].org_id)
+    delivered = view["datasets"]["delivered"]
+    assert delivered["available"] and delivered["linked_by"] == "org_id" and delivered["rows"][0]["name"] == "parking"

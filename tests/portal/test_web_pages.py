@@ -362,3 +362,50 @@ def test_programme_datasets_fall_back_to_the_organisation(db_session, auth, city
     view = programme.department_view(db_session, auth.principal(city["users"]["boss"]), city["a"].org_id)
     delivered = view["datasets"]["delivered"]
     assert delivered["available"] and delivered["linked_by"] == "org_id" and delivered["rows"][0]["name"] == "parking"
+
+
+def test_steward_scan_preview_and_anonymity(app, client, auth, db_session):
+    import io
+
+    from portal import jobs
+    from portal.db import get_db
+
+    auth.user("data_steward", username="steward")
+    auth.login(client, "steward")
+    csv = ("姓名,身份证号,手机号,年龄,区\n"
+           + "".join(f"张{i},11010519491231002X,1380013{i:04d},{20 + i % 50},{'南山区' if i % 2 else '福田区'}\n"
+                     for i in range(60))).encode("utf-8")
+    page = client.get("/steward")
+    resp = client.post("/steward", data={"csrf_token": csrf_token(page), "file": (io.BytesIO(csv), "people.csv")},
+                       content_type="multipart/form-data")
+    assert resp.status_code == 302
+    assert jobs.run_pending(get_db(app).sessionmaker) == 1
+    job_id = resp.headers["Location"].rsplit("/", 1)[1]
+    scan = client.get(f"/steward/scans/{job_id}").get_data(as_text=True)
+    assert "11010519491231002X" not in scan and "1*" in scan  # examples are masked
+    assert "身份证号" in scan
+
+    policy = "version: 1\ncolumns:\n  身份证号: {type: drop}\n  手机号: {type: mask, keep_first: 3}\n"
+    prev = client.post("/steward/preview", data={"csrf_token": csrf_token(page), "policy": policy,
+                                                 "file": (io.BytesIO(csv), "people.csv")},
+                       content_type="multipart/form-data")
+    body = prev.get_data(as_text=True)
+    assert prev.status_code == 200 and "138*" in body and "11010519491231002X" not in body
+    bad = client.post("/steward/preview", data={"csrf_token": csrf_token(page), "policy": "columns: 3",
+                                                "file": (io.BytesIO(csv), "people.csv")},
+                      content_type="multipart/form-data")
+    assert bad.status_code == 422 and 'id="e-policy"' in bad.get_data(as_text=True)
+
+    meas = client.post("/steward/anonymity", data={"csrf_token": csrf_token(page), "qi": "年龄,区", "k": "5",
+                                                   "file": (io.BytesIO(csv), "people.csv")},
+                       content_type="multipart/form-data")
+    body = meas.get_data(as_text=True)
+    assert meas.status_code == 200 and "<svg" in body
+    nope = client.post("/steward/anonymity", data={"csrf_token": csrf_token(page), "qi": "",
+                                                   "file": (io.BytesIO(csv), "people.csv")},
+                       content_type="multipart/form-data")
+    assert nope.status_code == 422 and 'id="e-qi"' in nope.get_data(as_text=True)
+    client.post("/logout", data={"csrf_token": csrf_token(client.get("/account"))})
+    auth.user("vendor", username="v9")
+    auth.login(client, "v9")
+    assert client.get("/steward").status_code == 403

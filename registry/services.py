@@ -156,6 +156,11 @@ def library_index(session) -> sim.SimilarityIndex:
         lib = _INDEXES[key] = _LibraryIndex(sim.SimilarityIndex(merge_every=512), {})
     rows = session.exec(select(Project.id, Project.revision, Project.state)).all()
     changed = [r[0] for r in rows if lib.revisions.get(r[0]) != (r[1], r[2])]
+    if len(lib.revisions) > len(rows) - len(changed):  # rows gone (a rolled-back insert, a deleted row)
+        present = {r[0] for r in rows}
+        for gone in [pid for pid in lib.revisions if pid not in present]:
+            del lib.revisions[gone]
+            lib.index.remove(gone)
     if changed:
         for chunk in range(0, len(changed), 500):
             ids = changed[chunk:chunk + 500]

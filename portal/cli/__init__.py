@@ -196,8 +196,9 @@ def db_current(fmt):
 @click.option("--host", default="127.0.0.1", show_default=True)
 @click.option("--port", default=8000, show_default=True, type=click.IntRange(1, 65535))
 @click.option("--threads", default=8, show_default=True, type=click.IntRange(1, 256))
-def serve(host, port, threads):
-    """Serve the portal with waitress (production WSGI server)."""
+@click.option("--no-worker", is_flag=True, help="Do not run background jobs in this process (run `citygov jobs work`).")
+def serve(host, port, threads, no_worker):
+    """Serve the portal with waitress (production WSGI server) and a background-job worker thread."""
     from waitress import serve as waitress_serve
 
     from portal import db as db_mod
@@ -205,6 +206,10 @@ def serve(host, port, threads):
     url = current_app.config["DATABASE_URL"]
     if db_mod.current_revisions(url) != db_mod.head_revisions(url):
         fail("the database schema is not up to date: run `citygov db upgrade`")
+    if not no_worker:
+        from portal.jobs import Worker
+
+        Worker(db_mod.get_db().sessionmaker).start()
     click.echo(f"citygov serving on http://{host}:{port}/")
     waitress_serve(current_app._get_current_object(), host=host, port=port, threads=threads,
                    ident="citygov", max_request_body_size=int(current_app.config["MAX_CONTENT_LENGTH"]) + 1024)

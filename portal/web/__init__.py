@@ -35,12 +35,9 @@ def index():
         "organisations": session_db.exec(select(func.count()).select_from(Organisation)).one(),
         "users": session_db.exec(select(func.count()).select_from(User)).one(),
     }
-    try:
-        from audit import tree_size  # type: ignore[attr-defined]
+    from audit.log import current_size
 
-        stats["audit_events"] = tree_size(session_db)
-    except (ImportError, AttributeError):
-        pass
+    stats["audit_events"] = current_size(session_db)
     return render_template("web/index.html", stats=stats)
 
 
@@ -142,6 +139,41 @@ def _format_error(exc: CityGovError) -> str:
 def init_app(app: Flask) -> None:
     app.register_blueprint(bp)
 
+    @app.context_processor
+    def _inject_nav():
+        from portal.web import labels, nav
+
+        def nav_entries():
+            try:
+                principal = current_principal()
+            except CityGovError:
+                from kernel.principal import ANONYMOUS
+
+                principal = ANONYMOUS
+            return nav.entries_for(principal)
+
+        def code_label(field: str, value) -> str:
+            return labels.code_label(get_session(), field, value)
+
+        def can(action: str, resource=None) -> bool:
+            from kernel.permissions import is_allowed
+
+            try:
+                return is_allowed(current_principal(), action, resource)
+            except CityGovError:
+                return False
+
+        return {"nav_entries": nav_entries, "code_label": code_label, "can": can}
+
+
+def _core_nav() -> None:
+    from portal.web.nav import N_, add
+
+    add("web.index", N_("Start"), order=0)
+    add("web.projects", N_("Project library"), "registry:project:list", order=20)
+    add("web.audit_events", N_("Audit log"), "audit:event:browse", order=70)
+    add("web.admin_users", N_("Users"), "portal:user:list", order=80)
+
 
 def _load_page_modules() -> None:
     """Import every page module ``portal/web/<area>.py`` once, at import time, so their routes are on
@@ -154,4 +186,5 @@ def _load_page_modules() -> None:
         importlib.import_module(f"portal.web.{info.name}")
 
 
+_core_nav()
 _load_page_modules()

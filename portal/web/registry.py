@@ -10,10 +10,13 @@ from kernel.errors import BadRequest, CityGovError
 from kernel.permissions import is_allowed
 from portal.auth import current_principal, login_required
 from portal.db import get_session
-from portal.web import _format_error, bp
+from portal.web import _format_error, bp, labels
+from portal.web.nav import N_
 
 PAGE = 50
 LIST_FILTERS = ("state", "area", "district", "construction_mode", "deployment", "year", "q")
+SORTS = {"-updated_at": N_("recently changed"), "title": N_("title"), "-budget": N_("budget, largest first"),
+         "budget": N_("budget, smallest first"), "-created_at": N_("newest")}
 
 
 @bp.get("/projects")
@@ -31,10 +34,20 @@ def projects():
         page = max(int(request.args.get("page", "1")), 1)
     except ValueError:
         raise BadRequest("page must be a whole number") from None
-    items, total = registry.project_list(session, principal, filters=filters, page=page, per_page=PAGE)
+    sort = request.args.get("sort", "-updated_at")
+    if sort not in SORTS:
+        raise BadRequest(f"sort must be one of {', '.join(SORTS)}")
+    for key in ("state", "area", "construction_mode", "deployment"):
+        if key in filters and filters[key] not in dict(labels.choices(session, key)):
+            raise BadRequest(f"unknown {key} code {filters[key]!r}")
+    items, total = registry.project_list(session, principal, filters=filters, page=page, per_page=PAGE,
+                                         order=sort)
     totals = registry.portfolio(session, principal, filters=filters)
+    everything = registry.portfolio(session, principal) if filters else totals
+    choices = {key: labels.choices(session, key) for key in ("state", "area", "construction_mode", "deployment")}
+    choices["district"] = [(d, d) for d in everything["by"]["district"] if d]
     return render_template("web/projects.html", items=items, total=total, page=page, page_size=PAGE,
-                           filters=filters, totals=totals)
+                           filters=filters, totals=totals, choices=choices, sort=sort, sorts=SORTS)
 
 
 @bp.get("/projects/<project_id>")

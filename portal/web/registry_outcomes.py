@@ -71,7 +71,7 @@ def _charts(stats: dict) -> list[Markup]:
     return charts
 
 
-@bp.get("/programme")
+@bp.get("/programme/statistics")
 @login_required
 def programme():
     from registry import statistics

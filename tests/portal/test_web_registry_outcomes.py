@@ -42,7 +42,7 @@ def test_outcome_pages_walk_a_project_to_its_evaluation(client, auth, db_session
     db_session.refresh(p)
     assert p.state == "evaluated"
 
-    prog = client.get("/programme")
+    prog = client.get("/programme/statistics")
     html = prog.get_data(as_text=True)
     assert prog.status_code == 200 and html.count("<svg") >= 4 and "<table>" in html
     x = client.get("/programme/statistics.xlsx")
@@ -51,5 +51,5 @@ def test_outcome_pages_walk_a_project_to_its_evaluation(client, auth, db_session
     assert js["totals"]["states"]["evaluated"] >= 1
     client.post("/logout", data={"csrf_token": csrf_token(client.get("/account"))})
     auth.login(client, "prog.dep")
-    assert client.get("/programme").status_code == 403
+    assert client.get("/programme/statistics").status_code == 403
     assert client.get(f"/projects/{p.id}/outcomes").status_code == 200  # their own project

@@ -1,0 +1,47 @@
+"""``citygov jobs list | work``: the background-job queue from the command line."""
+
+from __future__ import annotations
+
+import click
+
+
+def register(cli: click.Group) -> None:
+    from portal.cli._common import emit, format_option
+
+    @cli.group("jobs")
+    def jobs_group():
+        """Background jobs queued by the web pages (imports, certification runs, scans …)."""
+
+    @jobs_group.command("list")
+    @click.option("--state", type=click.Choice(["queued", "running", "succeeded", "failed"]))
+    @format_option
+    def list_cmd(state, fmt):
+        """Jobs, newest first."""
+        from portal.cli._common import cli_session
+        from portal.jobs import job_json, job_list
+
+        with cli_session("cli:jobs") as (session, system):
+            items, total = job_list(session, system, state=state, limit=200)
+            out = {"total": total, "items": [job_json(j) for j in items]}
+        emit(out, fmt, lambda d: "\n".join(f"{j['id']}  {j['state']:<9} {j['progress']:>3}%  {j['kind']:<24} {j['title']}"
+                                           for j in d["items"]) or "no jobs")
+
+    @jobs_group.command("work")
+    @click.option("--once", is_flag=True, help="Run the queued jobs, then stop.")
+    def work_cmd(once):
+        """Run background jobs (a worker besides the ones `citygov serve` starts)."""
+        from portal import jobs
+        from portal.db import get_db
+
+        engine = get_db().sessionmaker
+        if once:
+            jobs.fail_stale(engine)
+            click.echo(f"ran {jobs.run_pending(engine)} job(s)")
+            return
+        worker = jobs.Worker(engine)
+        worker.start()
+        try:
+            while worker.is_alive():
+                worker.join(1)
+        except KeyboardInterrupt:
+            worker.stop()

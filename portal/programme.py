@@ -175,7 +175,7 @@ def _security_section(session, principal: Principal, scope: Scope) -> dict[str, 
 
 
 #: secmon tables that link rows to projects (by a ``project_id`` column)
-SECURITY_TABLES = {"assets": "secmon_asset", "incidents": "secmon_incident", "remediation": "secmon_remediation",
+SECURITY_TABLES = {"assets": "secmon_system", "incidents": "secmon_incident", "remediation": "secmon_remediation",
                    "evaluations": "secmon_evaluation"}
 
 register_section("standards", _standards_section)

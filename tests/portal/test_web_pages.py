@@ -188,7 +188,8 @@ def test_programme_view_page_and_api(client, auth, city, db_session):
                                                  "state": "published"}
     assert view["standards"]["summary"] == {"interfaces": 1, "certified": 0}
     assert view["datasets"]["promised"] == [{"project_id": a.id, "name": "停车场泊位数据"}]
-    assert view["datasets"]["delivered"]["available"] is False  # no open-data catalog yet: "no data"
+    delivered = view["datasets"]["delivered"]  # the catalog links datasets to organisations, not projects
+    assert delivered["available"] and delivered["linked_by"] == "org_id" and delivered["rows"] == []
     assert view["security"]["mlps_levels"] == {a.id: 3}
     dept = client.get("/api/v1/programme/departments/NS-DEP", headers=headers).get_json()
     assert dept["totals"]["projects"] == 1 and dept["organisation"]["code"] == "NS-DEP"
@@ -203,21 +204,23 @@ def test_programme_view_page_and_api(client, auth, city, db_session):
     assert client.get("/api/v1/programme/departments/NOPE", headers=headers).status_code == 404
 
 
-def test_programme_picks_up_module_tables_when_they_exist(db_session, auth, city):
-    """A module table linking rows to projects fills the section without a change to the view."""
+def test_programme_picks_up_module_tables_when_they_exist(db_session, auth, city, monkeypatch):
+    """A module table linking rows to projects fills the section without a change to the view; the real
+    secmon systems table (``project_id``) is one."""
     import sqlalchemy as sa
 
     from portal import programme
 
     conn = db_session.connection()
-    conn.execute(sa.text("CREATE TABLE secmon_incident (id VARCHAR(32) PRIMARY KEY, project_id VARCHAR(32), "
+    conn.execute(sa.text("CREATE TABLE test_prog_incident (id VARCHAR(32) PRIMARY KEY, project_id VARCHAR(32), "
                          "title VARCHAR(200), severity INTEGER)"))
-    conn.execute(sa.text("INSERT INTO secmon_incident VALUES ('i1', :p, '弱口令', 2)"), {"p": city["a"].id})
+    conn.execute(sa.text("INSERT INTO test_prog_incident VALUES ('i1', :p, '弱口令', 2)"), {"p": city["a"].id})
+    monkeypatch.setitem(programme.SECURITY_TABLES, "incidents", "test_prog_incident")
     view = programme.project_view(db_session, auth.principal(city["users"]["boss"]), city["a"].id)
     assert view["security"]["incidents"]["available"] is True
     assert view["security"]["incidents"]["count"] == 1
     assert view["security"]["incidents"]["rows"][0]["title"] == "弱口令"
-    assert view["security"]["assets"]["available"] is False
+    assert view["security"]["assets"]["available"] is True and view["security"]["assets"]["count"] == 0
 
 
 def test_standards_catalog_download_and_managed_publish(client, auth, city, db_session):
@@ -348,20 +351,13 @@ def test_rules_page_adds_and_switches_rules(client, auth, city):
 
 
 def test_programme_datasets_fall_back_to_the_organisation(db_session, auth, city):
-    """An open-data catalog that links datasets to organisations only (not projects) still fills the
+    """The open-data catalog links datasets to organisations only (not projects); it still fills the
     "delivered" part, saying so."""
-    import sqlalchemy as sa
-
     from portal import programme
 
-    conn = db_session.connection()
-    conn.execute(sa.text("CREATE TABLE opendata_dataset (id VARCHAR(32) PRIMARY KEY, org_id VARCHAR(64), "
-                         "name VARCHAR(100), title_zh VARCHAR(300), state VARCHAR(20))"))
-    conn.execute(sa.text("INSERT INTO opendata_dataset VALUES ('d1', :o, 'parking', '停车场泊位', 'published')"),
-                 {"o": city["a"].org_id})
     view = programme.department_view(db_session, auth.principal(city["users"]["boss"]), city["a"].org_id)
     delivered = view["datasets"]["delivered"]
-    assert delivered["available"] and delivered["linked_by"] == "org_id" and delivered["rows"][0]["name"] == "parking"
+    assert delivered["available"] and delivered["linked_by"] == "org_id" and delivered["rows"] == []
 
 
 def test_steward_scan_preview_and_anonymity(app, client, auth, db_session):

@@ -15,7 +15,8 @@ from typing import Any
 from sqlalchemy import select
 
 from audit import merkle, notes
-from audit.log import b64, current_size, lock_log, node_reader, record
+from audit.log import lock_log, node_reader, record
+from audit.proofs import b64, current_size
 from audit.models import AuditCheckpoint
 from kernel.clock import isoformat, utcnow
 from kernel.db import Session

@@ -1,4 +1,4 @@
-"""Appending events and reading the tree: ``record()``, roots, proofs, public entries.
+"""Appending events: ``record()`` and ``record_many()``; roots and proofs are in :mod:`audit.proofs`.
 
 Sequencing. ``record()`` appends in the caller's transaction and never commits. The next index and the
 right edge of the tree (the *frontier*: the complete subtrees of the current tree, at most log2(n)+1
@@ -16,7 +16,6 @@ An append then costs one INSERT of the event and one executemany of ``1 + traili
 
 from __future__ import annotations
 
-import base64
 import hashlib
 import operator
 import re
@@ -24,7 +23,6 @@ import secrets
 import weakref
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
-from datetime import datetime
 from typing import Any
 
 from sqlalchemy import and_, event, func, insert, or_, select, text
@@ -36,31 +34,23 @@ from audit.models import AuditEvent, AuditNode, RecordedEvent, leaf_object
 from kernel.clock import utcnow
 from kernel.context import current_request_id
 from kernel.db import Session, dialect_name
-from kernel.errors import BadRequest, NotFound, ValidationFailed
+from kernel.errors import ValidationFailed
 from kernel.principal import Principal
 
 __all__ = [
     "ACTION_RE",
     "AUDIT_LOCK_KEY",
-    "MAX_PAGE",
-    "consistency_proof",
-    "current_size",
-    "entries",
     "event_leaf",
-    "inclusion_proof",
-    "inclusion_proof_by_hash",
     "lock_log",
     "node_reader",
     "record",
     "record_many",
-    "root_at",
 ]
 
 #: ``area:subject:verb`` — lower-case words of letters, digits, ``_`` and ``-``.
 ACTION_RE = re.compile(r"^[a-z][a-z0-9_-]{0,38}:[a-z][a-z0-9_-]{0,38}:[a-z][a-z0-9_-]{0,38}$")
 #: The PostgreSQL advisory lock serialising appends and checkpoint signing ("cgaudit").
 AUDIT_LOCK_KEY = int.from_bytes(b"cgaudit", "big")
-MAX_PAGE = 1000
 
 _TAIL_KEY = "citygov.audit.tail"
 
@@ -383,219 +373,3 @@ def record_many(session: Session, principal: Principal, items: Iterable[Mapping[
         raise ValidationFailed("invalid audit events", errors=errors)
     rows = [_new_row(actor, *p[:4], p[4]) for p in prepared]
     return _append(session, rows, [f"items[{i}].details" for i in range(len(rows))])
-
-
-# --------------------------------------------------------------------------------------------------
-# Reading: sizes, roots, proofs, entries (public: nothing here reveals private details).
-
-
-def current_size(session: Session) -> int:
-    """The number of leaves in the subtree store (committed, or in this transaction)."""
-    t = AuditNode.__table__
-    last = session.execute(select(func.max(t.c.idx)).where(t.c.level == 0)).scalar()
-    return 0 if last is None else int(last) + 1
-
-
-def _parse_int(name: str, value: Any) -> int:
-    if isinstance(value, bool):
-        raise BadRequest(f"{name} must be an integer")
-    if isinstance(value, int):
-        if value < 0 or value > 10**18:
-            raise BadRequest(f"{name} must be a non-negative integer, got {value}")
-        return value
-    if isinstance(value, str) and re.fullmatch(r"[0-9]{1,18}", value.strip()):
-        return int(value.strip())
-    raise BadRequest(f"{name} must be a non-negative integer, got {value!r}")
-
-
-def _size(session: Session, size: Any, name: str = "size") -> tuple[int, int]:
-    current = current_size(session)
-    if size is None or size == "":
-        return current, current
-    n = _parse_int(name, size)
-    if n > current:
-        raise BadRequest(f"{name} {n} is beyond the current tree size {current}")
-    return n, current
-
-
-def b64(data: bytes) -> str:
-    return base64.b64encode(data).decode("ascii")
-
-
-def parse_hash(value: Any, name: str = "hash") -> bytes:
-    """A 32-byte hash from standard/URL-safe base64 or 64 hex digits; :class:`BadRequest` otherwise."""
-    if isinstance(value, bytes) and len(value) == 32:
-        return value
-    if not isinstance(value, str) or not value.strip():
-        raise BadRequest(f"{name} must be a base64 or hex SHA-256 hash")
-    s = value.strip()
-    if re.fullmatch(r"[0-9a-fA-F]{64}", s):
-        return bytes.fromhex(s)
-    try:
-        raw = base64.b64decode(s.replace("-", "+").replace("_", "/").replace(" ", "+"), validate=True)
-    except ValueError:
-        raise BadRequest(f"{name} is neither base64 nor hex") from None
-    if len(raw) != 32:
-        raise BadRequest(f"{name} must decode to 32 bytes, got {len(raw)}")
-    return raw
-
-
-def root_at(session: Session, size: int) -> bytes:
-    return merkle.tree_root(node_reader(session), size)
-
-
-def inclusion_proof(session: Session, index: Any, size: Any = None) -> dict[str, Any]:
-    """The inclusion proof of leaf ``index`` in the tree of ``size`` leaves (default: current), as JSON."""
-    idx = _parse_int("index", index)
-    n, current = _size(session, size)
-    if n == 0:
-        raise BadRequest("the log is empty" if current == 0 else "size must be at least 1")
-    if idx >= n:
-        raise BadRequest(f"index {idx} is not below tree size {n}")
-    read = node_reader(session)
-    leaf = read([(0, idx)])[(0, idx)]
-    proof = merkle.inclusion_proof(read, idx, n)
-    return {
-        "leaf_index": idx,
-        "tree_size": n,
-        "leaf_hash": b64(leaf),
-        "root_hash": b64(merkle.tree_root(read, n)),
-        "proof": [b64(p) for p in proof],
-    }
-
-
-def inclusion_proof_by_hash(session: Session, leaf_hash: Any, size: Any = None) -> dict[str, Any]:
-    """As :func:`inclusion_proof`, locating the first leaf with ``leaf_hash`` below ``size``."""
-    h = parse_hash(leaf_hash, "hash")
-    n, _ = _size(session, size)
-    t = AuditNode.__table__
-    idx = session.execute(
-        select(func.min(t.c.idx)).where(t.c.level == 0, t.c.hash == h, t.c.idx < n)
-    ).scalar()
-    if idx is None:
-        raise NotFound(f"no leaf with that hash in the first {n} entries")
-    return inclusion_proof(session, int(idx), n)
-
-
-def consistency_proof(session: Session, first: Any, second: Any = None) -> dict[str, Any]:
-    """The consistency proof from size ``first`` to ``second`` (default: current), as JSON."""
-    m = _parse_int("first", first)
-    n, current = _size(session, second, "second")
-    if m == 0:
-        raise BadRequest("first must be at least 1 (an empty tree proves nothing)")
-    if m > n:
-        raise BadRequest(f"first {m} is larger than second {n}")
-    read = node_reader(session)
-    proof = merkle.consistency_proof(read, m, n)
-    return {
-        "first": m,
-        "second": n,
-        "first_root": b64(merkle.tree_root(read, m)),
-        "second_root": b64(merkle.tree_root(read, n)),
-        "proof": [b64(p) for p in proof],
-    }
-
-
-def public_entry(row: Any) -> dict[str, Any]:
-    leaf = event_leaf(row)
-    return {
-        "index": int(row["seq"] if not isinstance(row, AuditEvent) else row.seq),
-        "leaf_input": b64(leaf),
-        "leaf_hash": b64(merkle.hash_leaf(leaf)),
-        "event": leaf_object(row) if not isinstance(row, AuditEvent) else row.leaf_object(),
-    }
-
-
-def entries(session: Session, start: Any = 0, end: Any = None) -> dict[str, Any]:
-    """Public entries ``[start, end)`` (end exclusive, at most :data:`MAX_PAGE` per page).
-
-    Each entry carries its leaf input (base64 canonical JSON), leaf hash and the public event object;
-    private details are never included (only their salted digest, which is part of the leaf).
-    """
-    s = _parse_int("start", start)
-    n = current_size(session)
-    e = n if end is None or end == "" else _parse_int("end", end)
-    if e < s:
-        raise BadRequest(f"end {e} is before start {s}")
-    if s > n:
-        raise BadRequest(f"start {s} is beyond the tree size {n}")
-    e = min(e, n, s + MAX_PAGE)
-    t = AuditEvent.__table__
-    cols = [t.c.seq, t.c.created_at, t.c.actor, t.c.action, t.c.object_type, t.c.object_id, t.c.state_digest,
-            t.c.request_id, t.c.details, t.c.private_digest]
-    rows = session.execute(select(*cols).where(t.c.seq >= s, t.c.seq < e).order_by(t.c.seq)).mappings().all()
-    out = [public_entry(r) for r in rows]
-    return {"start": s, "end": e, "tree_size": n, "next": e if e < n else None, "entries": out}
-
-
-def event_dict(ev: AuditEvent, *, private: bool) -> dict[str, Any]:
-    """An event as JSON for browsing; private details only when ``private`` (commission admins)."""
-    d = ev.leaf_object()
-    d.pop("v")
-    d["index"] = d.pop("seq")
-    d["area"] = ev.area
-    if private:
-        d["private_details"] = ev.private_details
-    return d
-
-
-def time_filter(value: Any, name: str) -> datetime | None:
-    if value is None or value == "":
-        return None
-    if isinstance(value, datetime):
-        return value
-    try:
-        parsed = datetime.fromisoformat(str(value).strip().replace("Z", "+00:00"))
-    except ValueError:
-        raise BadRequest(f"{name} must be an ISO 8601 / RFC 3339 time") from None
-    if parsed.tzinfo is None:
-        from datetime import UTC
-
-        parsed = parsed.replace(tzinfo=UTC)
-    return parsed
-
-
-def events_browse(
-    session: Session,
-    principal: Principal,
-    *,
-    area: str | None = None,
-    actor: str | None = None,
-    object_type: str | None = None,
-    object_id: str | None = None,
-    since: Any = None,
-    until: Any = None,
-    limit: Any = 100,
-    offset: Any = 0,
-) -> dict[str, Any]:
-    """Events filtered by area, actor, object and time (``since`` inclusive, ``until`` exclusive), newest
-    first, private details included: for auditors (``audit:event:browse``, commission admins)."""
-    from kernel.permissions import authorize
-
-    authorize(principal, "audit:event:browse")
-    t = AuditEvent.__table__
-    conds = []
-    if area:
-        if not re.fullmatch(r"[a-z][a-z0-9_-]{0,38}", area):
-            raise BadRequest("area must be an action area such as 'registry'")
-        conds.append(t.c.action.startswith(area + ":", autoescape=True))
-    if actor:
-        conds.append(t.c.actor == actor)
-    if object_type:
-        conds.append(t.c.object_type == object_type)
-    if object_id:
-        conds.append(t.c.object_id == object_id)
-    lo, hi = time_filter(since, "since"), time_filter(until, "until")
-    if lo is not None:
-        conds.append(t.c.created_at >= lo)
-    if hi is not None:
-        conds.append(t.c.created_at < hi)
-    lim = _parse_int("limit", limit if limit not in (None, "") else 100)
-    off = _parse_int("offset", offset if offset not in (None, "") else 0)
-    if not 1 <= lim <= MAX_PAGE:
-        raise BadRequest(f"limit must be between 1 and {MAX_PAGE}")
-    total = session.execute(select(func.count()).select_from(t).where(*conds)).scalar()
-    rows = session.execute(
-        select(AuditEvent).where(*conds).order_by(AuditEvent.seq.desc()).limit(lim).offset(off)
-    ).scalars().all()
-    return {"total": int(total), "limit": lim, "offset": off, "items": [event_dict(e, private=True) for e in rows]}

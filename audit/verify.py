@@ -28,7 +28,8 @@ from sqlalchemy import select
 from audit import merkle, notes
 from audit.canonical import CanonicalizationError, canonical_bytes
 from audit.checkpoints import latest_checkpoint
-from audit.log import b64, event_leaf, private_digest
+from audit.log import event_leaf, private_digest
+from audit.proofs import b64
 from audit.models import AuditCheckpoint, AuditEvent, AuditNode, leaf_object
 from kernel.db import Session
 

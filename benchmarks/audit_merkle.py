@@ -33,7 +33,7 @@ from sqlalchemy.orm import sessionmaker  # noqa: E402
 from sqlmodel import Session  # noqa: E402
 
 import audit  # noqa: E402
-from audit import log, merkle  # noqa: E402
+from audit import log, merkle, proofs  # noqa: E402
 from audit.models import AuditNode  # noqa: E402
 from kernel.principal import system_principal  # noqa: E402
 
@@ -112,9 +112,9 @@ def bench_append(tmp: str, events: int, batch: int) -> None:
     print(f"single event (record + commit):       {_stats(single)}")
     print(f"single event (record() in a new txn): {_stats(record_only)}   (includes the lock + tail read)")
     with make() as s:
-        n = log.current_size(s)
+        n = proofs.current_size(s)
         t = time.perf_counter()
-        root = log.root_at(s, n)
+        root = proofs.root_at(s, n)
         t_root = time.perf_counter() - t
         leaves = [merkle.hash_leaf(log.event_leaf(r)) for r in s.execute(
             __import__("sqlalchemy").select(audit.AuditEvent).order_by(audit.AuditEvent.seq)).scalars()]

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from flask import Blueprint, request
 
-from audit import checkpoints, log
+from audit import browse, checkpoints, proofs
 from kernel.errors import BadRequest
 from portal.api import ok, public
 from portal.auth import current_principal
@@ -35,8 +35,8 @@ def get_inclusion_proof():
         raise BadRequest("give exactly one of the query parameters 'index' and 'hash'")
     session = get_session()
     if leaf_hash is not None:
-        return ok(log.inclusion_proof_by_hash(session, leaf_hash, size))
-    return ok(log.inclusion_proof(session, index, size))
+        return ok(proofs.inclusion_proof_by_hash(session, leaf_hash, size))
+    return ok(proofs.inclusion_proof(session, index, size))
 
 
 @bp.get("/audit/proof/consistency")
@@ -45,18 +45,18 @@ def get_consistency_proof():
     first = _arg("first")
     if first is None:
         raise BadRequest("query parameter 'first' is required")
-    return ok(log.consistency_proof(get_session(), first, _arg("second")))
+    return ok(proofs.consistency_proof(get_session(), first, _arg("second")))
 
 
 @bp.get("/audit/entries")
 @public
 def get_entries():
-    return ok(log.entries(get_session(), _arg("start") or 0, _arg("end")))
+    return ok(proofs.entries(get_session(), _arg("start") or 0, _arg("end")))
 
 
 @bp.get("/audit/events")
 def browse_events():
-    result = log.events_browse(
+    result = browse.events_browse(
         get_session(),
         current_principal(),
         area=_arg("area"),

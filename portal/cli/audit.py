@@ -85,15 +85,15 @@ def register(cli: click.Group) -> None:
     @click.option("--size", type=int, help="Tree size (default: current).")
     def prove_cmd(index, leaf_hash, size):
         """Print an inclusion proof as JSON."""
-        from audit import log
+        from audit import proofs
 
         if (index is None) == (leaf_hash is None):
             raise click.UsageError("give exactly one of --index and --hash")
         with cli_session("cli:audit") as (session, _system):
             if leaf_hash is not None:
-                proof = log.inclusion_proof_by_hash(session, leaf_hash, size)
+                proof = proofs.inclusion_proof_by_hash(session, leaf_hash, size)
             else:
-                proof = log.inclusion_proof(session, index, size)
+                proof = proofs.inclusion_proof(session, index, size)
         click.echo(json.dumps(proof, indent=2))
 
     @audit_group.command("consistency")
@@ -101,10 +101,10 @@ def register(cli: click.Group) -> None:
     @click.option("--to", "second", type=int, help="Newer tree size (default: current).")
     def consistency_cmd(first, second):
         """Print a consistency proof between two tree sizes as JSON."""
-        from audit import log
+        from audit import proofs
 
         with cli_session("cli:audit") as (session, _system):
-            proof = log.consistency_proof(session, first, second)
+            proof = proofs.consistency_proof(session, first, second)
         click.echo(json.dumps(proof, indent=2))
 
     @audit_group.group("checkpoint")

@@ -12,7 +12,7 @@ ORDER = 900  # last: it seals what the other flows recorded
 
 def run(ctx: DemoContext) -> dict:
     from audit import checkpoints, merkle, notes
-    from audit.log import current_size, inclusion_proof
+    from audit.proofs import current_size, inclusion_proof
     from audit.verify import verify_log
     from portal.keys import key_dir, origin
 

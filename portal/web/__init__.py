@@ -35,7 +35,7 @@ def index():
         "organisations": session_db.exec(select(func.count()).select_from(Organisation)).one(),
         "users": session_db.exec(select(func.count()).select_from(User)).one(),
     }
-    from audit.log import current_size
+    from audit.proofs import current_size
 
     stats["audit_events"] = current_size(session_db)
     return render_template("web/index.html", stats=stats)

@@ -17,7 +17,7 @@ FILTERS = ("area", "actor", "object_type", "object_id", "since", "until")
 @login_required
 def audit_events():
     from audit.checkpoints import checkpoint_json, latest_checkpoint
-    from audit.log import events_browse
+    from audit.browse import events_browse
 
     session = get_session()
     filters = {k: request.args.get(k, "").strip() or None for k in FILTERS}

@@ -56,7 +56,7 @@ def transparency():
 
     from audit import merkle
     from audit.checkpoints import checkpoint_json, latest_checkpoint
-    from audit.log import consistency_proof, current_size, inclusion_proof, inclusion_proof_by_hash
+    from audit.proofs import consistency_proof, current_size, inclusion_proof, inclusion_proof_by_hash
 
     session = get_session()
     cp = latest_checkpoint(session)

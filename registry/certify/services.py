@@ -169,7 +169,8 @@ def certificate_issue(session, principal: Principal, run_id: str, *, key_dir: st
 def attach_proof(session, cert: Certificate, *, key_dir, origin: str) -> Certificate:
     """Sign a checkpoint covering the issue event and store the certificate file with its proof; commits."""
     from audit import checkpoints
-    from audit.log import event_leaf, inclusion_proof
+    from audit.log import event_leaf
+    from audit.proofs import inclusion_proof
     from audit.models import AuditEvent
 
     cp = checkpoints.checkpoint_sign(session, system_principal("registry:certify"), key_dir=key_dir, origin=origin)

@@ -9,7 +9,7 @@ import pytest
 from sqlalchemy import delete, insert, select, update
 
 import audit
-from audit import checkpoints, log, merkle, notes
+from audit import checkpoints, log, merkle, notes, proofs
 from audit.models import AuditCheckpoint, AuditEvent, AuditNode
 from audit.verify import export_log, verify_export, verify_log
 from kernel.errors import Conflict, NotAuthorized
@@ -100,10 +100,10 @@ def test_malformed_checkpoints_rejected(text):
 def test_sign_checkpoint_and_never_sign_inconsistent(db_session, key_dir):
     _fill(db_session, 5)
     cp1 = checkpoints.checkpoint_sign(db_session, SYSTEM, key_dir=key_dir, origin=ORIGIN)
-    n1 = log.current_size(db_session)
+    n1 = proofs.current_size(db_session)
     assert cp1.tree_size == n1 and cp1.origin == ORIGIN
     text, _ = notes.open_note(cp1.note, notes.load_verifiers(key_dir))
-    assert notes.parse_checkpoint(text).root == log.root_at(db_session, n1)
+    assert notes.parse_checkpoint(text).root == proofs.root_at(db_session, n1)
     # nothing new: the same checkpoint comes back, unless forced
     assert checkpoints.checkpoint_sign(db_session, SYSTEM, key_dir=key_dir).id == cp1.id
     assert checkpoints.checkpoint_sign(db_session, SYSTEM, key_dir=key_dir, force=True).id != cp1.id
@@ -175,7 +175,7 @@ def test_key_rotation_keeps_old_public_keys(db_session, key_dir):
 
 
 def _signed_log(session, key_dir, n=12):
-    base = log.current_size(session)
+    base = proofs.current_size(session)
     _fill(session, n, private_details={"note": "internal"})
     checkpoints.checkpoint_sign(session, SYSTEM, key_dir=key_dir, origin=ORIGIN)
     return base
@@ -186,7 +186,7 @@ def test_verify_clean_log(db_session, key_dir):
     report = verify_log(db_session, notes.load_verifiers(key_dir))
     assert report.ok, report.problems
     assert report.first_bad_index is None
-    assert report.root_hash == base64.b64encode(log.root_at(db_session, report.tree_size)).decode()
+    assert report.root_hash == base64.b64encode(proofs.root_at(db_session, report.tree_size)).decode()
     assert "OK" in report.summary()
 
 
@@ -231,7 +231,7 @@ def test_verify_names_first_bad_index(db_session, key_dir, tamper):
 
 def test_verify_detects_inserted_and_deleted_tail_rows(db_session, key_dir):
     base = _signed_log(db_session, key_dir)
-    n = log.current_size(db_session)
+    n = proofs.current_size(db_session)
     # an event row inserted at the end, bypassing record(): it has no leaf hash
     db_session.execute(insert(AuditEvent.__table__).values(
         seq=n, created_at=db_session.get(AuditEvent, base).created_at, actor="user:x", action="registry:project:approve",
@@ -246,7 +246,7 @@ def test_verify_detects_inserted_and_deleted_tail_rows(db_session, key_dir):
 def test_verify_catches_a_consistent_rewrite_through_the_checkpoint(db_session, key_dir):
     """An attacker who edits an event AND recomputes every stored hash is caught by the signed root."""
     base = _signed_log(db_session, key_dir, n=8)
-    n = log.current_size(db_session)
+    n = proofs.current_size(db_session)
     _tamper_edit(db_session, base + 5)
     db_session.expire_all()
     events = db_session.execute(select(AuditEvent).order_by(AuditEvent.seq)).scalars().all()

@@ -11,7 +11,7 @@ from sqlalchemy.orm import sessionmaker
 from sqlmodel import Session
 
 import audit
-from audit import checkpoints, log, merkle, notes
+from audit import checkpoints, log, merkle, notes, proofs
 from audit.models import AuditEvent
 from audit.verify import verify_log
 from tests.audit.conftest import SYSTEM
@@ -89,7 +89,7 @@ def _counts(engine, table):
     with Session(engine) as s:
         return (s.execute(select(func.count()).select_from(table)).scalar(),
                 s.execute(select(func.count()).select_from(AuditEvent)).scalar(),
-                log.current_size(s))
+                proofs.current_size(s))
 
 
 def test_no_change_without_its_event(engine, monkeypatch):
@@ -119,12 +119,12 @@ def test_no_event_without_its_change(engine):
         with pytest.raises(sa.exc.IntegrityError):
             _create_widget(s, table, "w2", "dup", event_first=True)  # the change fails after the event
         s.rollback()
-        assert log.current_size(s) == 1
+        assert proofs.current_size(s) == 1
         # the session goes on: the next event takes index 1 (no gap, no stale cached frontier)
         _create_widget(s, table, "w3", "third")
     assert _counts(engine, table) == (2, 2, 2)
     with Session(engine) as s:
         leaves = [merkle.hash_leaf(log.event_leaf(e))
                   for e in s.execute(select(AuditEvent).order_by(AuditEvent.seq)).scalars()]
-        assert log.root_at(s, 2) == merkle.reference_root(leaves)
+        assert proofs.root_at(s, 2) == merkle.reference_root(leaves)
         assert verify_log(s, []).ok

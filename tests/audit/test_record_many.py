@@ -13,7 +13,7 @@ from sqlalchemy.orm import sessionmaker
 from sqlmodel import Session
 
 import audit
-from audit import checkpoints, log, merkle, notes
+from audit import browse, checkpoints, log, merkle, notes, proofs
 from audit.models import AuditEvent, AuditNode, RecordedEvent
 from audit.verify import verify_log
 from kernel.context import request_id_var
@@ -56,7 +56,7 @@ class _Clock:
 
 
 def test_same_tree_as_one_by_one_record(db_session, monkeypatch):
-    base = log.current_size(db_session)
+    base = proofs.current_size(db_session)
     items = _items(45)
     items[7]["private_details"] = {"phone": "13800000000"}
     monkeypatch.setattr("secrets.token_hex", lambda n: "ab" * n)  # deterministic salt for the comparison
@@ -79,18 +79,18 @@ def test_same_tree_as_one_by_one_record(db_session, monkeypatch):
     leaves = _leaves(db_session)
     n = len(leaves)
     for size in range(max(1, base), n + 1):
-        assert log.root_at(db_session, size) == merkle.reference_root(leaves[:size])
+        assert proofs.root_at(db_session, size) == merkle.reference_root(leaves[:size])
 
 
 def test_interleaved_with_record_and_verified(db_session):
-    base = log.current_size(db_session)
+    base = proofs.current_size(db_session)
     audit.record(db_session, SYSTEM, "registry:project:create", object_type="project", object_id="x0")
     audit.record_many(db_session, SYSTEM, _items(6, 1))
     audit.record(db_session, SYSTEM, "registry:project:create", object_type="project", object_id="x7")
     audit.record_many(db_session, SYSTEM, _items(9, 8))
-    assert log.current_size(db_session) == base + 17
+    assert proofs.current_size(db_session) == base + 17
     leaves = _leaves(db_session)
-    assert log.root_at(db_session, len(leaves)) == merkle.reference_root(leaves)
+    assert proofs.root_at(db_session, len(leaves)) == merkle.reference_root(leaves)
     count = db_session.execute(select(func.count()).select_from(AuditNode)).scalar()
     assert len(leaves) <= count <= 2 * len(leaves)
     assert verify_log(db_session, []).ok
@@ -110,19 +110,19 @@ def test_returns_light_events_usable_like_stored_ones(db_session):
     assert log.event_leaf(evs[1]) == log.event_leaf(stored)
     assert evs[1].leaf_object() == stored.leaf_object()
     assert evs[1].area == "registry" and evs[1]["object_id"] == "p1"
-    assert log.event_dict(evs[1], private=True) == log.event_dict(stored, private=True)
+    assert browse.event_dict(evs[1], private=True) == browse.event_dict(stored, private=True)
     single = audit.record(db_session, SYSTEM, "registry:project:approve", object_type="project", object_id="z")
     assert isinstance(single, RecordedEvent) and single.seq == evs[-1].seq + 1
 
 
 def test_empty_batch_writes_nothing(db_session):
-    base = log.current_size(db_session)
+    base = proofs.current_size(db_session)
     assert audit.record_many(db_session, SYSTEM, []) == []
-    assert log.current_size(db_session) == base
+    assert proofs.current_size(db_session) == base
 
 
 def test_validates_every_item_before_writing(db_session):
-    base = log.current_size(db_session)
+    base = proofs.current_size(db_session)
     items = _items(5)
     items[1]["action"] = "approve"
     items[3]["details"] = {"big": 2**60}  # only caught when the leaf is encoded
@@ -131,26 +131,26 @@ def test_validates_every_item_before_writing(db_session):
         audit.record_many(db_session, SYSTEM, items)
     fields = {e["field"] for e in exc.value.errors}
     assert {"items[1].action", "items[4]"} <= fields
-    assert log.current_size(db_session) == base
+    assert proofs.current_size(db_session) == base
     del items[4]["bogus"]
     items[1]["action"] = "registry:project:approve"
     with pytest.raises(ValidationFailed) as exc:  # leaf-level failure: still nothing written
         audit.record_many(db_session, SYSTEM, items)
     assert [e["field"] for e in exc.value.errors] == ["items[3].details"]
-    assert log.current_size(db_session) == base
+    assert proofs.current_size(db_session) == base
     for bad in ([{"action": "registry:project:approve"}], ["not a mapping"],
                 [{**_items(1)[0], "state": {"x": float("nan")}}], [{**_items(1)[0], "object_id": ""}]):
         with pytest.raises(ValidationFailed):
             audit.record_many(db_session, SYSTEM, bad)
     with pytest.raises(ValidationFailed):
         audit.record_many(db_session, "not a principal", _items(1))
-    assert log.current_size(db_session) == base
+    assert proofs.current_size(db_session) == base
     # and the session goes on at the right index
     assert audit.record_many(db_session, SYSTEM, _items(2))[0].seq == base
 
 
 def test_savepoint_rollback_drops_the_batch(db_session):
-    base = log.current_size(db_session)
+    base = proofs.current_size(db_session)
     audit.record_many(db_session, SYSTEM, _items(3))
     nested = db_session.begin_nested()
     audit.record_many(db_session, SYSTEM, _items(5, 3))
@@ -158,7 +158,7 @@ def test_savepoint_rollback_drops_the_batch(db_session):
     evs = audit.record_many(db_session, SYSTEM, _items(2, 8))
     assert [e.seq for e in evs] == [base + 3, base + 4]
     leaves = _leaves(db_session)
-    assert log.root_at(db_session, len(leaves)) == merkle.reference_root(leaves)
+    assert proofs.root_at(db_session, len(leaves)) == merkle.reference_root(leaves)
 
 
 # --------------------------------------------------------------------------------------------------
@@ -205,7 +205,7 @@ def test_batch_is_atomic_with_the_callers_transaction(engine, monkeypatch):  # n
         with pytest.raises(RuntimeError, match="after the events"):
             _create_widgets(s, table, ["h", "i"], fail_after=True)
         s.rollback()
-        assert log.current_size(s) == 3
+        assert proofs.current_size(s) == 3
         _create_widgets(s, table, ["j", "k"])
     assert _counts(engine, table) == (5, 5, 5)
 
@@ -260,5 +260,5 @@ def test_parallel_batch_writers_never_fork_the_log(engine, key_dir):  # noqa: F8
         report = verify_log(s, notes.load_verifiers(key_dir))
         assert report.ok, report.problems
         leaves = _leaves(s)
-        assert log.root_at(s, total) == merkle.reference_root(leaves)
+        assert proofs.root_at(s, total) == merkle.reference_root(leaves)
     assert signed == sorted(signed)

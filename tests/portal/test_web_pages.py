@@ -156,7 +156,7 @@ def test_codes_show_bilingual_labels_and_filters_are_choices(client, auth, city)
 
 
 def test_dashboard_shows_audit_count_and_charts(client, auth, city, db_session):
-    from audit.log import current_size
+    from audit.proofs import current_size
 
     auth.login(client, "boss")
     home = client.get("/").get_data(as_text=True)

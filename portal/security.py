@@ -15,6 +15,19 @@ CSP = ("default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' 
 
 
 def init_app(app: Flask) -> None:
+    # First of the request hooks that read the body (CSRF reads the form): refuse oversize bodies from the
+    # declared length, before anything is read, through the one error mapping (problem+json / error page).
+    @app.before_request
+    def _body_limit() -> None:
+        from flask import request
+        from werkzeug.exceptions import RequestEntityTooLarge
+
+        from portal.serving import BODY_TOO_LARGE
+
+        limit = app.config.get("MAX_CONTENT_LENGTH")
+        if request.environ.get(BODY_TOO_LARGE) or (limit and (request.content_length or 0) > int(limit)):
+            raise RequestEntityTooLarge(f"the request body is larger than the limit of {limit} bytes")
+
     # The API authenticates with bearer tokens only (never the session cookie), so portal.api exempts
     # its blueprints from CSRF; every web form carries a token.
     csrf.init_app(app)

@@ -321,7 +321,7 @@ def _filtered(principal: Principal, filters: dict[str, Any] | None, q=None):
     if filters.get("budget_max") is not None:
         q = q.where(Project.budget <= float(filters["budget_max"]))
     if filters.get("q"):
-        q = q.where(Project.title.contains(str(filters["q"])))  # type: ignore[attr-defined]
+        q = q.where(Project.title.contains(str(filters["q"]), autoescape=True))  # type: ignore[attr-defined]
     return q
 
 

@@ -15,7 +15,7 @@ from sqlmodel import Session, select
 import audit
 from kernel.clock import as_utc, utcnow
 from kernel.errors import Conflict, NotAuthenticated, NotFound, TooManyRequests, ValidationFailed
-from kernel.permissions import authorize
+from kernel.permissions import authorize, is_allowed
 from kernel.principal import OrgKind, Principal, Role
 from portal.accounts.models import ApiToken, LoginAttempt, Membership, Organisation, User
 from portal.accounts.passwords import hash_password, needs_rehash, password_problems, verify_password
@@ -330,10 +330,11 @@ def token_list(session: Session, principal: Principal, user: User) -> list[ApiTo
 
 
 def token_revoke(session: Session, principal: Principal, token_id: str) -> ApiToken:
-    token = session.get(ApiToken, token_id)
-    if token is None:
-        raise NotFound(f"no token {token_id!r}")
-    authorize(principal, "portal:token:revoke", token)
+    token = session.get(ApiToken, token_id) if isinstance(token_id, str) else None
+    if token is None or not is_allowed(principal, "portal:token:revoke", token):
+        if token is not None and principal.is_anonymous:
+            authorize(principal, "portal:token:revoke", token)  # 401: log in first
+        raise NotFound(f"no token {token_id!r}")  # another user's token: not even its existence is confirmed
     if token.revoked_at is None:
         token.revoked_at = utcnow()
         session.add(token)

@@ -35,6 +35,7 @@ def create_app(overrides: dict[str, Any] | None = None) -> Flask:
     web.init_app(app)
     api.init_app(app)
     _import_domain_policies()
+    security.trust_proxies(app)
 
     @app.get("/healthz")
     def healthz():

@@ -8,7 +8,10 @@ Settings (environment variable → config key):
 - ``CITYGOV_INSTANCE_PATH`` → the instance folder (keys, SQLite file, generated secrets)
 - ``CITYGOV_ENV`` → ``ENV``: ``production`` (default), ``development`` or ``testing``
 - ``CITYGOV_MAX_CONTENT_LENGTH`` (bytes, default 16 MiB), ``CITYGOV_LOG_FORMAT`` (``text``|``json``),
-  ``CITYGOV_LOGIN_MAX_FAILURES`` / ``CITYGOV_LOGIN_WINDOW_SECONDS`` (throttling),
+  ``CITYGOV_LOGIN_MAX_FAILURES`` / ``CITYGOV_LOGIN_WINDOW_SECONDS`` / ``CITYGOV_LOGIN_BACKOFF_SECONDS`` /
+  ``CITYGOV_LOGIN_ADDRESS_MAX_FAILURES`` (throttling per user-and-address pair and per address),
+- ``CITYGOV_TRUSTED_PROXIES`` → ``TRUSTED_PROXIES``: addresses/CIDRs of reverse proxies whose
+  ``X-Forwarded-For``/``-Proto`` is believed (JSON list or comma-separated; default none),
   ``CITYGOV_TOKEN_DEFAULT_DAYS``, ``CITYGOV_AUDIT_ORIGIN`` (checkpoint origin line),
   ``CITYGOV_BABEL_DEFAULT_LOCALE`` (``zh_CN``).
 """
@@ -31,6 +34,9 @@ DEFAULTS: dict[str, Any] = {
     "LOG_LEVEL": "INFO",
     "LOGIN_MAX_FAILURES": 5,
     "LOGIN_WINDOW_SECONDS": 900,
+    "LOGIN_BACKOFF_SECONDS": 30,
+    "LOGIN_ADDRESS_MAX_FAILURES": 20,
+    "TRUSTED_PROXIES": [],
     "TOKEN_DEFAULT_DAYS": 90,
     "TOKEN_MAX_DAYS": 366,
     "AUDIT_ORIGIN": "citygov.example/audit",
@@ -67,7 +73,27 @@ def load(app, overrides: dict[str, Any] | None) -> None:
         raise ConfigurationError(f"CITYGOV_ENV must be production, development or testing, not {app.config['ENV']!r}")
     if app.config["ENV"] != "production":
         app.config["SESSION_COOKIE_SECURE"] = False
+    app.config["TRUSTED_PROXIES"] = trusted_networks(app.config.get("TRUSTED_PROXIES"))
     _check_secret(app)
+
+
+def trusted_networks(value: Any) -> list:
+    """``TRUSTED_PROXIES`` as a list of :class:`ipaddress` networks (a bare address is a /32 or /128)."""
+    import ipaddress
+
+    if value is None or value == "":
+        return []
+    items = value.replace(",", " ").split() if isinstance(value, str) else list(value)
+    out = []
+    for item in items:
+        if isinstance(item, (ipaddress.IPv4Network, ipaddress.IPv6Network)):
+            out.append(item)
+            continue
+        try:
+            out.append(ipaddress.ip_network(str(item).strip(), strict=False))
+        except ValueError:
+            raise ConfigurationError(f"CITYGOV_TRUSTED_PROXIES: {item!r} is not an address or CIDR") from None
+    return out
 
 
 def _loads(value: str) -> Any:

@@ -10,6 +10,7 @@ from __future__ import annotations
 import csv
 import io
 import json
+from collections.abc import Callable
 from typing import Any
 
 from kernel.clock import isoformat
@@ -17,6 +18,7 @@ from kernel.clock import isoformat
 COLUMNS = ["id", "title", "organisation", "district", "area", "construction_mode", "deployment", "budget",
            "start_year", "end_year", "mlps_level", "state", "decision", "capability_tags", "data_resources",
            "shared_platforms", "precheck_errors", "precheck_warnings", "likely_duplicates", "summary", "updated_at"]
+MatchesOf = Callable[[Any], "list[dict[str, Any]] | None"]
 _DANGEROUS = ("=", "+", "-", "@", "\t", "\r", "＝", "＋", "－", "＠")
 
 
@@ -26,7 +28,13 @@ def neutralise(value: Any) -> Any:
     return value
 
 
-def row_of(project) -> dict[str, Any]:
+def _hidden(_project) -> None:
+    return None
+
+
+def row_of(project, matches_of: MatchesOf = _hidden) -> dict[str, Any]:
+    """One export row. ``matches_of(project)`` gives the matches the reader may see (None: hidden) — pass
+    ``lambda p: registry.services.visible_matches(principal, p)``; the default shows none."""
     data = project.data or {}
     pc = project.precheck or {}
     counts = pc.get("counts") or {}
@@ -39,47 +47,47 @@ def row_of(project) -> dict[str, Any]:
         "data_resources": "; ".join(data.get("data_resources") or []),
         "shared_platforms": "; ".join(data.get("shared_platforms") or []),
         "precheck_errors": counts.get("error", ""), "precheck_warnings": counts.get("warning", ""),
-        "likely_duplicates": "; ".join(m["id"] for m in (project.matches or []) if m.get("likely_duplicate")),
+        "likely_duplicates": "; ".join(m["id"] for m in (matches_of(project) or []) if m.get("likely_duplicate")),
         "summary": data.get("summary", ""), "updated_at": isoformat(project.updated_at),
     }
 
 
-def to_csv(projects) -> bytes:
+def to_csv(projects, matches_of: MatchesOf = _hidden) -> bytes:
     buf = io.StringIO()
     writer = csv.writer(buf, lineterminator="\r\n")
     writer.writerow(COLUMNS)
     for p in projects:
-        row = row_of(p)
+        row = row_of(p, matches_of)
         writer.writerow([neutralise("" if row[c] is None else row[c]) for c in COLUMNS])
     return ("\ufeff" + buf.getvalue()).encode("utf-8")
 
 
-def to_xlsx(projects) -> bytes:
+def to_xlsx(projects, matches_of: MatchesOf = _hidden) -> bytes:
     from openpyxl import Workbook
 
     wb = Workbook(write_only=True)
     ws = wb.create_sheet("projects")
     ws.append(COLUMNS)
     for p in projects:
-        row = row_of(p)
+        row = row_of(p, matches_of)
         ws.append([neutralise(row[c]) for c in COLUMNS])
     out = io.BytesIO()
     wb.save(out)
     return out.getvalue()
 
 
-def to_json(projects) -> bytes:
-    return json.dumps([{**row_of(p), "data": p.data} for p in projects], ensure_ascii=False, indent=1).encode("utf-8")
+def to_json(projects, matches_of: MatchesOf = _hidden) -> bytes:
+    return json.dumps([{**row_of(p, matches_of), "data": p.data} for p in projects], ensure_ascii=False, indent=1).encode("utf-8")
 
 
-def export(projects, fmt: str) -> bytes:
-    return {"csv": to_csv, "xlsx": to_xlsx, "json": to_json}[fmt](projects)
+def export(projects, fmt: str, matches_of: MatchesOf = _hidden) -> bytes:
+    return {"csv": to_csv, "xlsx": to_xlsx, "json": to_json}[fmt](projects, matches_of)
 
 
 # ------------------------------------------------------------------------------------------ streaming
 
 
-def stream(projects, fmt: str, *, chunk: int = 500):
+def stream(projects, fmt: str, *, chunk: int = 500, matches_of: MatchesOf = _hidden):
     """The export as a sequence of byte chunks, consuming ``projects`` lazily (constant memory for CSV and
     JSON; XLSX goes through openpyxl's write-only mode into a temporary file)."""
     if fmt == "csv":
@@ -88,7 +96,7 @@ def stream(projects, fmt: str, *, chunk: int = 500):
         buf.write("\ufeff")
         writer.writerow(COLUMNS)
         for i, p in enumerate(projects, start=1):
-            row = row_of(p)
+            row = row_of(p, matches_of)
             writer.writerow([neutralise("" if row[c] is None else row[c]) for c in COLUMNS])
             if i % chunk == 0:
                 yield buf.getvalue().encode("utf-8")
@@ -98,7 +106,7 @@ def stream(projects, fmt: str, *, chunk: int = 500):
     elif fmt == "json":
         yield b"["
         for i, p in enumerate(projects):
-            yield (("\n" if i == 0 else ",\n") + json.dumps({**row_of(p), "data": p.data}, ensure_ascii=False)).encode("utf-8")
+            yield (("\n" if i == 0 else ",\n") + json.dumps({**row_of(p, matches_of), "data": p.data}, ensure_ascii=False)).encode("utf-8")
         yield b"\n]\n"
     elif fmt == "xlsx":
         import tempfile
@@ -109,7 +117,7 @@ def stream(projects, fmt: str, *, chunk: int = 500):
         ws = wb.create_sheet("projects")
         ws.append(COLUMNS)
         for p in projects:
-            row = row_of(p)
+            row = row_of(p, matches_of)
             ws.append([neutralise(row[c]) for c in COLUMNS])
         with tempfile.TemporaryFile() as fh:
             wb.save(fh)

@@ -103,6 +103,13 @@ def _transition(session, principal: Principal, project: Project, event: str, rea
     return row
 
 
+def visible_matches(principal: Principal, project: Project) -> list[dict[str, Any]] | None:
+    """The submit-time matches of ``project`` as ``principal`` may see them: they name other organisations'
+    proposals, so only the commission (and system principals) see them; everyone else gets None. The one
+    rule for every view of matches — detail JSON, lists and exports."""
+    return project.matches if (principal.is_system or commission(principal)) else None
+
+
 def project_json(session, principal: Principal, project: Project, *, full: bool = True) -> dict[str, Any]:
     out: dict[str, Any] = {
         "id": project.id, "title": project.title, "organisation": project.organisation, "org_id": project.org_id,
@@ -119,8 +126,7 @@ def project_json(session, principal: Principal, project: Project, *, full: bool 
         out["precheck"] = project.precheck
         out["decision_reason"] = project.decision_reason
         out["allowed_events"] = lifecycle.allowed_events(project.state)
-        # matches name other organisations' proposals: only the commission sees them
-        out["matches"] = project.matches if commission(principal) else None
+        out["matches"] = visible_matches(principal, project)
     return out
 
 
@@ -315,7 +321,7 @@ def _filtered(principal: Principal, filters: dict[str, Any] | None, q=None):
     if filters.get("budget_max") is not None:
         q = q.where(Project.budget <= float(filters["budget_max"]))
     if filters.get("q"):
-        q = q.where(Project.title.contains(str(filters["q"])))  # type: ignore[attr-defined]
+        q = q.where(Project.title.contains(str(filters["q"]), autoescape=True))  # type: ignore[attr-defined]
     return q
 
 

@@ -37,7 +37,7 @@ def alerts_search(session: Session, principal: Principal, *, ip: str | None = No
     if sid is not None:
         q = q.where(a.sid == sid)
     if text:
-        q = q.where(a.signature.contains(text))  # type: ignore[union-attr]
+        q = q.where(a.signature.contains(text, autoescape=True))  # type: ignore[union-attr]
     since_t, until_t = parse_time(since, "since"), parse_time(until, "until")
     if since_t:
         q = q.where(a.ts >= since_t)

@@ -186,12 +186,15 @@ _SafeLimitedLoader.yaml_implicit_resolvers = {
 def _expanded_size(root: yaml.Node, budget: int) -> int:
     """Number of nodes the document has once aliases are expanded (memoised, iterative)."""
     sizes: dict[int, int] = {}
+    open_nodes: set[int] = set()  # the nodes on the current path: meeting one again is a recursive alias
     stack: list[tuple[yaml.Node, bool]] = [(root, False)]
     while stack:
         node, done = stack.pop()
         key = id(node)
         if key in sizes:
             continue
+        if not done and key in open_nodes:
+            raise InputError("YAML has a recursive alias (a node that contains itself), which JSON cannot hold")
         if isinstance(node, yaml.ScalarNode):
             sizes[key] = 1
             continue
@@ -202,14 +205,19 @@ def _expanded_size(root: yaml.Node, budget: int) -> int:
             for k, v in node.value:
                 children.extend((k, v))
         if not done:
+            open_nodes.add(key)
             stack.append((node, True))
             for c in children:
+                if id(c) in open_nodes:
+                    raise InputError("YAML has a recursive alias (a node that contains itself), "
+                                     "which JSON cannot hold")
                 if id(c) not in sizes:
                     stack.append((c, False))
             continue
+        open_nodes.discard(key)
         total = 1
         for c in children:
-            total += sizes.get(id(c), 1)  # a cycle contributes 1 (recursive alias)
+            total += sizes.get(id(c), 1)
             if total > budget:
                 raise InputError(
                     f"YAML expands to more than {budget} nodes through aliases (a 'billion laughs' bomb?)"
@@ -237,8 +245,10 @@ def parse_yaml(data: bytes | str, *, max_bytes: int | None = None, max_depth: in
     depth = DEFAULT_MAX_DEPTH if max_depth is None else max_depth
     budget = DEFAULT_MAX_YAML_NODES if max_nodes is None else max_nodes
     loader_cls = type("_Loader", (_SafeLimitedLoader,), {"max_depth": depth})
-    loader = loader_cls(text)
+    loader = None
     try:
+        # built inside the try: the reader rejects NUL and other non-printable characters at construction
+        loader = loader_cls(text)
         with _recursion_headroom():
             node = loader.get_single_node()
             if node is None:
@@ -259,8 +269,12 @@ def parse_yaml(data: bytes | str, *, max_bytes: int | None = None, max_depth: in
         raise InputError(f"{what} is not valid YAML: {exc}") from None
     except RecursionError:
         raise InputError(f"{what} nests too deeply to be read") from None
+    except (ValueError, TypeError, OverflowError, AttributeError, KeyError, IndexError) as exc:
+        # the constructors call int(), float(), base64 … on scalar text; whatever they raise is bad input
+        raise InputError(f"{what} is not valid YAML: {type(exc).__name__}: {exc}"[:500]) from None
     finally:
-        loader.dispose()
+        if loader is not None:
+            loader.dispose()
     check_depth(value, depth, what=what)
     _check_json_compatible(value, what)
     return value

@@ -6,15 +6,16 @@ from __future__ import annotations
 import hashlib
 import re
 import secrets
-from datetime import timedelta
+from dataclasses import dataclass, replace
+from datetime import datetime, timedelta
 
-from sqlalchemy import func, or_
+from sqlalchemy import func
 from sqlmodel import Session, select
 
 import audit
 from kernel.clock import as_utc, utcnow
 from kernel.errors import Conflict, NotAuthenticated, NotFound, TooManyRequests, ValidationFailed
-from kernel.permissions import authorize
+from kernel.permissions import authorize, is_allowed
 from kernel.principal import OrgKind, Principal, Role
 from portal.accounts.models import ApiToken, LoginAttempt, Membership, Organisation, User
 from portal.accounts.passwords import hash_password, needs_rehash, password_problems, verify_password
@@ -186,30 +187,82 @@ def principal_for_user(session: Session, user: User, *, token: ApiToken | None =
 # ---------------------------------------------------------------- login
 
 
-def authenticate(session: Session, *, username: str, password: str, remote_addr: str = "",
-                 max_failures: int = 5, window_seconds: int = 900) -> User:
-    """Check a password, with throttling per username and per client address.
+@dataclass(frozen=True)
+class Throttle:
+    """Login throttling settings (``CITYGOV_LOGIN_*``).
 
-    Raises TooManyRequests once ``max_failures`` failures fall in the window (for that username or that
-    address), NotAuthenticated on a bad username or password (the same message for both). The attempt
-    is recorded and committed either way.
+    * per (user name, address) pair: ``max_failures`` free failures, then each further attempt waits
+      ``backoff_seconds`` × 2^(failures − max_failures), at most ``window_seconds``; a success resets the pair.
+      Failures against ``admin`` from one address never delay ``admin`` logging in from another address.
+    * per address across user names (password spraying): ``address_max_failures`` failures within
+      ``window_seconds`` block that address until they age out.
     """
-    username = (username or "").strip().lower()[:64]
-    since = utcnow() - timedelta(seconds=window_seconds)
-    failures = session.exec(
-        select(func.count()).select_from(LoginAttempt).where(
-            LoginAttempt.succeeded.is_(False),
-            LoginAttempt.at >= since,
-            or_(LoginAttempt.username == username, LoginAttempt.remote_addr == remote_addr)
-            if remote_addr else LoginAttempt.username == username,
-        )
+
+    max_failures: int = 5
+    window_seconds: int = 900
+    backoff_seconds: int = 30
+    address_max_failures: int = 20
+
+    @classmethod
+    def from_config(cls, cfg) -> "Throttle":
+        return cls(max_failures=int(cfg["LOGIN_MAX_FAILURES"]), window_seconds=int(cfg["LOGIN_WINDOW_SECONDS"]),
+                   backoff_seconds=int(cfg["LOGIN_BACKOFF_SECONDS"]),
+                   address_max_failures=int(cfg["LOGIN_ADDRESS_MAX_FAILURES"]))
+
+
+def _failures(session: Session, *conds) -> tuple[int, datetime | None, datetime | None]:
+    count, last, first = session.exec(
+        select(func.count(), func.max(LoginAttempt.at), func.min(LoginAttempt.at))
+        .select_from(LoginAttempt).where(LoginAttempt.succeeded.is_(False), *conds)
     ).one()
-    if failures >= max_failures:
-        raise TooManyRequests("too many failed logins; try again later", retry_after=window_seconds)
+    return int(count or 0), (as_utc(last) if last else None), (as_utc(first) if first else None)
+
+
+def login_wait(session: Session, *, username: str, remote_addr: str, throttle: Throttle) -> int:
+    """Seconds this (user name, address) must wait before trying again; 0 when it may try now."""
+    now = utcnow()
+    since = now - timedelta(seconds=throttle.window_seconds)
+    n_addr, _last, first = _failures(session, LoginAttempt.remote_addr == remote_addr, LoginAttempt.at >= since)
+    if remote_addr and n_addr >= throttle.address_max_failures and first is not None:
+        return max(1, int((first + timedelta(seconds=throttle.window_seconds) - now).total_seconds()) + 1)
+    last_ok = session.exec(
+        select(func.max(LoginAttempt.at)).where(LoginAttempt.succeeded.is_(True), LoginAttempt.username == username,
+                                                LoginAttempt.remote_addr == remote_addr)
+    ).one()
+    pair_since = max(since, as_utc(last_ok)) if last_ok else since
+    n_pair, last, _first = _failures(session, LoginAttempt.username == username,
+                                     LoginAttempt.remote_addr == remote_addr, LoginAttempt.at > pair_since)
+    if n_pair < throttle.max_failures or last is None:
+        return 0
+    delay = min(throttle.window_seconds,
+                throttle.backoff_seconds * 2 ** min(n_pair - throttle.max_failures, 30))
+    remaining = (last + timedelta(seconds=delay) - now).total_seconds()
+    return max(0, int(remaining) + (1 if remaining > int(remaining) else 0))
+
+
+def authenticate(session: Session, *, username: str, password: str, remote_addr: str = "",
+                 throttle: Throttle | None = None, max_failures: int | None = None,
+                 window_seconds: int | None = None) -> User:
+    """Check a password, throttled per (user name, address) pair with exponential backoff and per address
+    across user names (see :class:`Throttle`).
+
+    Raises TooManyRequests (with ``retry_after``) while the pair or the address must wait — the attempt is
+    then neither checked nor recorded — and NotAuthenticated on a bad user name or password (the same
+    message for both). Checked attempts are recorded and committed either way.
+    """
+    throttle = throttle or Throttle()
+    if max_failures is not None or window_seconds is not None:
+        throttle = replace(throttle, max_failures=throttle.max_failures if max_failures is None else max_failures,
+                           window_seconds=throttle.window_seconds if window_seconds is None else window_seconds)
+    username = (username or "").strip().lower()[:64]
+    remote_addr = (remote_addr or "")[:64]
+    wait = login_wait(session, username=username, remote_addr=remote_addr, throttle=throttle)
+    if wait:
+        raise TooManyRequests("too many failed logins; try again later", retry_after=wait)
     user = session.exec(select(User).where(User.username == username)).first()
     ok = verify_password(user.password_hash if user else None, password or "")
     ok = ok and user is not None and user.active
-    session.add(LoginAttempt(username=username, remote_addr=remote_addr[:64], succeeded=ok))
+    session.add(LoginAttempt(username=username, remote_addr=remote_addr, succeeded=ok))
     if ok:
         user.last_login_at = utcnow()
         if needs_rehash(user.password_hash):
@@ -277,10 +330,11 @@ def token_list(session: Session, principal: Principal, user: User) -> list[ApiTo
 
 
 def token_revoke(session: Session, principal: Principal, token_id: str) -> ApiToken:
-    token = session.get(ApiToken, token_id)
-    if token is None:
-        raise NotFound(f"no token {token_id!r}")
-    authorize(principal, "portal:token:revoke", token)
+    token = session.get(ApiToken, token_id) if isinstance(token_id, str) else None
+    if token is None or not is_allowed(principal, "portal:token:revoke", token):
+        if token is not None and principal.is_anonymous:
+            authorize(principal, "portal:token:revoke", token)  # 401: log in first
+        raise NotFound(f"no token {token_id!r}")  # another user's token: not even its existence is confirmed
     if token.revoked_at is None:
         token.revoked_at = utcnow()
         session.add(token)

@@ -18,6 +18,7 @@ import orjson
 import yaml
 from flask import Blueprint, Flask, Response, current_app, request
 from jsonschema import Draft202012Validator
+from werkzeug.routing import BaseConverter
 
 from kernel.errors import BadRequest, NotAuthenticated, UnsupportedMediaType, ValidationFailed
 
@@ -58,7 +59,23 @@ def _require_authentication() -> None:
 openapi_json.citygov_public = True
 
 
+class ObjectIdConverter(BaseConverter):
+    """``<oid:project_id>``: a 32-hex object id (kernel.ids.new_id, incident digests). Fixed paths beside it
+    (``/projects/clusters``) never match it, so they win and their ``Allow`` header lists only their methods."""
+
+    regex = "[0-9a-f]{32}"
+
+
+class NameConverter(BaseConverter):
+    """``<name:name>``: a standard's name (``standards.services.NAME_RE``) that is not one of the fixed
+    sub-paths ``check``, ``diff`` and ``lint``."""
+
+    regex = r"(?!(?:check|diff|lint)(?![a-z0-9._-]))[a-z0-9][a-z0-9._-]{0,119}"
+
+
 def init_app(app: Flask) -> None:
+    app.url_map.converters.setdefault("oid", ObjectIdConverter)
+    app.url_map.converters.setdefault("name", NameConverter)
     app.before_request(_require_authentication)
     from portal.security import csrf
 

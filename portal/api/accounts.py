@@ -50,8 +50,7 @@ def login():
     cfg = current_app.config
     user = accounts.authenticate(session, username=body["username"], password=body["password"],
                                  remote_addr=request.remote_addr or "",
-                                 max_failures=int(cfg["LOGIN_MAX_FAILURES"]),
-                                 window_seconds=int(cfg["LOGIN_WINDOW_SECONDS"]))
+                                 throttle=accounts.Throttle.from_config(cfg))
     principal = accounts.principal_for_user(session, user)
     token, secret = accounts.token_create(session, principal, user=user, name=body.get("token_name", "login"),
                                           days=body.get("days", 1))

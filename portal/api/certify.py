@@ -166,14 +166,14 @@ def put_auto_policy(standard: str):
 # ------------------------------------------------------------------------ project interfaces
 
 
-@bp.get("/projects/<project_id>/certificates")
+@bp.get("/projects/<oid:project_id>/certificates")
 def get_project_certificates(project_id: str):
     from registry.certify import approval
 
     return ok(approval.project_certificates(get_session(), current_principal(), project_id))
 
 
-@bp.put("/projects/<project_id>/certificates")
+@bp.put("/projects/<oid:project_id>/certificates")
 def put_project_certificate(project_id: str):
     from registry.certify import approval
 

@@ -13,7 +13,7 @@ from portal.db import get_session
 bp = Blueprint("api_programme", __name__)
 
 
-@bp.get("/programme/projects/<project_id>")
+@bp.get("/programme/projects/<oid:project_id>")
 def project_view(project_id: str):
     return ok(programme.project_view(get_session(), current_principal(), project_id))
 

@@ -121,17 +121,17 @@ def list_projects():
     return ok({"items": [_pj(p, full=False) for p in items], "total": total, "page": page, "per_page": per_page})
 
 
-@bp.get("/projects/<project_id>")
+@bp.get("/projects/<oid:project_id>")
 def get_project(project_id: str):
     return ok(_pj(reg.project_get(get_session(), current_principal(), project_id)))
 
 
-@bp.get("/projects/<project_id>/history")
+@bp.get("/projects/<oid:project_id>/history")
 def project_history(project_id: str):
     return ok({"items": reg.project_history(get_session(), current_principal(), project_id)})
 
 
-@bp.get("/projects/<project_id>/similar")
+@bp.get("/projects/<oid:project_id>/similar")
 def similar_to_project(project_id: str):
     top = query_int("top", 5, minimum=1, maximum=100)
     return ok({"items": reg.project_similar(get_session(), current_principal(), project_id=project_id, top=top,
@@ -168,10 +168,11 @@ def export_projects():
         raise BadRequest("format must be csv, xlsx or json")
     from flask import stream_with_context
 
-    items = reg.projects_for_export(get_session(), current_principal(), filters=_filters())
+    principal = current_principal()
+    items = reg.projects_for_export(get_session(), principal, filters=_filters())
     mime = {"csv": "text/csv; charset=utf-8", "json": "application/json",
             "xlsx": "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"}[fmt]
-    return Response(stream_with_context(reg_export.stream(items, fmt)), mimetype=mime.split(";")[0], content_type=mime,
+    return Response(stream_with_context(reg_export.stream(items, fmt, matches_of=lambda p: reg.visible_matches(principal, p))), mimetype=mime.split(";")[0], content_type=mime,
                     headers={"Content-Disposition": f"attachment; filename=projects.{fmt}"})
 
 
@@ -180,7 +181,7 @@ def list_rules():
     return ok({"items": reg.rule_list(get_session(), current_principal())})
 
 
-@bp.get("/projects/<project_id>/reviews")
+@bp.get("/projects/<oid:project_id>/reviews")
 def list_reviews(project_id: str):
     return ok(reg.reviews_get(get_session(), current_principal(), project_id))
 
@@ -198,7 +199,7 @@ def create_project():
     return ok(_pj(project), 201)
 
 
-@bp.put("/projects/<project_id>")
+@bp.put("/projects/<oid:project_id>")
 def update_project(project_id: str):
     body = json_body("ProjectDocument")
     revision = query_int("revision", None, minimum=1)
@@ -206,18 +207,18 @@ def update_project(project_id: str):
     return ok(_pj(project))
 
 
-@bp.post("/projects/<project_id>/submit")
+@bp.post("/projects/<oid:project_id>/submit")
 def submit_project(project_id: str):
     body = json_body("ReasonRequest") if request.get_data() else {}
     return ok(_pj(reg.project_submit(get_session(), current_principal(), project_id, reason=body.get("reason", ""))))
 
 
-@bp.post("/projects/<project_id>/precheck")
+@bp.post("/projects/<oid:project_id>/precheck")
 def precheck_project(project_id: str):
     return ok(_pj(reg.project_precheck(get_session(), current_principal(), project_id)))
 
 
-@bp.post("/projects/<project_id>/panel")
+@bp.post("/projects/<oid:project_id>/panel")
 def form_panel(project_id: str):
     body = json_body("PanelRequest")
     session = get_session()
@@ -226,12 +227,12 @@ def form_panel(project_id: str):
     return ok(result, 201)
 
 
-@bp.post("/projects/<project_id>/panel/close")
+@bp.post("/projects/<oid:project_id>/panel/close")
 def close_panel(project_id: str):
     return ok(reg.panel_close(get_session(), current_principal(), project_id))
 
 
-@bp.post("/projects/<project_id>/reviews")
+@bp.post("/projects/<oid:project_id>/reviews")
 def submit_review(project_id: str):
     body = json_body("ReviewRequest")
     review = reg.review_submit(get_session(), current_principal(), project_id, body["scores"],
@@ -239,14 +240,14 @@ def submit_review(project_id: str):
     return ok({"id": review.id, "total": review.total, "scores": review.scores, "comment": review.comment}, 201)
 
 
-@bp.post("/projects/<project_id>/decision")
+@bp.post("/projects/<oid:project_id>/decision")
 def decide(project_id: str):
     body = json_body("DecisionRequest")
     return ok(_pj(reg.project_decide(get_session(), current_principal(), project_id, body["decision"],
                                      reason=body["reason"])))
 
 
-@bp.post("/projects/<project_id>/transitions")
+@bp.post("/projects/<oid:project_id>/transitions")
 def transition(project_id: str):
     body = json_body("TransitionRequest")
     return ok(_pj(reg.project_transition(get_session(), current_principal(), project_id, body["event"],

@@ -19,12 +19,12 @@ bp = Blueprint("api_registry_outcomes", __name__)
 XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
 
 
-@bp.get("/projects/<project_id>/outcomes")
+@bp.get("/projects/<oid:project_id>/outcomes")
 def outcomes(project_id: str):
     return ok(evaluation.project_outcomes(get_session(), current_principal(), project_id))
 
 
-@bp.put("/projects/<project_id>/targets")
+@bp.put("/projects/<oid:project_id>/targets")
 def declare_targets(project_id: str):
     body = json_body("TargetsRequest")
     session, principal = get_session(), current_principal()
@@ -32,7 +32,7 @@ def declare_targets(project_id: str):
     return ok(evaluation.project_outcomes(session, principal, project_id))
 
 
-@bp.post("/projects/<project_id>/milestones")
+@bp.post("/projects/<oid:project_id>/milestones")
 def record_milestone(project_id: str):
     body = json_body("MilestoneRequest")
     return ok(evaluation.milestone_record(get_session(), current_principal(), project_id, name=body["name"],
@@ -54,7 +54,7 @@ def parse_actuals(raw: str | None) -> dict:
     return actuals
 
 
-@bp.post("/projects/<project_id>/acceptance")
+@bp.post("/projects/<oid:project_id>/acceptance")
 def accept(project_id: str):
     from kernel.errors import UnsupportedMediaType
 
@@ -67,7 +67,7 @@ def accept(project_id: str):
     return ok(evaluation.project_outcomes(session, principal, project_id))
 
 
-@bp.get("/projects/<project_id>/evidence/<evidence_id>")
+@bp.get("/projects/<oid:project_id>/evidence/<evidence_id>")
 def evidence(project_id: str, evidence_id: str):
     ev = evaluation.evidence_get(get_session(), current_principal(), project_id, evidence_id)
     safe = "".join(c if c.isascii() and (c.isalnum() or c in "._-") else "_" for c in ev.filename) or "evidence"
@@ -75,7 +75,7 @@ def evidence(project_id: str, evidence_id: str):
                     headers={"Content-Disposition": f"attachment; filename={safe}", "X-Content-SHA256": ev.sha256})
 
 
-@bp.post("/projects/<project_id>/evaluation")
+@bp.post("/projects/<oid:project_id>/evaluation")
 def evaluate(project_id: str):
     body = json_body("EvaluationRequest") if request.get_data() else {}
     session, principal = get_session(), current_principal()

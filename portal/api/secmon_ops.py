@@ -124,25 +124,25 @@ def incidents_list():
                                       offset=query_int("offset", 0, minimum=0)))
 
 
-@bp.get("/secmon/incidents/<incident_id>")
+@bp.get("/secmon/incidents/<oid:incident_id>")
 def incidents_get(incident_id):
     return ok(incidents.incident_get(get_session(), current_principal(), incident_id))
 
 
-@bp.post("/secmon/incidents/<incident_id>/transition")
+@bp.post("/secmon/incidents/<oid:incident_id>/transition")
 def incidents_transition(incident_id):
     d = _body()
     return ok(incidents.incident_transition(get_session(), current_principal(), incident_id, _s(d, "state", ""),
                                             note=_s(d, "note")))
 
 
-@bp.post("/secmon/incidents/<incident_id>/assign")
+@bp.post("/secmon/incidents/<oid:incident_id>/assign")
 def incidents_assign(incident_id):
     d = _body()
     return ok(incidents.incident_assign(get_session(), current_principal(), incident_id, _s(d, "assignee")))
 
 
-@bp.post("/secmon/incidents/<incident_id>/comments")
+@bp.post("/secmon/incidents/<oid:incident_id>/comments")
 def incidents_comment(incident_id):
     d = _body()
     return ok(incidents.incident_comment(get_session(), current_principal(), incident_id, _s(d, "body", "")), 201)
@@ -243,12 +243,12 @@ def remediation_list():
                                                      offset=query_int("offset", 0, minimum=0))})
 
 
-@bp.get("/secmon/remediation/<task_id>")
+@bp.get("/secmon/remediation/<oid:task_id>")
 def remediation_get(task_id):
     return ok(remediation.remediation_get(get_session(), current_principal(), task_id))
 
 
-@bp.post("/secmon/remediation/<task_id>/fix")
+@bp.post("/secmon/remediation/<oid:task_id>/fix")
 def remediation_fix(task_id):
     d = _body()
     return ok(remediation.remediation_fix(get_session(), current_principal(), task_id, evidence=_s(d, "evidence", "")))

@@ -48,7 +48,7 @@ def create_standard():
     return ok(std.to_dict(), status=201)
 
 
-@bp.get("/standards/<name>")
+@bp.get("/standards/<name:name>")
 @public
 def get_standard(name: str):
     from standards import services
@@ -56,7 +56,7 @@ def get_standard(name: str):
     return ok(services.standard_get(get_session(), current_principal(), name))
 
 
-@bp.patch("/standards/<name>")
+@bp.patch("/standards/<name:name>")
 def update_standard(name: str):
     from standards import settings
 
@@ -65,7 +65,7 @@ def update_standard(name: str):
     return ok(settings.standard_update(get_session(), current_principal(), name, **kw).to_dict())
 
 
-@bp.post("/standards/<name>/compatibility")
+@bp.post("/standards/<name:name>/compatibility")
 def check_compatibility(name: str):
     """Dry run of the next version's validity and compatibility rules; stores nothing."""
     from standards import settings
@@ -93,21 +93,21 @@ def put_settings():
     return ok(settings.settings(session))
 
 
-@bp.post("/standards/<name>/versions/<version>/disable")
+@bp.post("/standards/<name:name>/versions/<version>/disable")
 def disable_version(name: str, version: str):
     from standards import settings
 
     return ok(settings.version_disable(get_session(), current_principal(), name, version).to_dict())
 
 
-@bp.post("/standards/<name>/versions/<version>/enable")
+@bp.post("/standards/<name:name>/versions/<version>/enable")
 def enable_version(name: str, version: str):
     from standards import settings
 
     return ok(settings.version_enable(get_session(), current_principal(), name, version).to_dict())
 
 
-@bp.get("/standards/<name>/versions/<version>")
+@bp.get("/standards/<name:name>/versions/<version>")
 @public
 def get_version(name: str, version: str):
     from standards import services
@@ -116,7 +116,7 @@ def get_version(name: str, version: str):
     return ok(v.to_dict())
 
 
-@bp.get("/standards/<name>/versions/<version>/content")
+@bp.get("/standards/<name:name>/versions/<version>/content")
 @public
 def get_version_content(name: str, version: str):
     from standards import services
@@ -133,7 +133,7 @@ def get_version_content(name: str, version: str):
     return resp
 
 
-@bp.put("/standards/<name>/versions/<version>")
+@bp.put("/standards/<name:name>/versions/<version>")
 def publish_version(name: str, version: str):
     """Store and publish a version (validity and compatibility rules; 422 / 409 list the problems)."""
     from standards import services
@@ -150,21 +150,21 @@ def publish_version(name: str, version: str):
     return ok(v.to_dict(), status=200 if body.get("dry_run") else 201)
 
 
-@bp.post("/standards/<name>/versions/<version>/deprecate")
+@bp.post("/standards/<name:name>/versions/<version>/deprecate")
 def deprecate_version(name: str, version: str):
     from standards import services
 
     return ok(services.version_deprecate(get_session(), current_principal(), name, version).to_dict())
 
 
-@bp.post("/standards/<name>/versions/<version>/retire")
+@bp.post("/standards/<name:name>/versions/<version>/retire")
 def retire_version(name: str, version: str):
     from standards import services
 
     return ok(services.version_retire(get_session(), current_principal(), name, version).to_dict())
 
 
-@bp.post("/standards/<name>/versions/<version>/validate")
+@bp.post("/standards/<name:name>/versions/<version>/validate")
 def validate_data(name: str, version: str):
     """Validate the request body (JSON, NDJSON, CSV, YAML or RDF by Content-Type) against the version."""
     from standards import services

@@ -199,9 +199,8 @@ def db_current(fmt):
 @click.option("--no-worker", is_flag=True, help="Do not run background jobs in this process (run `citygov jobs work`).")
 def serve(host, port, threads, no_worker):
     """Serve the portal with waitress (production WSGI server) and a background-job worker thread."""
-    from waitress import serve as waitress_serve
-
     from portal import db as db_mod
+    from portal import serving
 
     url = current_app.config["DATABASE_URL"]
     if db_mod.current_revisions(url) != db_mod.head_revisions(url):
@@ -211,8 +210,9 @@ def serve(host, port, threads, no_worker):
 
         Worker(db_mod.get_db().sessionmaker).start()
     click.echo(f"citygov serving on http://{host}:{port}/")
-    waitress_serve(current_app._get_current_object(), host=host, port=port, threads=threads,
-                   ident="citygov", max_request_body_size=int(current_app.config["MAX_CONTENT_LENGTH"]) + 1024)
+    # bodies above MAX_CONTENT_LENGTH are refused by waitress before the app runs; portal.serving has the
+    # app answer them (problem+json / error page) instead of waitress's plain text
+    serving.serve(current_app._get_current_object(), host=host, port=port, threads=threads)
 
 
 # --------------------------------------------------------------------------- users, orgs, tokens

@@ -304,7 +304,7 @@ def register(cli: click.Group) -> None:
             tmp = Path(output).with_name(f".{Path(output).name}.part")
             try:
                 with tmp.open("wb") as fh:  # streamed: the library is never held in memory
-                    for block in reg_export.stream(counted(), ftype):
+                    for block in reg_export.stream(counted(), ftype, matches_of=lambda p: reg.visible_matches(system, p)):
                         fh.write(block)
                 tmp.replace(output)
             except OSError as exc:

@@ -50,11 +50,11 @@ def login():
             user = accounts.authenticate(get_session(), username=request.form.get("username", ""),
                                          password=request.form.get("password", ""),
                                          remote_addr=request.remote_addr or "",
-                                         max_failures=int(cfg["LOGIN_MAX_FAILURES"]),
-                                         window_seconds=int(cfg["LOGIN_WINDOW_SECONDS"]))
-        except TooManyRequests:
+                                         throttle=accounts.Throttle.from_config(cfg))
+        except TooManyRequests as exc:
             error = _("Too many failed logins. Try again later.")
-            return render_template("web/login.html", error=error), 429
+            return render_template("web/login.html", error=error), 429, {
+                "Retry-After": str(exc.extra.get("retry_after", cfg["LOGIN_WINDOW_SECONDS"]))}
         except NotAuthenticated:
             error = _("Wrong username or password.")
             return render_template("web/login.html", error=error), 401

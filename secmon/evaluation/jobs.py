@@ -48,7 +48,7 @@ def job_finish(session: Session, key: str, holder: str, *, ok: bool, outcome: st
 
 
 def job_claims(session: Session, prefix: str = "") -> list[dict]:
-    rows = session.execute(select(SecmonJobClaim).where(SecmonJobClaim.key.startswith(prefix))
+    rows = session.execute(select(SecmonJobClaim).where(SecmonJobClaim.key.startswith(prefix, autoescape=True))
                            .order_by(SecmonJobClaim.claimed_at.desc()).limit(200)).scalars()
     return [{"key": r.key, "status": r.status, "holder": r.holder, "claimed_at": str(r.claimed_at),
              "outcome": r.outcome} for r in rows]

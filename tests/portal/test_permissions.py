@@ -2,9 +2,10 @@
 
 import pytest
 
-from kernel.errors import NotAuthorized
+from kernel.errors import NotAuthorized, NotFound
 from kernel.permissions import is_allowed
 from portal.accounts import services as accounts
+from portal.accounts.models import ApiToken
 from tests.factories import make_org, make_user, principal_of
 
 ROLES = ["commission_admin", "commission_reviewer", "expert", "department_submitter", "vendor",
@@ -34,9 +35,10 @@ def test_nobody_revokes_another_users_token_except_admin(db_session, role):
     other = principal_of(db_session, make_user(db_session, role))
     if role == "commission_admin":
         accounts.token_revoke(db_session, other, token.id)
-    else:
-        with pytest.raises(NotAuthorized):
+    else:  # 404, not 403: the answer must not confirm that the token exists
+        with pytest.raises(NotFound):
             accounts.token_revoke(db_session, other, token.id)
+        assert db_session.get(ApiToken, token.id).revoked_at is None
 
 
 def test_department_cannot_see_other_departments_users(db_session):

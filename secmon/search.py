@@ -1,7 +1,9 @@
 """Event search over every stored EVE event: IP (or CIDR), (destination) port, protocol, sid, signature text, flow_id,
 community_id, DNS rrname, HTTP host, TLS SNI, sensor, event type and time range; newest first, paginated
 (offset + ``has_more``). Built with SQLAlchemy expressions (bound parameters); each filter uses an index
-of migration secmon_0003 where the column is selective."""
+of migrations secmon_0003/0004 where the column is selective. A CIDR is one interface with a per-dialect plan:
+PostgreSQL tests containment (``<<=``) on GiST ``inet`` indexes; SQLite probes the address indexes with the
+network's addresses (up to MAX_ENUMERATE) or the stored distinct addresses inside it."""
 
 from __future__ import annotations
 
@@ -9,15 +11,16 @@ import ipaddress
 from datetime import UTC
 
 import orjson
-from sqlalchemy import and_, or_, select
+from sqlalchemy import and_, func, literal, or_, select
+from sqlalchemy.dialects.postgresql import CIDR
 
 from kernel import NotFound, Principal, ValidationFailed, authorize
-from kernel.db import Session
+from kernel.db import Session, dialect_name
 from secmon.models import SecmonAlert, SecmonEvent, SecmonHttp, SecmonSensor, SecmonTls
 from secmon.monitoring import parse_time
 
 MAX_ENUMERATE = 4096  # a CIDR up to this many addresses is searched as a list of addresses
-FIELDS = ("ip", "port", "proto", "sid", "signature", "flow_id", "community_id", "rrname", "http_host", "tls_sni",
+FIELDS = ("ip", "port", "src_port", "proto", "sid", "signature", "flow_id", "community_id", "rrname", "http_host", "tls_sni",
           "sensor", "event_type", "since", "until")
 
 
@@ -49,6 +52,10 @@ def _ip_condition(session: Session, value: str):
         net = ipaddress.ip_network(text, strict=False)
     except ValueError as exc:
         raise _bad("ip", f"malformed CIDR {value!r}: {exc}") from None
+    if dialect_name(session) == "postgresql":  # containment on the inet GiST indexes (migration secmon_0004)
+        cidr = literal(str(net), type_=CIDR)
+        return or_(func.secmon_inet(SecmonEvent.src_ip).op("<<=", is_comparison=True)(cidr),
+                   func.secmon_inet(SecmonEvent.dest_ip).op("<<=", is_comparison=True)(cidr))
     if net.num_addresses <= MAX_ENUMERATE:
         addrs = [str(a) for a in net]
     else:  # the distinct addresses stored (index-only scans), filtered by the network
@@ -91,7 +98,8 @@ def _summary(event_type: str, raw: str) -> str | None:
     return None
 
 
-def event_search(session: Session, principal: Principal, *, ip: str | None = None, port=None, proto: str | None = None,
+def event_search(session: Session, principal: Principal, *, ip: str | None = None, port=None, src_port=None,
+                 proto: str | None = None,
                  sid=None, signature: str | None = None, flow_id=None, community_id: str | None = None,
                  rrname: str | None = None, http_host: str | None = None, tls_sni: str | None = None,
                  sensor: str | None = None, event_type: str | None = None, since=None, until=None,
@@ -108,6 +116,9 @@ def event_search(session: Session, principal: Principal, *, ip: str | None = Non
     p = _int(port, "port", 0, 65535)
     if p is not None:  # the service port: the destination port of the flow (indexed)
         conds.append(SecmonEvent.dest_port == p)
+    sp = _int(src_port, "src_port", 0, 65535)
+    if sp is not None:  # the client side of the flow (indexed since secmon_0004)
+        conds.append(SecmonEvent.src_port == sp)
     if proto:
         conds.append(SecmonEvent.proto == proto.strip().upper())
     fid = _int(flow_id, "flow_id", 0, 2**63 - 1)

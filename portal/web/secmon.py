@@ -10,7 +10,22 @@ from kernel.errors import BadRequest, CityGovError
 from kernel.permissions import is_allowed
 from portal.auth import current_principal, login_required
 from portal.db import get_session
-from portal.web import _format_error, bp
+from portal.web import _format_error, bp, charts
+from portal.web.nav import N_, add
+
+_ANALYST_ROLES = ("security_analyst", "commission_admin")
+
+
+def _analyst(principal) -> bool:
+    return principal.has_role(*_ANALYST_ROLES)
+
+
+add("web.secmon_incidents", N_("Security incidents"), "secmon:incident:read", order=43, anonymous=False,
+    visible=_analyst)
+add("web.secmon_approvals", N_("Response approvals"), "secmon:response:read", order=44, anonymous=False)
+add("web.secmon_shadow_it", N_("Shadow IT"), "secmon:shadow_it:read", order=45, anonymous=False)
+add("web.secmon_remediation", N_("Remediation tasks"), "secmon:remediation:read", order=46, anonymous=False,
+    visible=lambda p: not _analyst(p))
 
 PAGE = 50
 
@@ -122,6 +137,23 @@ def secmon_search():
             error = _format_error(exc)
     return render_template("web/secmon_search.html", filters=filters, result=result, error=error, page=page,
                            fields=search.FIELDS)
+
+
+@bp.get("/secmon/shadow-it")
+@login_required
+def secmon_shadow_it():
+    """Addresses seen in EVE that no asset covers, by event volume (internal ones unless ``all=1``)."""
+    from secmon import assets
+
+    try:
+        limit = max(1, min(int(request.args.get("limit", "100")), 10000))
+    except ValueError:
+        raise BadRequest("limit must be a whole number") from None
+    every = request.args.get("all") == "1"
+    items = assets.shadow_it(get_session(), current_principal(), limit=limit, internal_only=not every)
+    chart = charts.bar_chart([(r["address"], r["events"]) for r in items[:20]],
+                             title=_("Unregistered addresses by events (top 20)")) if items else None
+    return render_template("web/secmon_shadow_it.html", items=items, limit=limit, every=every, chart=chart)
 
 
 @bp.get("/secmon/approvals")

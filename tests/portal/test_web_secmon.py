@@ -72,3 +72,33 @@ def test_department_sees_only_its_tasks(client, auth, db_session, world):  # noq
     other.post(f"/secmon/remediation/{t['id']}/fix", data={"evidence": "patched and redeployed",
                                                            "csrf_token": csrf_token(resp)})
     assert remediation.remediation_get(db_session, world["p"]["analyst"], t["id"])["state"] == "fixed"
+
+
+def test_shadow_it_page_and_navigation(client, auth, db_session, world):  # noqa: F811
+    from secmon import assets
+
+    expected = assets.shadow_it(db_session, world["p"]["analyst"], limit=10000)
+    every = assets.shadow_it(db_session, world["p"]["analyst"], limit=10000, internal_only=False)
+    assert len(every) > len(expected)
+    analyst = make_user(db_session, "security_analyst")
+    _login(client, auth, analyst)
+    page = client.get("/secmon/shadow-it", headers={"Accept-Language": "en"}).get_data(as_text=True)
+    assert 'href="/secmon/shadow-it"' in page and 'href="/secmon/incidents"' in page  # nav entries
+    assert 'href="/secmon/remediation"' not in page  # the analyst's nav shows incidents, not the department's tasks
+    rows = page.split('<table id="shadow-it">')[1]
+    for r in expected:  # in order of volume, each with its count
+        assert f"<code>{r['address']}</code></td><td>{r['events']}</td>" in rows
+    assert [r["address"] for r in expected] == [
+        chunk.split("</code>")[0] for chunk in rows.split("<code>")[1:]]
+    top = client.get("/secmon/shadow-it?all=1&limit=3").get_data(as_text=True).split('<table id="shadow-it">')[1]
+    assert [c.split("</code>")[0] for c in top.split("<code>")[1:]] == [r["address"] for r in every[:3]]
+    assert "<svg" in client.get("/secmon/shadow-it?all=1").get_data(as_text=True)
+    assert "影子" in client.get("/secmon/shadow-it", headers={"Accept-Language": "zh"}).get_data(as_text=True)
+    assert client.get("/secmon/shadow-it?limit=many").status_code == 400
+    # city-wide, so not for a department (page 403, no nav entry; its nav shows its remediation tasks)
+    dept = make_user(db_session, "department_submitter", org=world["org1"])
+    other = client.application.test_client()
+    _login(other, auth, dept)
+    assert other.get("/secmon/shadow-it").status_code == 403
+    start = other.get("/").get_data(as_text=True)
+    assert 'href="/secmon/shadow-it"' not in start and 'href="/secmon/remediation"' in start

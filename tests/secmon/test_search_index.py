@@ -74,7 +74,7 @@ def test_cidr_search_equals_a_scan_of_every_event(db_session, stored):
                                                                                               strict=False))]
     for cidr in nets:
         inside = _in(ipaddress.ip_network(cidr))
-        expect = _scan(db_session, lambda s, d, _p: inside(s) or inside(d))
+        expect = _scan(db_session, lambda s, d, _p, _in=inside: _in(s) or _in(d))
         assert _all(db_session, stored, ip=cidr) == expect, cidr
         assert expect or cidr == "203.0.113.0/24"
 

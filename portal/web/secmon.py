@@ -68,7 +68,39 @@ def secmon_incident(incident_id: str):
     return render_template("web/secmon_incident.html", inc=inc,
                            next_states=sorted(incidents.TRANSITIONS[inc["state"]]),
                            can_manage=is_allowed(principal, "secmon:incident:manage"),
-                           can_propose=is_allowed(principal, "secmon:response:propose"))
+                           can_propose=is_allowed(principal, "secmon:response:propose"),
+                           can_remediate=is_allowed(principal, "secmon:remediation:manage") and bool(inc["org_id"]))
+
+
+@bp.post("/secmon/incidents/<incident_id>/assign")
+@login_required
+def secmon_incident_assign(incident_id: str):
+    from secmon import incidents
+
+    try:
+        incidents.incident_assign(get_session(), current_principal(), incident_id,
+                                  request.form.get("assignee", "").strip() or None)
+        flash(_("Assignee saved."))
+    except CityGovError as exc:
+        return _back(exc, "web.secmon_incident", incident_id=incident_id)
+    return redirect(url_for("web.secmon_incident", incident_id=incident_id))
+
+
+@bp.post("/secmon/incidents/<incident_id>/remediation")
+@login_required
+def secmon_incident_remediation(incident_id: str):
+    """A remediation task for the department owning the incident's target (due date by severity)."""
+    from secmon import remediation
+
+    try:
+        qd = request.form.get("quiet_days", "").strip()
+        t = remediation.remediation_create(get_session(), current_principal(), incident_id=incident_id,
+                                           title=request.form.get("title", "").strip() or None,
+                                           quiet_days=int(qd) if qd.isdigit() else None)
+        flash(_("Remediation task created for the owning department.") + f" ({t['title']})")
+    except CityGovError as exc:
+        return _back(exc, "web.secmon_incident", incident_id=incident_id)
+    return redirect(url_for("web.secmon_incident", incident_id=incident_id))
 
 
 @bp.post("/secmon/incidents/<incident_id>/transition")

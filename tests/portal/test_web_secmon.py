@@ -102,3 +102,49 @@ def test_shadow_it_page_and_navigation(client, auth, db_session, world):  # noqa
     assert other.get("/secmon/shadow-it").status_code == 403
     start = other.get("/").get_data(as_text=True)
     assert 'href="/secmon/shadow-it"' not in start and 'href="/secmon/remediation"' in start
+
+
+def test_asset_pages_list_resolve_add_import(client, auth, db_session, world):  # noqa: F811
+    from secmon import assets
+
+    analyst = make_user(db_session, "security_analyst")
+    _login(client, auth, analyst)
+    resp = client.get("/secmon/assets", headers={"Accept-Language": "en"})
+    page = resp.get_data(as_text=True)
+    assert 'href="/secmon/assets"' in page
+    for s in assets.asset_list(db_session, world["p"]["analyst"]):
+        assert s["name"] in page and all(n["cidr"] in page for n in s["networks"])
+    hit = assets.asset_resolve(db_session, world["p"]["analyst"], "10.77.1.10")["asset"]
+    res = client.get("/secmon/assets?ip=10.77.1.10").get_data(as_text=True)
+    assert hit["system"] in res.split('id="resolved"')[1] and hit["cidr"] in res.split('id="resolved"')[1]
+    assert "not an IP address" in client.get("/secmon/assets?ip=nope").get_data(as_text=True)
+    tok = csrf_token(resp)
+    org = world["org1"].code
+    r = client.post("/secmon/assets/systems", data={"csrf_token": tok, "name": "网页新增系统", "org": org,
+                                                    "mlps_level": "2", "criticality": "medium"}, follow_redirects=True)
+    assert r.status_code == 200 and "网页新增系统" in r.get_data(as_text=True)
+    r = client.post("/secmon/assets/networks", data={"csrf_token": tok, "system": "网页新增系统", "cidr": "10.99.0.0/33"},
+                    follow_redirects=True)
+    assert "malformed CIDR" in r.get_data(as_text=True)
+    client.post("/secmon/assets/networks", data={"csrf_token": tok, "system": "网页新增系统", "cidr": "10.99.0.0/24"})
+    assert assets.asset_resolve(db_session, world["p"]["analyst"], "10.99.0.7")["asset"]["system"] == "网页新增系统"
+    import io
+
+    bad = b"system,org,mlps_level,criticality,cidr\nimp-a," + org.encode() + b",2,low,10.98.0.0/24\nimp-b,nope,9,x,junk\n"
+    r = client.post("/secmon/assets/import", data={"csrf_token": tok, "file": (io.BytesIO(bad), "a.csv")},
+                    content_type="multipart/form-data", follow_redirects=True)
+    text = r.get_data(as_text=True)
+    assert "row 2" in text and "imp-a" not in text.split('<table id="assets">')[1]  # nothing half-imported
+    good = bad.rsplit(b"imp-b", 1)[0]
+    r = client.post("/secmon/assets/import", data={"csrf_token": tok, "file": (io.BytesIO(good), "a.csv")},
+                    content_type="multipart/form-data", follow_redirects=True)
+    assert "imp-a" in r.get_data(as_text=True).split('<table id="assets">')[1]
+    # a department: its own systems only, no editing
+    dept = make_user(db_session, "department_submitter", org=world["org2"])
+    other = client.application.test_client()
+    _login(other, auth, dept)
+    own = other.get("/secmon/assets").get_data(as_text=True)
+    assert "网页新增系统" not in own and "Add an information system" not in own and "添加信息系统" not in own
+    assert other.post("/secmon/assets/systems", data={"csrf_token": csrf_token(other.get("/secmon/assets")),
+                                                      "name": "x", "org": org, "mlps_level": "2",
+                                                      "criticality": "low"}).status_code == 403

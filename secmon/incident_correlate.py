@@ -235,10 +235,12 @@ def _store(session, principal, cfg, finished, systems, now, sqlite, scanned, mat
     rows = [r for _g, r in new_rows]
     if rows:
         cols = tuple(rows[0])
-        _executemany(session, sqlite, "secmon_incident", cols, [tuple(r[c] for c in cols) for r in rows])
+        _executemany(session, sqlite, "secmon_incident", cols, [tuple(r[c] for c in cols) for r in rows],
+                     times=("first_seen", "last_seen", "created_at", "updated_at", "triage_due", "contain_due"))
         _executemany(session, sqlite, "secmon_incident_transition",
                      ("id", "incident_id", "from_state", "to_state", "actor", "note", "at"),
-                     [(new_id(), r["id"], None, "new", principal.actor, "correlated", now) for r in rows])
+                     [(new_id(), r["id"], None, "new", principal.actor, "correlated", now) for r in rows],
+                     times=("at",))
     evidence = 0
     if links:
         _executemany(session, sqlite, "secmon_incident_event",
@@ -281,11 +283,29 @@ def _grow(cfg: Config, g: _Group, out: dict, now: datetime, get, links: list) ->
     links.extend([(iid, s, o, "alert", "alert", t) for s, o, t in g.alerts])
 
 
-def _executemany(session: Session, sqlite: bool, table: str, cols: tuple[str, ...], rows: list[tuple]) -> None:
-    """Rows through the DBAPI's executemany (bound parameters; datetimes in SQLite's stored text form)."""
+def _executemany(session: Session, sqlite: bool, table: str, cols: tuple[str, ...], rows: list[tuple],
+                 times: tuple[str, ...] = ()) -> None:
+    """Rows through the DBAPI's executemany (bound parameters); on SQLite the ``times`` columns (aware datetimes)
+    in its stored text form."""
     ph = "?" if sqlite else "%s"
-    if sqlite and any(isinstance(v, datetime) for r in rows[:1] for v in r):
-        rows = [tuple(_sqlite_time(v) if isinstance(v, datetime) else v for v in r) for r in rows]
+    if sqlite and times and rows:
+        idx = [cols.index(c) for c in times]
+        memo: dict = {None: None}
+
+        def conv(v):
+            try:
+                return memo[v]
+            except KeyError:
+                t = memo[v] = _sqlite_time(v)
+                return t
+
+        out = []
+        for r in rows:
+            r = list(r)
+            for i in idx:
+                r[i] = conv(r[i])
+            out.append(tuple(r))
+        rows = out
     sql = f"INSERT INTO {table} ({', '.join(cols)}) VALUES ({', '.join([ph] * len(cols))})"
     session.connection().exec_driver_sql(sql, rows)
 

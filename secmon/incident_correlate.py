@@ -199,7 +199,7 @@ def _store(session, principal, cfg, finished, systems, now, sqlite, scanned, mat
         first = _utc(g.first).astimezone(UTC)
         iid = incident_id(rule.id, key, first)
         system = systems.get(target.system_id) if target is not None else None
-        values = dict(zip(FIELDS, vals))
+        values = dict(zip(FIELDS, vals, strict=True))
         row = {"id": iid, "rule_id": rule.id, "group_key": key, "state": "new", "severity": "low", "score": 0,
                "alert_severity": None, "src_ip": vals[0], "dest_ip": vals[1], "gid": gid, "sid": vals[4],
                "signature": vals[3], "category": vals[5],

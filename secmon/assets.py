@@ -355,8 +355,9 @@ def _internal(ip: str) -> bool:
 
 def shadow_it(session: Session, principal: Principal, *, limit: int = 100, internal_only: bool = True) -> list[dict]:
     """Addresses seen in EVE (as source or destination) that no asset covers, by event volume; by default only
-    internal (private / unique-local) addresses — the city's own unregistered hosts, not the internet."""
-    authorize(principal, "secmon:asset:read")
+    internal (private / unique-local) addresses — the city's own unregistered hosts, not the internet. City-wide,
+    so for the analysts and the commission only."""
+    authorize(principal, "secmon:shadow_it:read")
     limit = max(1, min(int(limit), 10000))
     u = union_all(select(SecmonEvent.src_ip.label("ip")).where(SecmonEvent.src_ip.is_not(None)),
                   select(SecmonEvent.dest_ip.label("ip")).where(SecmonEvent.dest_ip.is_not(None))).subquery()

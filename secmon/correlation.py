@@ -151,12 +151,15 @@ class Config:
         return start + timedelta(days=self.sla[level]["remediation_days"])
 
 
-def render_title(template: str, values: dict[str, Any]) -> str:
-    class _Safe(dict):
-        def __missing__(self, key):
-            return "?"
+class _SafeValues(dict):
+    """Template values where a missing key renders as ``?`` (a title template naming an unknown field)."""
 
+    def __missing__(self, key):
+        return "?"
+
+
+def render_title(template: str, values: dict[str, Any]) -> str:
     try:
-        return template.format_map(_Safe({k: ("" if v is None else v) for k, v in values.items()}))[:1000]
+        return template.format_map(_SafeValues({k: ("" if v is None else v) for k, v in values.items()}))[:1000]
     except (ValueError, IndexError, AttributeError):
         return template[:1000]

@@ -108,8 +108,14 @@ class SecmonEvent(SQLModel, table=True):
         Index("ix_secmon_event_ts", "ts"),
         Index("ix_secmon_event_community_id", "community_id", sqlite_where=text("community_id IS NOT NULL"),
               postgresql_where=text("community_id IS NOT NULL")),
-        Index("ix_secmon_event_dns_rrname", "dns_rrname", sqlite_where=text("dns_rrname IS NOT NULL"),
+        Index("ix_secmon_event_src_port", "src_port"),  # secmon_0004
+        Index("ix_secmon_event_dns_rrname_ts", "dns_rrname", "ts", sqlite_where=text("dns_rrname IS NOT NULL"),
               postgresql_where=text("dns_rrname IS NOT NULL")),
+        # PostgreSQL only (migration secmon_0004, which creates the function): CIDR containment search
+        Index("ix_secmon_event_src_inet", text("secmon_inet(src_ip) inet_ops"),
+              postgresql_using="gist").ddl_if(dialect="postgresql"),
+        Index("ix_secmon_event_dest_inet", text("secmon_inet(dest_ip) inet_ops"),
+              postgresql_using="gist").ddl_if(dialect="postgresql"),
         {"sqlite_with_rowid": False},
     )
 

@@ -4,7 +4,11 @@
 from __future__ import annotations
 
 import ipaddress
+from bisect import bisect_right
 from dataclasses import dataclass
+from socket import AF_INET as _AF_INET
+from socket import AF_INET6 as _AF_INET6
+from socket import inet_pton as _pton
 from typing import Any
 
 _V4_MAPPED = 0xFFFF << 32
@@ -55,9 +59,18 @@ def parse_net(value: Any) -> Net:
 
 
 def addr_int(value: str | None) -> int | None:
-    """The 128-bit integer of an address (IPv4 mapped), or None when it is not an address."""
+    """The 128-bit integer of an address (IPv4 mapped), or None when it is not an address. The C parser
+    (``inet_pton``) answers the common case; what it refuses (scope ids, junk) goes through ``ipaddress``."""
     if not value:
         return None
+    try:
+        return _V4_MAPPED | int.from_bytes(_pton(_AF_INET, value), "big")
+    except (OSError, TypeError, ValueError):
+        pass
+    try:  # an IPv4-mapped IPv6 address is the same integer as its IPv4 address
+        return int.from_bytes(_pton(_AF_INET6, value), "big")
+    except (OSError, TypeError, ValueError):
+        pass
     try:
         a = ipaddress.ip_address(value)
     except ValueError:
@@ -74,28 +87,59 @@ def addr_hex(value: str | None) -> str | None:
 
 
 class PrefixTable:
-    """Longest-prefix match over networks: one dict per prefix length present, probed longest first."""
+    """Longest-prefix match over networks. The networks (nested or disjoint, as CIDRs always are) are flattened
+    once into sorted disjoint intervals, each carrying the value of the longest prefix covering it; a lookup is
+    one ``bisect`` over the interval starts (IPv4 and IPv6 in the one 128-bit space, IPv4 mapped)."""
 
     def __init__(self) -> None:
-        self._by_len: dict[int, dict[int, Any]] = {}
-        self._lens: list[int] = []
+        self._nets: dict[tuple[int, int], Any] = {}
+        self._starts: list[int] | None = None
+        self._ends: list[int] = []
+        self._values: list[Any] = []
 
     def add(self, net: Net, value: Any) -> None:
-        d = self._by_len.setdefault(net.prefix128, {})
-        d[net.start] = value
-        self._lens = sorted(self._by_len, reverse=True)
+        self._nets[(net.start, net.end)] = value
+        self._starts = None
 
     def __len__(self) -> int:
-        return sum(map(len, self._by_len.values()))
+        return len(self._nets)
+
+    def _build(self) -> None:
+        starts: list[int] = []
+        ends: list[int] = []
+        values: list[Any] = []
+
+        def emit(s: int, e: int, v: Any) -> None:
+            if s <= e:
+                starts.append(s)
+                ends.append(e)
+                values.append(v)
+
+        stack: list[tuple[int, int, Any]] = []  # the networks enclosing the sweep position, innermost last
+        cur = 0
+        for (s, e), v in sorted(self._nets.items(), key=lambda kv: (kv[0][0], -kv[0][1])):
+            while stack and stack[-1][1] < s:  # enclosing networks that end before this one starts
+                _s, te, tv = stack.pop()
+                emit(cur, te, tv)
+                cur = te + 1
+            if stack:
+                emit(cur, s - 1, stack[-1][2])
+            stack.append((s, e, v))
+            cur = s
+        while stack:
+            _s, te, tv = stack.pop()
+            emit(cur, te, tv)
+            cur = te + 1
+        self._starts, self._ends, self._values = starts, ends, values
 
     def lookup_int(self, n: int | None) -> Any:
         if n is None:
             return None
-        for plen in self._lens:
-            key = n & (((1 << plen) - 1) << (128 - plen)) if plen else 0
-            hit = self._by_len[plen].get(key)
-            if hit is not None:
-                return hit
+        if self._starts is None:
+            self._build()
+        i = bisect_right(self._starts, n) - 1
+        if i >= 0 and n <= self._ends[i]:
+            return self._values[i]
         return None
 
     def lookup(self, addr: str | None) -> Any:

@@ -56,6 +56,12 @@ def can_read_assets(principal, resource=None) -> bool:
     return principal.has_role(Role.DEPARTMENT_SUBMITTER) and (resource is None or _own_org(principal, resource))
 
 
+@policy("secmon:shadow_it:read")
+def can_read_shadow_it(principal, _resource=None) -> bool:
+    # city-wide: every unregistered address seen, whichever department's network it is in
+    return principal.has_role(*_ANALYSTS)
+
+
 @policy("secmon:incident:read")
 def can_read_incident(principal, resource=None) -> bool:
     if principal.has_role(*_ANALYSTS):

@@ -1,7 +1,9 @@
 """Event search over every stored EVE event: IP (or CIDR), (destination) port, protocol, sid, signature text, flow_id,
 community_id, DNS rrname, HTTP host, TLS SNI, sensor, event type and time range; newest first, paginated
 (offset + ``has_more``). Built with SQLAlchemy expressions (bound parameters); each filter uses an index
-of migration secmon_0003 where the column is selective."""
+of migrations secmon_0003/0004 where the column is selective. A CIDR is one interface with a per-dialect plan:
+PostgreSQL tests containment (``<<=``) on GiST ``inet`` indexes; SQLite probes the address indexes with the
+network's addresses (up to MAX_ENUMERATE) or the stored distinct addresses inside it."""
 
 from __future__ import annotations
 
@@ -9,15 +11,20 @@ import ipaddress
 from datetime import UTC
 
 import orjson
-from sqlalchemy import and_, or_, select
+from sqlalchemy import and_, func, literal, or_, select
+from sqlalchemy.dialects.postgresql import CIDR
 
 from kernel import NotFound, Principal, ValidationFailed, authorize
-from kernel.db import Session
+from kernel.db import Session, dialect_name
 from secmon.models import SecmonAlert, SecmonEvent, SecmonHttp, SecmonSensor, SecmonTls
 from secmon.monitoring import parse_time
 
 MAX_ENUMERATE = 4096  # a CIDR up to this many addresses is searched as a list of addresses
-FIELDS = ("ip", "port", "proto", "sid", "signature", "flow_id", "community_id", "rrname", "http_host", "tls_sni",
+# PostgreSQL: a network at least this wide (prefix ≤ /8, IPv6 ≤ /32) is "dense": its matches are everywhere, so
+# walking the time index newest first finds a page at once; a narrower one is read from the GiST indexes first
+# and then sorted (its matches may all be old, and a time-ordered walk would filter the whole table to find them)
+DENSE_PREFIX = {4: 8, 6: 32}
+FIELDS = ("ip", "port", "src_port", "proto", "sid", "signature", "flow_id", "community_id", "rrname", "http_host", "tls_sni",
           "sensor", "event_type", "since", "until")
 
 
@@ -38,17 +45,23 @@ def _int(value, field: str, lo: int, hi: int) -> int | None:
 
 
 def _ip_condition(session: Session, value: str):
+    """(condition, read-by-address-first): the second is True where the time-ordered plan must not be used."""
     text = value.strip()
     if "/" not in text:
         try:
             a = str(ipaddress.ip_address(text))
         except ValueError:
             raise _bad("ip", f"not an IP address or CIDR: {value!r}") from None
-        return or_(SecmonEvent.src_ip == a, SecmonEvent.dest_ip == a)
+        return or_(SecmonEvent.src_ip == a, SecmonEvent.dest_ip == a), False
     try:
         net = ipaddress.ip_network(text, strict=False)
     except ValueError as exc:
         raise _bad("ip", f"malformed CIDR {value!r}: {exc}") from None
+    if dialect_name(session) == "postgresql":  # containment on the inet GiST indexes (migration secmon_0004)
+        cidr = literal(str(net), type_=CIDR)
+        return or_(func.secmon_inet(SecmonEvent.src_ip).op("<<=", is_comparison=True)(cidr),
+                   func.secmon_inet(SecmonEvent.dest_ip).op("<<=", is_comparison=True)(cidr)), \
+            net.prefixlen > DENSE_PREFIX[net.version]
     if net.num_addresses <= MAX_ENUMERATE:
         addrs = [str(a) for a in net]
     else:  # the distinct addresses stored (index-only scans), filtered by the network
@@ -63,8 +76,8 @@ def _ip_condition(session: Session, value: str):
             except ValueError:
                 continue
         if not addrs:
-            return None
-    return or_(SecmonEvent.src_ip.in_(addrs), SecmonEvent.dest_ip.in_(addrs))
+            return None, False
+    return or_(SecmonEvent.src_ip.in_(addrs), SecmonEvent.dest_ip.in_(addrs)), False
 
 
 def _summary(event_type: str, raw: str) -> str | None:
@@ -91,7 +104,8 @@ def _summary(event_type: str, raw: str) -> str | None:
     return None
 
 
-def event_search(session: Session, principal: Principal, *, ip: str | None = None, port=None, proto: str | None = None,
+def event_search(session: Session, principal: Principal, *, ip: str | None = None, port=None, src_port=None,
+                 proto: str | None = None,
                  sid=None, signature: str | None = None, flow_id=None, community_id: str | None = None,
                  rrname: str | None = None, http_host: str | None = None, tls_sni: str | None = None,
                  sensor: str | None = None, event_type: str | None = None, since=None, until=None,
@@ -100,14 +114,18 @@ def event_search(session: Session, principal: Principal, *, ip: str | None = Non
     limit = _int(limit, "limit", 1, 500) or 50
     offset = _int(offset, "offset", 0, 10_000_000) or 0
     conds = []
+    by_address = False
     if ip:
-        c = _ip_condition(session, ip)
+        c, by_address = _ip_condition(session, ip)
         if c is None:
             return {"items": [], "limit": limit, "offset": offset, "has_more": False}
         conds.append(c)
     p = _int(port, "port", 0, 65535)
     if p is not None:  # the service port: the destination port of the flow (indexed)
         conds.append(SecmonEvent.dest_port == p)
+    sp = _int(src_port, "src_port", 0, 65535)
+    if sp is not None:  # the client side of the flow (indexed since secmon_0004)
+        conds.append(SecmonEvent.src_port == sp)
     if proto:
         conds.append(SecmonEvent.proto == proto.strip().upper())
     fid = _int(flow_id, "flow_id", 0, 2**63 - 1)
@@ -160,7 +178,9 @@ def event_search(session: Session, principal: Principal, *, ip: str | None = Non
         q = q.where(*conds).order_by(SecmonAlert.ts.desc(), SecmonAlert.source_id.desc(),
                                      SecmonAlert.line_offset.desc())
     else:
-        q = q.where(*conds).order_by(SecmonEvent.ts.desc(), SecmonEvent.source_id.desc(),
+        # same order; as an expression where the GiST indexes must drive the plan (a narrow network on PostgreSQL)
+        ts = func.date_trunc("microseconds", SecmonEvent.ts) if by_address else SecmonEvent.ts
+        q = q.where(*conds).order_by(ts.desc(), SecmonEvent.source_id.desc(),
                                      SecmonEvent.line_offset.desc())
     rows = session.execute(q.limit(limit + 1).offset(offset)).all()
     names = dict(session.execute(select(SecmonSensor.id, SecmonSensor.name)).all())

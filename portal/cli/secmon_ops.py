@@ -275,7 +275,8 @@ def register(cli: click.Group) -> None:
     # ------------------------------------------------------------------ search
     @secmon.command("search")
     @click.option("--ip", help="Address or CIDR (source or destination).")
-    @click.option("--port", type=int)
+    @click.option("--port", type=int, help="Destination (service) port.")
+    @click.option("--src-port", "src_port", type=int, help="Source (client) port.")
     @click.option("--proto")
     @click.option("--sid", type=int)
     @click.option("--signature", help="Text in the alert signature.")

@@ -10,7 +10,22 @@ from kernel.errors import BadRequest, CityGovError
 from kernel.permissions import is_allowed
 from portal.auth import current_principal, login_required
 from portal.db import get_session
-from portal.web import _format_error, bp
+from portal.web import _format_error, bp, charts
+from portal.web.nav import N_, add
+
+_ANALYST_ROLES = ("security_analyst", "commission_admin")
+
+
+def _analyst(principal) -> bool:
+    return principal.has_role(*_ANALYST_ROLES)
+
+
+add("web.secmon_incidents", N_("Security incidents"), "secmon:incident:read", order=43, anonymous=False,
+    visible=_analyst)
+add("web.secmon_approvals", N_("Response approvals"), "secmon:response:read", order=44, anonymous=False)
+add("web.secmon_shadow_it", N_("Shadow IT"), "secmon:shadow_it:read", order=45, anonymous=False)
+add("web.secmon_remediation", N_("Remediation tasks"), "secmon:remediation:read", order=46, anonymous=False,
+    visible=lambda p: not _analyst(p))
 
 PAGE = 50
 
@@ -53,7 +68,39 @@ def secmon_incident(incident_id: str):
     return render_template("web/secmon_incident.html", inc=inc,
                            next_states=sorted(incidents.TRANSITIONS[inc["state"]]),
                            can_manage=is_allowed(principal, "secmon:incident:manage"),
-                           can_propose=is_allowed(principal, "secmon:response:propose"))
+                           can_propose=is_allowed(principal, "secmon:response:propose"),
+                           can_remediate=is_allowed(principal, "secmon:remediation:manage") and bool(inc["org_id"]))
+
+
+@bp.post("/secmon/incidents/<incident_id>/assign")
+@login_required
+def secmon_incident_assign(incident_id: str):
+    from secmon import incidents
+
+    try:
+        incidents.incident_assign(get_session(), current_principal(), incident_id,
+                                  request.form.get("assignee", "").strip() or None)
+        flash(_("Assignee saved."))
+    except CityGovError as exc:
+        return _back(exc, "web.secmon_incident", incident_id=incident_id)
+    return redirect(url_for("web.secmon_incident", incident_id=incident_id))
+
+
+@bp.post("/secmon/incidents/<incident_id>/remediation")
+@login_required
+def secmon_incident_remediation(incident_id: str):
+    """A remediation task for the department owning the incident's target (due date by severity)."""
+    from secmon import remediation
+
+    try:
+        qd = request.form.get("quiet_days", "").strip()
+        t = remediation.remediation_create(get_session(), current_principal(), incident_id=incident_id,
+                                           title=request.form.get("title", "").strip() or None,
+                                           quiet_days=int(qd) if qd.isdigit() else None)
+        flash(_("Remediation task created for the owning department.") + f" ({t['title']})")
+    except CityGovError as exc:
+        return _back(exc, "web.secmon_incident", incident_id=incident_id)
+    return redirect(url_for("web.secmon_incident", incident_id=incident_id))
 
 
 @bp.post("/secmon/incidents/<incident_id>/transition")
@@ -122,6 +169,23 @@ def secmon_search():
             error = _format_error(exc)
     return render_template("web/secmon_search.html", filters=filters, result=result, error=error, page=page,
                            fields=search.FIELDS)
+
+
+@bp.get("/secmon/shadow-it")
+@login_required
+def secmon_shadow_it():
+    """Addresses seen in EVE that no asset covers, by event volume (internal ones unless ``all=1``)."""
+    from secmon import assets
+
+    try:
+        limit = max(1, min(int(request.args.get("limit", "100")), 10000))
+    except ValueError:
+        raise BadRequest("limit must be a whole number") from None
+    every = request.args.get("all") == "1"
+    items = assets.shadow_it(get_session(), current_principal(), limit=limit, internal_only=not every)
+    chart = charts.bar_chart([(r["address"], r["events"]) for r in items[:20]],
+                             title=_("Unregistered addresses by events (top 20)")) if items else None
+    return render_template("web/secmon_shadow_it.html", items=items, limit=limit, every=every, chart=chart)
 
 
 @bp.get("/secmon/approvals")

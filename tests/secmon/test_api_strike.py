@@ -31,6 +31,7 @@ def test_api_end_to_end_and_bad_input(client, auth, db_session, suricata_data, t
     assert client.get("/api/v1/secmon/assets/resolve?ip=10.77.1.10", headers=hd).get_json()["asset"]["system"] == "portal-web"
     assert client.get("/api/v1/secmon/assets/resolve?ip=nope", headers=ha).status_code == 422
     assert client.get("/api/v1/secmon/assets/shadow-it", headers=ha).status_code == 200
+    assert client.get("/api/v1/secmon/assets/shadow-it", headers=hd).status_code == 403  # city-wide: analysts only
     lines, _ = planted_file(suricata_data, tmp_path)
     eve = tmp_path / "eve.json"
     eve.write_text("\n".join(lines) + "\n")

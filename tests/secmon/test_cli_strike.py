@@ -24,6 +24,23 @@ def test_strike_cli_end_to_end(runner, db_session, suricata_data, tmp_path):
     assert runner.invoke(["secmon", "assets", "add-network", "dc", "10.77.0.0/16"]).exit_code == 2  # overlap
     assert runner.invoke(["secmon", "assets", "add-network", "dc", "10.300.0.0/16"]).exit_code == 2
     assert "portal-web" in runner.invoke(["secmon", "assets", "resolve", "10.77.1.10"]).output
+    # editing: update a system (validated, nothing changed on bad input), remove a network
+    up = runner.invoke(["secmon", "assets", "update-system", "dc", "--mlps", "3", "--description", "机房", "--format",
+                        "json"])
+    assert up.exit_code == 0 and json.loads(up.output)["mlps_level"] == 3
+    assert runner.invoke(["secmon", "assets", "update-system", "dc", "--mlps", "7"]).exit_code == 2
+    assert runner.invoke(["secmon", "assets", "update-system", "nope", "--mlps", "2"]).exit_code == 2
+    assert runner.invoke(["secmon", "assets", "update-system", "dc"]).exit_code == 2
+    assert runner.invoke(["secmon", "assets", "update-system", "dc", "--mlps", "2",
+                          "--as", dept.username]).exit_code == 2  # a department cannot edit the inventory
+    assert runner.invoke(["secmon", "assets", "update-system", "dc", "--mlps", "2"]).exit_code == 0
+    dc = next(x for x in json.loads(runner.invoke(["secmon", "assets", "list", "--format", "json"]).output)
+              if x["name"] == "dc")
+    assert dc["mlps_level"] == 2 and dc["description"] == "机房"
+    assert runner.invoke(["secmon", "assets", "add-network", "dc", "10.79.0.0/16"]).exit_code == 0
+    assert "10.79.0.0/16 removed" in runner.invoke(["secmon", "assets", "remove-network", "10.79.0.0/16"]).output
+    assert runner.invoke(["secmon", "assets", "remove-network", "10.79.0.0/16"]).exit_code == 2
+    assert runner.invoke(["secmon", "assets", "remove-network", "10.79.0.0/99"]).exit_code == 2
     lines, expected = planted_file(suricata_data, tmp_path)
     eve = tmp_path / "eve.json"
     eve.write_text("\n".join(lines) + "\n")

@@ -196,3 +196,23 @@ def sample(doc: dict, schema: Any, depth: int = 0) -> Any:
     if schema.get("pattern") == r"^\d+\.\d+\.\d+$" or "version" in str(schema.get("description", "")).lower():
         return "1.0.0"
     return "matrix-" + "x" * max(0, int(schema.get("minLength", 1)) - 7)
+
+
+def app_with_overrides(db_url, db_connection, tmp_path, **overrides):
+    """An app like tests/conftest.py's ``app`` fixture (same connection, savepoints) with other settings."""
+    from sqlalchemy.orm import sessionmaker
+    from sqlmodel import Session as SMSession
+
+    from portal import create_app
+    from portal.db import get_db
+    from tests.conftest import TEST_SECRET
+
+    config = {"ENV": "testing", "TESTING": True, "SECRET_KEY": TEST_SECRET, "DATABASE_URL": db_url,
+              "INSTANCE_PATH": str(tmp_path / "instance"), "LOG_LEVEL": "WARNING", **overrides}
+    app = create_app(config)
+    db = get_db(app)
+    db.engine.dispose()
+    db.engine = db_connection.engine
+    db.sessionmaker = sessionmaker(bind=db_connection, class_=SMSession, join_transaction_mode="create_savepoint",
+                                   expire_on_commit=False)
+    return app

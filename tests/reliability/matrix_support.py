@@ -1,6 +1,7 @@
 """The world of the permission matrix (issue 15 §5): two departments A and B, each with one user per
 organisation-scoped role and private objects of every kind that belongs to an organisation — a draft
-project, a draft dataset, a security incident on its own system and the remediation task for it — all
+project, a draft dataset, a security incident on its own system and the remediation task for it, a
+certification run of its vendor user awaiting the commission's decision (a certificate in progress) — all
 made through the services. Each B object carries a unique marker so a leak is found by searching any
 answer (JSON, CSV, HTML) for the marker or the object's id.
 
@@ -39,9 +40,10 @@ class Org:
     dataset_id: str = ""
     incident_ids: list[str] = field(default_factory=list)
     task_ids: list[str] = field(default_factory=list)
+    run_id: str = ""  # a certification run not yet decided (a certificate in progress)
 
     def ids(self) -> list[str]:
-        return [self.project_id, self.dataset_id, self.dataset_name, *self.incident_ids, *self.task_ids]
+        return [self.project_id, self.dataset_id, self.dataset_name, *self.incident_ids, *self.task_ids, self.run_id]
 
     def needles(self) -> list[str]:
         """Strings that must never appear in an answer given to the other organisation."""
@@ -100,6 +102,17 @@ def build_world(session: Session, tmp_path) -> tuple[Org, Org]:
             lines.append(_alert(t0 + timedelta(minutes=3 * i), "198.51.100.99", host, 2024897,
                                 f"ET WEB_SERVER Possible SQL Injection {marker}", flow))
         orgs.append(o)
+    from registry.certify import samples
+    from registry.certify import services as certify
+    from tests.certify.conftest import har_bytes, publish_standard
+
+    standard = publish_standard(session)
+    for o in orgs:
+        run = certify.certification_run(session, principal_of(session, o.users["vendor"]), standard=standard,
+                                         spec=json.dumps(samples.vendor_spec()).encode(), spec_filename="uds.json",
+                                         hars=[("good.har", har_bytes(samples.good_har()))],
+                                         system=f"{o.marker} system", vendor=o.org.code)
+        o.run_id = run.id
     eve = tmp_path / f"matrix-eve-{n}.json"
     eve.write_text("\n".join(lines) + "\n", encoding="utf-8")
     eve_ingest(session, SYS, [eve], sensor="matrix")
@@ -119,13 +132,14 @@ def snapshot(session: Session, o: Org) -> dict[str, Any]:
     """Everything about ``o``'s objects that a write would change, and the audit events naming them."""
     from audit.models import AuditEvent
     from opendata.models import Dataset
+    from registry.certify.models import CertRun
     from registry.models import Project
     from secmon.models import SecmonIncident, SecmonRemediationTask
 
     session.expire_all()
     rows = [session.get(Project, o.project_id), session.get(Dataset, o.dataset_id),
             *(session.get(SecmonIncident, i) for i in o.incident_ids),
-            *(session.get(SecmonRemediationTask, t) for t in o.task_ids)]
+            *(session.get(SecmonRemediationTask, t) for t in o.task_ids), session.get(CertRun, o.run_id)]
     state = {f"{type(r).__name__}:{getattr(r, 'id', '')}": {k: str(v) for k, v in r.model_dump().items()} for r in rows}
     ids = [i for i in o.ids() if i]
     state["audit"] = sorted(f"{e.seq} {e.action} {e.actor}" for e in session.exec(select(AuditEvent).where(AuditEvent.object_id.in_(ids))))

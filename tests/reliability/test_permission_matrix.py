@@ -2,7 +2,7 @@
 blueprint's url_map, so a new operation or page is covered without editing this file.
 
 For every operation, every organisation-scoped role of department A acts on department B's private
-objects (draft project, draft dataset, incident, remediation task): no 2xx answer, no change to any B
+objects (draft project, draft dataset, incident, remediation task, certification run in progress): no 2xx answer, no change to any B
 object and no audit event about one. Every list/export read (each ``format`` the document lists) and
 every web page is searched for B's markers and ids: none may appear. A's own objects stay reachable
 (so the matrix cannot pass by refusing everything).
@@ -19,7 +19,7 @@ from tests.factories import PASSWORD, csrf_token
 from tests.reliability.matrix_support import ORG_SCOPED_ROLES, build_world, resolve, sample, snapshot
 
 METHODS = ("get", "post", "put", "patch", "delete")
-OBJECT_PARAMS = {"project_id", "incident_id", "task_id"}
+OBJECT_PARAMS = {"project_id", "incident_id", "task_id", "run_id"}
 
 
 @pytest.fixture
@@ -47,6 +47,8 @@ def _object_of(o, param: str, path: str):
         return o.incident_ids[0]
     if param == "task_id":
         return o.task_ids[0]
+    if param == "run_id":
+        return o.run_id
     if param == "name" and path.startswith("/opendata/datasets/"):
         return o.dataset_name
     return None
@@ -165,6 +167,7 @@ def test_api_matrix_own_objects_stay_reachable(app, world):
         ("department_submitter", f"/api/v1/secmon/incidents/{a.incident_ids[0]}"),
         ("department_submitter", f"/api/v1/secmon/remediation/{a.task_ids[0]}"),
         ("data_steward", f"/api/v1/opendata/datasets/{a.dataset_name}"),
+        ("vendor", f"/api/v1/certifications/{a.run_id}"),
     }
     for role, url in sorted(own):
         resp = client.get(url, headers={"Authorization": f"Bearer {a.tokens[role]}"})
@@ -191,7 +194,7 @@ def _web_rules(app):
 def _web_url(rule, a, b) -> tuple[str, bool] | None:
     values, hit = {}, False
     for arg in rule.arguments:
-        if arg in ("project_id", "incident_id", "task_id"):
+        if arg in ("project_id", "incident_id", "task_id", "run_id"):
             values[arg], hit = _object_of(b, arg, ""), True
         elif arg == "name" and rule.rule.startswith("/opendata/"):
             values[arg], hit = b.dataset_name, True
@@ -261,3 +264,6 @@ def test_web_matrix_own_pages_show_own_objects(app, world):
     for url in (f"/projects/{a.project_id}", f"/secmon/incidents/{a.incident_ids[0]}"):
         resp = client.get(url)
         assert resp.status_code == 200 and a.marker in resp.get_data(as_text=True), url
+    vendor = _web_client(app, a.users["vendor"])
+    resp = vendor.get(f"/certification/{a.run_id}")
+    assert resp.status_code == 200 and a.marker in resp.get_data(as_text=True)

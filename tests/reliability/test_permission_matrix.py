@@ -267,3 +267,40 @@ def test_web_matrix_own_pages_show_own_objects(app, world):
     vendor = _web_client(app, a.users["vendor"])
     resp = vendor.get(f"/certification/{a.run_id}")
     assert resp.status_code == 200 and a.marker in resp.get_data(as_text=True)
+
+
+# ---------------------------------------------------------------- CKAN-compatible API and DCAT
+
+
+def test_ckan_actions_and_dcat_never_show_another_departments_drafts(app, world):
+    """Every CKAN action (opendata.ckan.ACTIONS) with B's dataset/organisation as ``id`` and drafts asked
+    for, and the DCAT catalogue and dataset documents in every format (opendata.dcat.FORMATS)."""
+    from opendata import ckan, dcat
+
+    a, b = world
+    client = FlaskClient(app)
+    findings, calls = [], 0
+    callers = {"anonymous": {}, **{r: {"Authorization": f"Bearer {a.tokens[r]}"} for r in ORG_SCOPED_ROLES}}
+    urls = []
+    for action in sorted(ckan.ACTIONS):
+        urls += [f"/api/3/action/{action}?id={b.dataset_name}&include_drafts=true&include_private=true",
+                 f"/api/3/action/{action}?id={b.org.code}&q={b.marker}&include_drafts=true",
+                 f"/api/3/action/{action}?resource_id={b.dataset_id}&include_drafts=true"]
+    for fmt in dcat.FORMATS:
+        urls += [f"/catalog.{fmt}", f"/dataset/{b.dataset_name}.{fmt}", f"/dataset/{b.dataset_id}.{fmt}"]
+    for who, headers in callers.items():
+        for url in urls:
+            resp = client.get(url, headers=headers)
+            calls += 1
+            # what the caller sent may be echoed (``dataset 'x' not found``); anything else of B's is a leak
+            leaked = [n for n in _leaks(_text(resp), b) if n not in url]
+            if resp.status_code >= 500:
+                findings.append(f"{who} {url}: {resp.status_code}")
+            elif leaked:
+                findings.append(f"{who} {url}: {resp.status_code} names B's {leaked}")
+    assert findings == []
+    # A's steward sees A's own draft through the same action (the check is not vacuous)
+    own = client.get(f"/api/3/action/package_show?id={a.dataset_name}&include_drafts=true",
+                     headers={"Authorization": f"Bearer {a.tokens['data_steward']}"})
+    assert own.status_code == 200 and a.marker in own.get_data(as_text=True)
+    assert calls >= 5 * (3 * len(ckan.ACTIONS) + 3 * len(dcat.FORMATS))

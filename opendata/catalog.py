@@ -93,7 +93,8 @@ def dataset_create(session: Session, principal: Principal, meta: dict[str, Any],
     session.add(ds)
     session.flush()
     audit.record(session, principal, "opendata:dataset:create", object_type="opendata_dataset", object_id=ds.id,
-                 state=dataset_dict(session, ds), details={"name": ds.name, "org_id": ds.org_id})
+                 state=dataset_dict(session, ds), details={"org_id": ds.org_id},
+                 private_details={"name": ds.name})  # a draft's name is not public until published
     session.commit()
     return ds
 

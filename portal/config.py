@@ -10,6 +10,7 @@ Settings (environment variable → config key):
 - ``CITYGOV_MAX_CONTENT_LENGTH`` (bytes, default 16 MiB), ``CITYGOV_LOG_FORMAT`` (``text``|``json``),
   ``CITYGOV_LOGIN_MAX_FAILURES`` / ``CITYGOV_LOGIN_WINDOW_SECONDS`` / ``CITYGOV_LOGIN_BACKOFF_SECONDS`` /
   ``CITYGOV_LOGIN_ADDRESS_MAX_FAILURES`` (throttling per user-and-address pair and per address),
+- ``CITYGOV_PASSWORD_DENYLIST``: a file of further refused passwords (read by portal.accounts.passwords),
 - ``CITYGOV_TRUSTED_PROXIES`` → ``TRUSTED_PROXIES``: addresses/CIDRs of reverse proxies whose
   ``X-Forwarded-For``/``-Proto`` is believed (JSON list or comma-separated; default none),
   ``CITYGOV_TOKEN_DEFAULT_DAYS``, ``CITYGOV_AUDIT_ORIGIN`` (checkpoint origin line),

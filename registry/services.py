@@ -217,7 +217,8 @@ def project_create(session, principal: Principal, data: dict[str, Any], *, org_i
     indexstore.touch(session, project)
     session.flush()
     audit.record(session, principal, "registry:project:create", object_type="project", object_id=project.id,
-                 state=_state(project), details={"title": project.title, "org_id": org_id})
+                 state=_state(project), details={"org_id": org_id},
+                 private_details={"title": project.title})  # a draft's title is not public
     if commit:
         session.commit()
     return project

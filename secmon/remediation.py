@@ -81,7 +81,8 @@ def remediation_create(session: Session, principal: Principal, *, incident_id: s
     session.flush()
     audit.record(session, principal, "secmon:remediation:manage", object_type="secmon_remediation_task", object_id=t.id,
                  state={"state": "open", "org_id": t.org_id, "due_at": due.isoformat()},
-                 details={"incident": inc.id, "sid": t.sid, "asset_ip": asset_ip})
+                 details={"incident": inc.id, "sid": t.sid},
+                 private_details={"asset_ip": asset_ip})  # internal addresses stay out of the public log
     session.commit()
     return task_dict(t)
 

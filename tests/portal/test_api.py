@@ -21,7 +21,8 @@ def _operations():
 
 
 def _concrete(path: str) -> str:
-    return re.sub(r"\{[^}]+\}", "x", path)
+    # object ids route only in their own shape (<oid:...>, 32 hex), so fixed paths beside them win
+    return re.sub(r"\{[^}]+\}", lambda m: "0" * 32 if m.group(0).endswith("_id}") else "x", path)
 
 
 PUBLIC = [(p, m) for p, m, op in _operations() if op.get("security") == []]

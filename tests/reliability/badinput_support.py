@@ -187,10 +187,13 @@ def peak_rss_mb() -> float:
 
 
 def _all_tables(conn) -> list[str]:
-    insp = sa.inspect(conn)
-    names = []
-    for schema in [None]:
-        names.extend(insp.get_table_names(schema=schema))
+    """Every table of the schema (PostgreSQL partitions are counted through their parent)."""
+    if conn.dialect.name == "postgresql":
+        names = conn.execute(sa.text(
+            "SELECT c.relname FROM pg_class c WHERE c.relkind IN ('r', 'p') AND NOT c.relispartition "
+            "AND c.relnamespace = current_schema()::regnamespace")).scalars().all()
+    else:
+        names = sa.inspect(conn).get_table_names()
     return sorted(n for n in names if n != "alembic_version")
 
 

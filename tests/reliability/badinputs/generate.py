@@ -218,7 +218,7 @@ def rules(path: Path, kinds: list[str], **_):
 # --------------------------------------------------------------------------- opendata
 
 
-def table_csv(path: Path, kind: str, mb: int = 0, **_):
+def table_csv(path: Path, kind: str, mb: int = 0, char: str = "福田", **_):
     header = ["站点编号", "站点名称", "区", "联系电话"]
     rows = [["S001", "福田口岸站", "福田区", "0755-12345678"], ["S002", "深大站", "南山区", "0755-87654321"]]
     if kind == "ragged":
@@ -230,7 +230,7 @@ def table_csv(path: Path, kind: str, mb: int = 0, **_):
         with path.open("w", encoding="utf-8") as fh:
             fh.write(",".join(header) + "\n")
             fh.write('S001,"')
-            block = "福田" * (MB // 6)
+            block = char * (MB // len(char.encode("utf-8")))  # 1 MiB of UTF-8
             for _ in range(mb * 2):
                 fh.write(block)
             fh.write('",福田区,0755-12345678\n')

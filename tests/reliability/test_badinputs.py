@@ -125,6 +125,7 @@ def test_hostile_input(case, channel, world, app, client, runner, db_session, tr
     seconds = time.perf_counter() - started
     time.sleep(0.05)  # let the trap's accept loop count a connection made at the very end
 
+    _record(case, channel, db_session, outcome, seconds, attempts, trap.hits - hits_before)
     # 0 crashes
     assert outcome.crashed is None, f"{case['id']} via {channel} crashed: {outcome.crashed}"
     # 0 hangs
@@ -166,6 +167,21 @@ def test_hostile_input(case, channel, world, app, client, runner, db_session, tr
     after = case.get("after")
     if after:
         globals()[f"_after_{after}"](client, runner, world, tmp_path)
+
+
+def _record(case, channel, db_session, outcome, seconds, attempts, trap_hits) -> None:
+    """With CITYGOV_BADINPUT_REPORT=FILE, one JSON line per run (the README's figures come from it)."""
+    import os
+
+    target = os.environ.get("CITYGOV_BADINPUT_REPORT")
+    if not target:
+        return
+    line = {"case": case["id"], "module": case["module"], "channel": channel, "slow": bool(case.get("slow")),
+            "backend": db_session.get_bind().dialect.name, "seconds": round(seconds, 3), "code": outcome.code,
+            "crashed": outcome.crashed is not None, "bound_s": case["bound_s"],
+            "connection_attempts": len(attempts) + trap_hits}
+    with open(target, "a", encoding="utf-8") as fh:
+        fh.write(json.dumps(line) + "\n")
 
 
 # --------------------------------------------------------------------------- feeding

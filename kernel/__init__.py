@@ -1,8 +1,8 @@
 """The floor of the house: what every citygov package needs and nothing more.
 
 kernel imports none of citygov's packages (nor Flask). It holds the acting principal and the one
-permission mechanism, the exception hierarchy, the database session type, and clock / id / digest
-helpers.
+permission mechanism, the exception hierarchy, the database session type, clock / id / digest
+helpers, and the zip-container check every reader of XLSX files runs first (``kernel.archives``).
 """
 
 from kernel.clock import utcnow

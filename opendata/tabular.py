@@ -364,6 +364,12 @@ def _open_xlsx(p: Path, sheet: str | None) -> Table:
         import openpyxl
     except ImportError as exc:  # pragma: no cover
         raise DataError("XLSX support needs openpyxl") from exc
+    from kernel.archives import check_zip
+
+    try:
+        check_zip(p, what=p.name)  # zip bombs are refused before openpyxl inflates anything
+    except ValidationFailed as exc:
+        raise DataError(exc.detail, path=str(p)) from None
     try:
         wb = openpyxl.load_workbook(p, read_only=True, data_only=True)
     except Exception as exc:  # openpyxl raises many kinds

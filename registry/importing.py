@@ -13,6 +13,7 @@ from __future__ import annotations
 import csv
 import io
 import json
+import os
 import re
 from dataclasses import dataclass, field
 from typing import Any
@@ -24,6 +25,8 @@ MAX_BYTES = 50 * 1024 * 1024
 #: a local file given to ``citygov projects import`` (a whole city's library: ~1.5 KB a project)
 MAX_LOCAL_BYTES = 1024 * 1024 * 1024
 MAX_ROWS = 100_000
+#: columns of a library file (the proposal schema has a few dozen fields; the rest would be unknown anyway)
+MAX_COLUMNS = int(os.environ.get("CITYGOV_REGISTRY_IMPORT_MAX_COLUMNS", "500"))
 FORMATS = ("csv", "xlsx", "json", "ndjson")
 _SPLIT = re.compile(r"\s*(?:;|；|\||\n|、)\s*")
 _TRUE = {"true", "yes", "y", "1", "是", "有", "√"}
@@ -77,16 +80,50 @@ def decode_text(content: bytes) -> tuple[str, str]:
     if content.startswith(b"\xef\xbb\xbf"):
         return content[3:].decode("utf-8"), "utf-8-sig"
     if content.startswith((b"\xff\xfe", b"\xfe\xff")):
-        return content.decode("utf-16"), "utf-16"
+        return _checked(content, "utf-16"), "utf-16"
+    bare16 = _utf16_without_bom(content)
+    if bare16:
+        return _checked(content, bare16), bare16
     try:
-        return content.decode("utf-8"), "utf-8"
+        return _no_nul(content.decode("utf-8")), "utf-8"
     except UnicodeDecodeError:
         pass
+    return _checked(content, "gb18030"), "gb18030"
+
+
+def _utf16_without_bom(content: bytes) -> str | None:
+    """``utf-16-le`` / ``utf-16-be`` when the head of the file has the NUL pattern of UTF-16 text
+    (Latin and CJK column headings: one zero byte in most code units, always on the same side)."""
+    head = content[:4096]
+    if len(head) < 4:
+        return None
+    head = head[: len(head) - len(head) % 2]
+    even, odd = head[0::2].count(0), head[1::2].count(0)
+    units = len(head) // 2
+    if odd >= units * 0.3 and even == 0:
+        return "utf-16-le"
+    if even >= units * 0.3 and odd == 0:
+        return "utf-16-be"
+    return None
+
+
+def _checked(content: bytes, encoding: str) -> str:
     try:
-        return content.decode("gb18030"), "gb18030"
+        return _no_nul(content.decode(encoding))
     except UnicodeDecodeError as exc:
-        raise ValidationFailed("the file is neither UTF-8 nor GBK/GB18030 text",
+        what = "GBK/GB18030" if encoding == "gb18030" else encoding.upper()
+        raise ValidationFailed(f"the file is neither UTF-8 nor {what} text",
                                errors=[{"row": 0, "field": "(file)", "message": f"undecodable byte at offset {exc.start}"}]) from None
+
+
+def _no_nul(text: str) -> str:
+    """NUL characters are never data (and PostgreSQL cannot store them in text): refuse, naming the line."""
+    at = text.find("\x00")
+    if at >= 0:
+        line = text.count("\n", 0, at) + 1
+        raise ValidationFailed(f"the file has a NUL character on line {line} (binary data, or a wrong encoding)",
+                               errors=[{"row": line, "field": "(file)", "message": "NUL character"}])
+    return text
 
 
 def _types() -> dict[str, str]:
@@ -207,12 +244,18 @@ def _number(value: Any) -> float:
 
 
 def _check_header(header: list[str], parsed: ParsedFile) -> None:
-    names = [ALIASES.get(h.strip(), h.strip()) for h in header if h is not None]
+    from collections import Counter
+
     known = set(packaged_schema()["properties"]) | set(LIFECYCLE_FIELDS)
+    if len(header) > MAX_COLUMNS:
+        raise ValidationFailed(f"the header has {len(header)} columns, above the limit of {MAX_COLUMNS}",
+                               errors=[{"row": 1, "field": "(header)", "message": "too many columns"}])
+    names = [ALIASES.get(h.strip(), h.strip()) for h in header if h is not None]
     unknown = [h for h, n in zip(header, names) if n not in known]
     if unknown:
         parsed.errors.append({"row": 1, "field": "(header)", "message": f"unknown column(s): {', '.join(map(str, unknown))}"})
-    dupes = sorted({n for n in names if names.count(n) > 1})
+    counts = Counter(names)
+    dupes = sorted(n for n, c in counts.items() if c > 1)
     if dupes:
         parsed.errors.append({"row": 1, "field": "(header)", "message": f"duplicate column(s): {', '.join(dupes)}"})
     missing = [f for f in required_fields() if f not in names]
@@ -270,6 +313,8 @@ def parse(content: bytes, *, filename: str | None = None, fmt: str | None = None
             doc = json.loads(text)
         except ValueError as exc:
             raise ValidationFailed("malformed JSON", errors=[{"row": 0, "field": "(file)", "message": str(exc)}]) from None
+        except RecursionError:
+            raise ValidationFailed("malformed JSON", errors=[{"row": 0, "field": "(file)", "message": "nested too deeply"}]) from None
         if isinstance(doc, dict) and isinstance(doc.get("projects"), list):
             doc = doc["projects"]
         if not isinstance(doc, list):
@@ -284,7 +329,30 @@ def parse(content: bytes, *, filename: str | None = None, fmt: str | None = None
                 parsed.rows.append((i, json.loads(line)))
             except ValueError as exc:
                 parsed.errors.append({"row": i, "field": "(line)", "message": f"malformed JSON: {exc}"})
+            except RecursionError:
+                parsed.errors.append({"row": i, "field": "(line)", "message": "malformed JSON: nested too deeply"})
+    if fmt in ("json", "ndjson"):  # a \u0000 escape decodes to a NUL character: never data
+        for row, item in parsed.rows:
+            field = _nul_field(item)
+            if field is not None:
+                parsed.errors.append({"row": row, "field": field or "(row)", "message": "NUL character"})
     return parsed
+
+
+def _nul_field(value: Any, field: str = "") -> str | None:
+    """The (top-level) field holding a string with a NUL character, or None."""
+    stack = [(value, field)]
+    while stack:
+        v, f = stack.pop()
+        if isinstance(v, str):
+            if "\x00" in v:
+                return f
+        elif isinstance(v, dict):
+            stack.extend((x, f or str(k)) for k, x in v.items())
+            stack.extend((k, f) for k in v if isinstance(k, str))
+        elif isinstance(v, list):
+            stack.extend((x, f) for x in v)
+    return None
 
 
 def _parse_xlsx(content: bytes, parsed: ParsedFile) -> None:
@@ -292,6 +360,9 @@ def _parse_xlsx(content: bytes, parsed: ParsedFile) -> None:
 
     from openpyxl import load_workbook
 
+    from kernel.archives import check_zip
+
+    check_zip(content, what="the workbook")  # before openpyxl inflates anything: zip bombs are refused here
     try:
         wb = load_workbook(io.BytesIO(content), read_only=True, data_only=True)
     except (zipfile.BadZipFile, OSError, KeyError, ValueError) as exc:

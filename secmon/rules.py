@@ -282,6 +282,10 @@ def _inner_quote(value: str) -> bool:
     return False
 
 
+#: Suricata's sid, gid and rev are 32-bit unsigned integers
+UINT32_MAX = 2**32 - 1
+
+
 def _has_rule_header(text: str) -> bool:
     """Text (commented or not) whose part before ``(`` is a full rule header: a rule, not prose."""
     head = text.lstrip("#").strip().split("(", 1)
@@ -294,6 +298,8 @@ def _has_rule_header(text: str) -> bool:
 def parse_rule_text(text: str, *, file: str = "<string>", line: int = 1, end_line: int | None = None) -> Rule:
     """Parse one (joined) rule, possibly commented out. Raises :class:`RuleSyntaxError` with a reason."""
     text = text.strip()
+    if "\x00" in text:
+        raise RuleSyntaxError("NUL character in the rule (binary data?)")
     m = _RULE_RE.match(text)
     if not m:
         if text.count("(") != text.count(")"):
@@ -349,6 +355,8 @@ def parse_rule_text(text: str, *, file: str = "<string>", line: int = 1, end_lin
                 rule.rev = int(value or "")
         except ValueError:
             raise RuleSyntaxError(f"{name} is not an integer: {value!r}") from None
+        if name in ("sid", "gid", "rev") and getattr(rule, name) is not None and getattr(rule, name) > UINT32_MAX:
+            raise RuleSyntaxError(f"{name} {getattr(rule, name)} is out of range (at most {UINT32_MAX})")
         if name == "sid" and rule.sid is not None and rule.sid < 1:
             raise RuleSyntaxError(f"sid must be a positive integer, got {rule.sid}")
         if name in ("gid", "rev") and getattr(rule, name) is not None and getattr(rule, name) < 0:
@@ -550,6 +558,8 @@ def parse_threshold_config(text: str, path: str = "<string>") -> tuple[list[dict
             sid = int(params["sig_id"])
         except (KeyError, ValueError):
             ok = False
+        else:
+            ok = ok and 0 <= gid <= UINT32_MAX and 0 < sid <= UINT32_MAX
         if not ok:
             errors.append(LineIssue(path, no, "malformed threshold.config entry (gen_id/sig_id)", s[:300]))
             continue

@@ -34,6 +34,10 @@ def ruleset_import(session: Session, principal: Principal, paths: list[str | Pat
         rs = load_ruleset(paths, ignore=())
     except RuleLoadError as exc:
         raise ValidationFailed(str(exc), errors=[{"field": "paths", "message": str(exc)}]) from None
+    if not rs.rules and rs.errors:  # garbage, not a rule set: an empty version would silently disarm a sensor
+        raise ValidationFailed(f"no rule could be read ({len(rs.errors)} line(s) with errors); nothing imported",
+                               errors=[{"file": Path(e.file).name, "line": e.line, "message": e.reason}
+                                       for e in rs.errors[:100]])
     target = None
     if sensor is not None:
         target = get_sensor(session, sensor)

@@ -244,8 +244,9 @@ def analyse(kind: str, content: bytes | str, *, filename: str | None = None, fmt
             try:
                 load_graph(ontology, fmt=rdf_format_for(ontology_filename, None if ontology_filename else "turtle"),
                            filename=ontology_filename)
-            except InputError as exc:
-                problems.append({"pointer": "", "rule": "ontology-syntax", "message": exc.detail})
+            except InputError as exc:  # an ontology that cannot be read safely is bad input, as the shapes are
+                raise InputError(f"ontology {ontology_filename or ''}: {exc.detail}".replace("  ", " "),
+                                 errors=exc.errors) from None
         out["problems"] = problems
     return out
 

@@ -98,7 +98,8 @@ def check_target(base_url: str, allowlist: tuple[str, ...] | list[str] | None = 
         raise ProbeRefused(f"host {host!r} is not on the probe allowlist ({', '.join(allow)})")
     if not by_name and not ip_entries:
         raise ProbeRefused(f"host {host!r} is not on the probe allowlist ({', '.join(allow)})")
-    addresses = _addresses(host, port)
+    # a literal address is checked as written: no resolver call for a host the commission did not list
+    addresses = [host.strip("[]")] if _is_literal_ip(host) else _addresses(host, port)
     if not by_name:
         bad = [a for a in addresses if not any(_ip_allowed(a, e) for e in ip_entries)]
         if bad or not addresses:

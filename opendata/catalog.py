@@ -27,6 +27,7 @@ from kernel.db import Session
 from kernel.errors import NotFound, PayloadTooLarge, ValidationFailed
 from kernel.permissions import authorize, is_allowed
 from kernel.principal import Principal
+from opendata import search as _search  # noqa: F401  (keeps the full-text index in step with every flush)
 from opendata.models import Dataset, Distribution
 from opendata.recognizers import DATA_DIR, SAFE_LOADER
 from opendata.tabular import DataError, detect_encoding, open_table
@@ -67,8 +68,8 @@ def _validate_meta(meta: dict[str, Any], *, partial: bool = False) -> list[dict[
         if meta.get(f) and not _DATE.match(str(meta[f])):
             errors.append({"pointer": f"/{f}", "message": "YYYY-MM-DD"})
     kw = meta.get("keywords", [])
-    if not isinstance(kw, list) or not all(isinstance(k, str) and k.strip() for k in kw):
-        errors.append({"pointer": "/keywords", "message": "a list of non-empty strings"})
+    if not isinstance(kw, list) or not all(isinstance(k, str) and k.strip() and len(k) <= 100 for k in kw):
+        errors.append({"pointer": "/keywords", "message": "a list of non-empty strings (at most 100 characters each)"})
     qi = meta.get("quasi_identifiers", [])
     if not isinstance(qi, list) or not all(isinstance(k, str) for k in qi):
         errors.append({"pointer": "/quasi_identifiers", "message": "a list of column names"})

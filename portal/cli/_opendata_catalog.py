@@ -280,18 +280,26 @@ def add_commands(group: click.Group) -> None:
     @click.option("--out", type=click.Path(dir_okay=False), help="Write here (default: standard output).")
     def dcat_cmd(rdf_format, base_url, out):
         """Export the published catalog as DCAT-AP 3.0.1."""
+        import sys
+
         from sqlmodel import select
 
-        from opendata.dcat import catalog_graph, serialize
+        from opendata.dcat import catalog_graph, serialize, write_catalog_turtle
         from opendata.models import Dataset
         from opendata.tabular import atomic_output
 
         with cli_session("opendata") as (session, _system):
             rows = session.exec(select(Dataset).where(Dataset.state == "published").order_by(Dataset.name)).all()
+            if rdf_format == "ttl":  # streamed: no graph in memory, no rdflib serialiser
+                if out:
+                    with atomic_output(out) as fh:
+                        write_catalog_turtle(session, rows, base_url.rstrip("/"), fh)
+                else:
+                    write_catalog_turtle(session, rows, base_url.rstrip("/"), sys.stdout)
+                return
             data = serialize(catalog_graph(session, rows, base_url.rstrip("/")), rdf_format)
         if out:
             with atomic_output(out) as fh:
                 fh.write(data.decode("utf-8"))
         else:
             click.echo(data.decode("utf-8"), nl=False)
-

@@ -11,7 +11,8 @@ from __future__ import annotations
 
 import functools
 import re
-from typing import Iterable, TextIO
+from collections.abc import Iterable
+from typing import TextIO
 from urllib.parse import quote
 
 from rdflib import Graph, Literal, Namespace, URIRef
@@ -24,8 +25,16 @@ from kernel.principal import Principal
 from opendata.catalog import distributions_of, vocab
 from opendata.models import Dataset, Distribution
 
-__all__ = ["catalog_graph", "dataset_graph", "serialize", "harvest", "FORMATS", "dataset_triples", "write_catalog_turtle",
-           "write_dataset_turtle"]
+__all__ = [
+    "FORMATS",
+    "catalog_graph",
+    "dataset_graph",
+    "dataset_triples",
+    "harvest",
+    "serialize",
+    "write_catalog_turtle",
+    "write_dataset_turtle",
+]
 
 VCARD = Namespace("http://www.w3.org/2006/vcard/ns#")
 ADMS = Namespace("http://www.w3.org/ns/adms#")
@@ -232,7 +241,7 @@ _NEEDS_ESC = re.compile(r'[\\"\x00-\x1f\x7f]')
 def _esc(text: str) -> str:
     if not _NEEDS_ESC.search(text):
         return text
-    return _NEEDS_ESC.sub(lambda m: _ESC.get(m.group(0), "\\u%04X" % ord(m.group(0))), text)
+    return _NEEDS_ESC.sub(lambda m: _ESC.get(m.group(0), f"\\u{ord(m.group(0)):04X}"), text)
 
 
 def _write_block(out: TextIO, triples: list[Triple], seen_shared: set, local: str) -> None:

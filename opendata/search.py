@@ -27,8 +27,9 @@ from __future__ import annotations
 
 import hashlib
 import re
+from collections.abc import Iterable
 from dataclasses import dataclass, field
-from typing import Any, Iterable
+from typing import Any
 
 import sqlalchemy as sa
 from sqlalchemy import event
@@ -36,7 +37,7 @@ from sqlalchemy.orm import Session as OrmSession
 
 from opendata.models import Dataset, DatasetTag, Distribution, SearchDoc
 
-__all__ = ["Query", "Result", "search", "rebuild", "index_datasets", "org_name", "doc_tokens", "FACET_FIELDS"]
+__all__ = ["FACET_FIELDS", "Query", "Result", "doc_tokens", "index_datasets", "org_name", "rebuild", "search"]
 
 _CJK = "\u3040-\u30ff\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff\uac00-\ud7af"
 _RUN = re.compile(rf"([{_CJK}]+)|((?:(?![{_CJK}])[^\W_])+)")
@@ -51,7 +52,7 @@ def org_name(org_id: str) -> str:
 
 
 def _meta(field_: str, value: str) -> str:
-    return "m" + hashlib.sha1(f"{field_}\x00{value}".encode("utf-8")).hexdigest()[:20]
+    return "m" + hashlib.sha1(f"{field_}\x00{value}".encode()).hexdigest()[:20]
 
 
 def _bigrams(run: str) -> list[str]:
@@ -171,7 +172,9 @@ def _match(dialect: str, q: Query):
                "FROM opendata_search_fts JOIN opendata_search_doc d ON d.docid = opendata_search_fts.rowid "
                "WHERE opendata_search_fts MATCH :fts")
         params = {"fts": _fts5(must, must_not)}
-    return sa.text(sql).bindparams(**params).columns(dataset_id=sa.String, score=sa.Float).subquery("m")
+    m = sa.text(sql).bindparams(**params).columns(dataset_id=sa.String, score=sa.Float).cte("m")
+    # SQLite would otherwise flatten the match into the join and probe the FTS index once per dataset
+    return m.prefix_with("MATERIALIZED", dialect="sqlite")
 
 
 def search(session, q: Query) -> Result:

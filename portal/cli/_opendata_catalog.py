@@ -220,25 +220,43 @@ def add_commands(group: click.Group) -> None:
     @click.argument("application")
     @click.option("--approve/--reject", required=True)
     @click.option("--days", type=click.IntRange(min=1, max=3660), default=90, show_default=True, help="Validity of the key.")
-    @click.option("--note", default="")
+    @click.option("--reason", "--note", "note", default="", help="Required for a rejection; a note on an approval.")
     @as_option
     @format_option
     def acc_decide(application, approve, days, note, as_user, fmt):
-        """Approve (issuing a scoped API key, shown once) or reject an APPLICATION."""
+        """Approve (the applicant then collects a scoped key) or reject (with --reason) an APPLICATION."""
         from datetime import timedelta
 
         from kernel.clock import utcnow
-        from opendata.access import access_decide
+        from opendata.access import access_decide, access_dict
 
         with cli_session("opendata") as (session, _system):
             try:
-                a, key = access_decide(session, _principal(session, as_user), application, approve=approve,
-                                       expires_at=utcnow() + timedelta(days=days), note=note)
+                a = access_decide(session, _principal(session, as_user), application, approve=approve,
+                                  expires_at=utcnow() + timedelta(days=days) if approve else None, note=note)
             except CityGovError as exc:
                 _fail(exc, fmt)
-            emit({"id": a.id, "state": a.state, "key": key, "expires_at": a.expires_at.isoformat() if a.expires_at else None},
-                 fmt, lambda d: f"{d['id']}: {d['state']}" + (f"\n  key (shown once): {d['key']}\n  valid until {d['expires_at']}"
-                                                             if d["key"] else ""))
+            emit(access_dict(session, a), fmt,
+                 lambda d: f"{d['id']}: {d['state']}" + (f" until {d['expires_at']}; the applicant collects the key with "
+                                                         f"`citygov opendata access key {d['id']} --as <applicant>`"
+                                                         if d["state"] == "approved" else f" ({d['decision_note']})"))
+
+    @access.command("key")
+    @click.argument("application")
+    @as_option
+    @format_option
+    def acc_key(application, as_user, fmt):
+        """Collect the scoped API key of an approved APPLICATION (applicant only; shown once, a new
+        collection replaces the previous key)."""
+        from opendata.access import access_key_issue
+
+        with cli_session("opendata") as (session, _system):
+            try:
+                a, key = access_key_issue(session, _principal(session, as_user), application)
+            except CityGovError as exc:
+                _fail(exc, fmt)
+            emit({"id": a.id, "key": key, "expires_at": a.expires_at.isoformat()}, fmt,
+                 lambda d: f"key (shown once): {d['key']}\n  valid until {d['expires_at']}")
 
     @access.command("revoke")
     @click.argument("application")

@@ -19,7 +19,11 @@ from kernel.principal import Principal
 from portal.db import get_session
 from portal.web import bp
 
+from portal.web.nav import N_, add
+
 ckan_bp = Blueprint("ckan_api", __name__)
+add("web.opendata_catalog", N_("Open data"), None, order=46)
+add("web.opendata_steward", N_("Data releases"), "opendata:dataset:create", anonymous=False, order=46)
 ANONYMOUS = Principal(kind="anonymous")
 
 

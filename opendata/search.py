@@ -161,8 +161,9 @@ def _match(dialect: str, q: Query):
     meta = [_Clause("meta", [_meta(f, _norm(f, v))]) for f, v in q.must]
     if not clauses and not meta and not q.must_not:
         return None
-    base = _Clause("meta", [_meta("state", "published") if q.draft_ids is None else _meta("all", "*")])
-    must, must_not = clauses + meta + [base], [_meta(f, _norm(f, v)) for f, v in q.must_not]
+    must, must_not = clauses + meta, [_meta(f, _norm(f, v)) for f, v in q.must_not]
+    if not must:  # only negations: they need a positive set to subtract from (visibility is checked in SQL)
+        must = [_Clause("meta", [_meta("state", "published") if q.draft_ids is None else _meta("all", "*")])]
     if dialect == "postgresql":
         sql = ("SELECT dataset_id, ts_rank(tsv, CAST(:tsq AS tsquery)) AS score FROM opendata_search_doc "
                "WHERE tsv @@ CAST(:tsq AS tsquery)")
@@ -177,8 +178,13 @@ def _match(dialect: str, q: Query):
     return m.prefix_with("MATERIALIZED", dialect="sqlite")
 
 
+_FACET_COLUMN = {"organization": "org_id", "groups": "theme", "license_id": "licence", "name": "name"}
+
+
 def search(session, q: Query) -> Result:
-    """Run ``q``: matching dataset ids of the requested page (in order), the total and facet counts."""
+    """Run ``q``: matching dataset ids of the requested page (in order), the total and facet counts --
+    all in one statement, so the index is read once (the matches are materialised, then counted,
+    grouped per facet and paged)."""
     ds = Dataset.__table__
     conn = session.connection()
     m = _match(conn.dialect.name, q)
@@ -186,40 +192,60 @@ def search(session, q: Query) -> Result:
     if m is None:
         sel = sa.select(*cols, sa.literal(0.0).label("score")).select_from(ds)
     else:
-        sel = sa.select(*cols, m.c.score).select_from(ds.join(m, m.c.dataset_id == ds.c.id))
+        sel = sa.select(*cols, m.c.score).select_from(m.join(ds, m.c.dataset_id == ds.c.id))
     if q.draft_ids is None:
         sel = sel.where(ds.c.state == "published")
     else:
         sel = sel.where(sa.or_(ds.c.state == "published", ds.c.id.in_(q.draft_ids or [""])))
-    found = sel.subquery("found")
-    count = conn.execute(sa.select(sa.func.count()).select_from(found)).scalar_one()
+    found = sel.cte("found").prefix_with("MATERIALIZED", dialect="sqlite")
     key = found.c[_SORT[q.sort]]
     order = [key.desc() if q.descending else key.asc()]
     if q.sort == "score":
         order.append(found.c.updated_at.desc() if q.descending else found.c.updated_at.asc())
     order.append(found.c.name.asc())
-    ids = [r[0] for r in conn.execute(sa.select(found.c.id).order_by(*order).offset(q.start).limit(q.rows))] if q.rows else []
-    facets: dict[str, dict[str, int]] = {}
-    for f in q.facet_fields:
-        counts: dict[str, int] = {}
-        if f in ("organization", "groups", "license_id", "name"):
-            col = found.c[{"organization": "org_id", "groups": "theme", "license_id": "licence", "name": "name"}[f]]
-            for v, n in conn.execute(sa.select(col, sa.func.count()).group_by(col)):
-                v = org_name(v) if f == "organization" else v.lower() if f == "groups" else v
-                counts[v] = counts.get(v, 0) + n
+
+    def part(n: int, k, cnt, ident=None):
+        return [sa.literal(n).label("part"), sa.cast(k, sa.String).label("k") if k is not None else sa.null().label("k"),
+                cnt.label("n") if cnt is not None else sa.null().label("n"),
+                ident.label("id") if ident is not None else sa.null().label("id")]
+
+    parts = [sa.select(*part(0, None, sa.func.count())).select_from(found)]
+    page = sa.select(found.c.id, sa.func.row_number().over(order_by=order).label("pos")).order_by(*order) \
+        .offset(q.start).limit(q.rows).subquery("page")
+    if q.rows:
+        parts.append(sa.select(*part(1, None, page.c.pos, page.c.id)).select_from(page))
+    wanted = [f for f in dict.fromkeys(q.facet_fields) if f in FACET_FIELDS]
+    for i, f in enumerate(wanted, 2):
+        if f in _FACET_COLUMN:
+            col = found.c[_FACET_COLUMN[f]]
+            parts.append(sa.select(*part(i, col, sa.func.count())).select_from(found).group_by(col))
         elif f == "tags":
             t = DatasetTag.__table__
-            for v, n in conn.execute(sa.select(t.c.tag, sa.func.count()).select_from(found.join(t, t.c.dataset_id == found.c.id))
-                                     .group_by(t.c.tag)):
-                counts[v] = n
-        elif f == "res_format":
+            # grouped by an expression: an index on tag must not tempt SQLite into scanning every tag row
+            tag = t.c.tag.concat("")
+            parts.append(sa.select(*part(i, tag, sa.func.count())).select_from(found.join(t, t.c.dataset_id == found.c.id))
+                         .group_by(tag))
+        else:  # res_format
             d = Distribution.__table__
-            for v, n in conn.execute(sa.select(d.c.format, sa.func.count(sa.distinct(d.c.dataset_id)))
-                                     .select_from(found.join(d, d.c.dataset_id == found.c.id)).group_by(d.c.format)):
-                counts[v] = n
+            parts.append(sa.select(*part(i, d.c.format, sa.func.count(sa.distinct(d.c.dataset_id))))
+                         .select_from(found.join(d, d.c.dataset_id == found.c.id)).group_by(d.c.format))
+    stmt = sa.union_all(*[sa.select(p.subquery()) for p in parts]) if len(parts) > 1 else parts[0]
+    count, ids = 0, []
+    raw: dict[str, dict[str, int]] = {f: {} for f in wanted}
+    for p, k, n, ident in conn.execute(stmt):
+        if p == 0:
+            count = n
+        elif p == 1:
+            ids.append((n, ident))
+        else:
+            f = wanted[p - 2]
+            v = org_name(k) if f == "organization" else k.lower() if f == "groups" else k
+            raw[f][v] = raw[f].get(v, 0) + n
+    facets = {}
+    for f, counts in raw.items():
         items = sorted(((v, c) for v, c in counts.items() if c >= q.facet_mincount), key=lambda x: (-x[1], x[0]))
         facets[f] = dict(items if q.facet_limit < 0 else items[: q.facet_limit])
-    return Result(count=count, ids=ids, facets=facets)
+    return Result(count=count, ids=[i for _pos, i in sorted(ids)], facets=facets)
 
 
 # -- indexing -----------------------------------------------------------------------------------------------

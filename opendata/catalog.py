@@ -27,7 +27,6 @@ from kernel.db import Session
 from kernel.errors import NotFound, PayloadTooLarge, ValidationFailed
 from kernel.permissions import authorize, is_allowed
 from kernel.principal import Principal
-from opendata import search as _search  # noqa: F401  (keeps the full-text index in step with every flush)
 from opendata.models import Dataset, Distribution
 from opendata.recognizers import DATA_DIR, SAFE_LOADER
 from opendata.tabular import DataError, detect_encoding, open_table

@@ -174,6 +174,8 @@ def package_search(session, principal, params, base_url):
     q = str(params.get("q") or "").strip()
     if q in ("*:*", "*"):
         q = ""
+    if len(q) > 1000 or len(q.split()) > 32:
+        raise SearchQueryError("Search Query Error: q is limited to 32 words and 1000 characters")
     fq = str(params.get("fq") or "")
     fq_list = params.get("fq_list") or []
     if isinstance(fq_list, str):

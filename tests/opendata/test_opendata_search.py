@@ -131,6 +131,8 @@ def test_chinese_substrings_and_paging(db_session, corpus):
     # hostile q: FTS syntax characters are data, not syntax
     for q in ('"', "bus OR", "NOT", "a:b*", "(((", "公交\" OR \"x", "'; DROP TABLE opendata_dataset; --"):
         ckan.package_search(db_session, ANON, {"q": q}, "http://x")
+    with pytest.raises(ckan.SearchQueryError):
+        ckan.package_search(db_session, ANON, {"q": "公交 " * 40}, "http://x")
 
 
 def test_drafts_and_sync(db_session, corpus, tmp_path):

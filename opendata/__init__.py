@@ -10,10 +10,12 @@ Framework-free: no Flask, no portal. Sub-modules:
 - :mod:`opendata.anonymity` — k-anonymity, l-diversity, t-closeness, risks, lattice search
 - :mod:`opendata.gate` — the release gate (every cell, every checksum-valid direct identifier)
 - :mod:`opendata.catalog`, :mod:`opendata.release` — datasets, distributions, grading, the audited
-  release workflow (issue 13)
+  release workflow (issue 13); :mod:`opendata.search` — full-text catalog search; :mod:`opendata.access`
+  — conditional access; :mod:`opendata.ckan`, :mod:`opendata.dcat` — CKAN Action API, DCAT-AP
 """
 
 from opendata import policies  # noqa: F401  (registers the opendata policies)
+from opendata import search  # noqa: F401  (its ORM hook keeps the catalog's full-text index in step with every flush)
 
 from opendata.recognizers import Detector, Finding, default_detector
 from opendata.validators import AreaCodes

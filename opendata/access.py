@@ -1,12 +1,14 @@
 """Conditional access: an applicant (a registered company or person) applies for a conditionally open
-dataset with a purpose; a steward of the owning department approves with an expiry, which issues an
-API key scoped to that dataset (shown once, stored as its SHA-256); every download is logged; a
-revocation takes effect on the next request. Every decision is audited."""
+dataset with a purpose; a steward of the owning department approves with an expiry (or rejects with a
+reason); the applicant then collects an API key scoped to that dataset (shown once, stored as its
+SHA-256 -- the steward never sees it; collecting again replaces it); every download is logged; a
+revocation takes effect on the next request. Every step is audited."""
 
 from __future__ import annotations
 
 import hashlib
 import secrets
+from dataclasses import dataclass
 from datetime import datetime
 
 from sqlmodel import select
@@ -15,12 +17,13 @@ import audit
 from kernel.clock import as_utc, utcnow
 from kernel.db import Session
 from kernel.errors import Conflict, NotAuthorized, NotFound, ValidationFailed
-from kernel.permissions import authorize, policy
+from kernel.permissions import authorize, is_allowed, policy
 from kernel.principal import Principal
 from opendata.catalog import dataset_get
 from opendata.models import AccessApplication, Dataset, Distribution, Download
 
-__all__ = ["access_apply", "access_decide", "access_revoke", "access_for_key", "download_authorize", "KEY_PREFIX"]
+__all__ = ["KEY_PREFIX", "access_apply", "access_decide", "access_dict", "access_for_key", "access_get", "access_key_issue",
+           "access_list", "access_revoke", "download_authorize"]
 
 KEY_PREFIX = "odk_"
 
@@ -37,6 +40,22 @@ def _can_decide(principal: Principal, ds) -> bool:
     return can_approve(principal, ds)
 
 
+@dataclass(frozen=True)
+class AppRef:
+    """What the read policy judges: who applied, for which dataset."""
+
+    applicant: str
+    dataset: Dataset | None
+
+
+@policy("opendata:access:read")
+def _can_read(principal: Principal, ref: AppRef | None) -> bool:
+    """The applicant, or whoever decides on the dataset's applications."""
+    if ref is None:
+        return not principal.is_anonymous
+    return principal.actor == ref.applicant or (ref.dataset is not None and _can_decide(principal, ref.dataset))
+
+
 def _hash(key: str) -> str:
     return hashlib.sha256(key.encode("utf-8")).hexdigest()
 
@@ -48,6 +67,12 @@ def access_apply(session: Session, principal: Principal, ident: str, *, purpose:
         raise Conflict("only published, conditionally open datasets take access applications")
     if len(purpose.strip()) < 10:
         raise ValidationFailed("state the purpose of use", errors=[{"pointer": "/purpose", "message": "at least 10 characters"}])
+    if len(purpose) > 4000:
+        raise ValidationFailed("the purpose is too long", errors=[{"pointer": "/purpose", "message": "at most 4000 characters"}])
+    if session.exec(select(AccessApplication).where(AccessApplication.dataset_id == ds.id,
+                                                    AccessApplication.applicant == principal.actor,
+                                                    AccessApplication.state == "pending")).first() is not None:
+        raise Conflict("you already have a pending application for this dataset")
     app = AccessApplication(dataset_id=ds.id, applicant=principal.actor, applicant_name=principal.name,
                             applicant_org=principal.org_id, purpose=purpose.strip())
     session.add(app)
@@ -59,8 +84,9 @@ def access_apply(session: Session, principal: Principal, ident: str, *, purpose:
 
 
 def access_decide(session: Session, principal: Principal, app_id: str, *, approve: bool, expires_at: datetime | None = None,
-                  note: str = "") -> tuple[AccessApplication, str | None]:
-    """Approve (with an expiry in the future; returns the API key, shown once) or reject."""
+                  note: str = "") -> AccessApplication:
+    """Approve (with an expiry in the future) or reject (with a written reason, ``note``). The key is
+    collected by the applicant (:func:`access_key_issue`), never shown to the steward."""
     app = session.get(AccessApplication, app_id)
     if app is None:
         raise NotFound("no such application")
@@ -68,21 +94,78 @@ def access_decide(session: Session, principal: Principal, app_id: str, *, approv
     authorize(principal, "opendata:access:decide", ds)
     if app.state != "pending":
         raise Conflict(f"application is {app.state}")
-    key = None
+    note = (note or "").strip()
     if approve:
         if expires_at is None or as_utc(expires_at) <= utcnow():
             raise ValidationFailed("an approval needs an expiry in the future", errors=[{"pointer": "/expires_at", "message": "future date"}])
-        key = KEY_PREFIX + secrets.token_urlsafe(24)
-        app.key_hash, app.key_prefix, app.expires_at = _hash(key), key[:10], as_utc(expires_at)
+        app.expires_at = as_utc(expires_at)
+    elif len(note) < 5:
+        raise ValidationFailed("a rejection needs a written reason", errors=[{"pointer": "/reason", "message": "at least 5 characters"}])
     app.state = "approved" if approve else "rejected"
     app.decided_by, app.decided_at, app.decision_note = principal.actor, utcnow(), note
     session.add(app)
     audit.record(session, principal, f"opendata:access:{'approve' if approve else 'reject'}",
                  object_type="opendata_access_application", object_id=app.id,
                  details={"dataset": ds.name, "applicant": app.applicant, "expires_at": app.expires_at.isoformat() if app.expires_at else None,
-                          "key_prefix": app.key_prefix, "note": note})
+                          "reason" if not approve else "note": note})
+    session.commit()
+    return app
+
+
+def access_key_issue(session: Session, principal: Principal, app_id: str) -> tuple[AccessApplication, str]:
+    """The applicant collects the key of an approved application (shown once; collecting again
+    replaces the previous key, which stops working at once)."""
+    app = access_get(session, principal, app_id)
+    if principal.actor != app.applicant:
+        raise NotAuthorized("only the applicant collects the access key")
+    if app.state != "approved":
+        raise Conflict(f"application is {app.state}")
+    if app.expires_at is None or as_utc(app.expires_at) <= utcnow():
+        raise Conflict("the approval has expired; apply again")
+    replaced = app.key_prefix
+    key = KEY_PREFIX + secrets.token_urlsafe(24)
+    app.key_hash, app.key_prefix = _hash(key), key[:10]
+    session.add(app)
+    audit.record(session, principal, "opendata:access:key", object_type="opendata_access_application", object_id=app.id,
+                 details={"key_prefix": app.key_prefix, "replaced": replaced, "expires_at": as_utc(app.expires_at).isoformat()})
     session.commit()
     return app, key
+
+
+def access_get(session: Session, principal: Principal, app_id: str) -> AccessApplication:
+    """An application its applicant or a deciding steward may see (others: not found)."""
+    app = session.get(AccessApplication, app_id)
+    if app is None or not is_allowed(principal, "opendata:access:read", AppRef(app.applicant, session.get(Dataset, app.dataset_id))):
+        raise NotFound("no such application")
+    return app
+
+
+def access_list(session: Session, principal: Principal, *, inbox: bool = False, state: str | None = None) -> list[AccessApplication]:
+    """The principal's own applications, or (``inbox``) those it decides on, newest first."""
+    if principal.is_anonymous:
+        return []
+    q = select(AccessApplication).order_by(AccessApplication.created_at.desc())
+    if state:
+        q = q.where(AccessApplication.state == state)
+    if not inbox:
+        return list(session.exec(q.where(AccessApplication.applicant == principal.actor)))
+    datasets = {d.id: d for d in session.exec(select(Dataset).where(
+        Dataset.id.in_(select(AccessApplication.dataset_id).distinct())))}
+    allowed = [i for i, d in datasets.items() if is_allowed(principal, "opendata:access:decide", d)]
+    return list(session.exec(q.where(AccessApplication.dataset_id.in_(allowed or [""]))))
+
+
+def access_dict(session: Session, app: AccessApplication) -> dict:
+    ds = session.get(Dataset, app.dataset_id)
+    now = utcnow()
+    expired = app.state == "approved" and app.expires_at is not None and as_utc(app.expires_at) <= now
+    return {"id": app.id, "dataset": ds.name if ds else None, "dataset_title": ds.title_zh if ds else None,
+            "applicant": app.applicant, "applicant_name": app.applicant_name, "applicant_org": app.applicant_org,
+            "purpose": app.purpose, "state": "expired" if expired else app.state, "decided_by": app.decided_by,
+            "decision_note": app.decision_note, "key_prefix": app.key_prefix,
+            "created_at": as_utc(app.created_at).isoformat(),
+            "decided_at": as_utc(app.decided_at).isoformat() if app.decided_at else None,
+            "expires_at": as_utc(app.expires_at).isoformat() if app.expires_at else None}
 
 
 def access_revoke(session: Session, principal: Principal, app_id: str, *, reason: str) -> AccessApplication:
@@ -92,6 +175,8 @@ def access_revoke(session: Session, principal: Principal, app_id: str, *, reason
     authorize(principal, "opendata:access:decide", session.get(Dataset, app.dataset_id))
     if app.state != "approved":
         raise Conflict(f"application is {app.state}")
+    if len((reason or "").strip()) < 5:
+        raise ValidationFailed("a revocation needs a written reason", errors=[{"pointer": "/reason", "message": "at least 5 characters"}])
     app.state = "revoked"
     session.add(app)
     audit.record(session, principal, "opendata:access:revoke", object_type="opendata_access_application", object_id=app.id,

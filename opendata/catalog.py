@@ -67,8 +67,8 @@ def _validate_meta(meta: dict[str, Any], *, partial: bool = False) -> list[dict[
         if meta.get(f) and not _DATE.match(str(meta[f])):
             errors.append({"pointer": f"/{f}", "message": "YYYY-MM-DD"})
     kw = meta.get("keywords", [])
-    if not isinstance(kw, list) or not all(isinstance(k, str) and k.strip() for k in kw):
-        errors.append({"pointer": "/keywords", "message": "a list of non-empty strings"})
+    if not isinstance(kw, list) or not all(isinstance(k, str) and k.strip() and len(k) <= 100 for k in kw):
+        errors.append({"pointer": "/keywords", "message": "a list of non-empty strings (at most 100 characters each)"})
     qi = meta.get("quasi_identifiers", [])
     if not isinstance(qi, list) or not all(isinstance(k, str) for k in qi):
         errors.append({"pointer": "/quasi_identifiers", "message": "a list of column names"})

@@ -43,7 +43,9 @@ class SearchQueryError(ValidationFailed):
 
 
 def _org_name(ds: Dataset) -> str:
-    return re.sub(r"[^a-z0-9_-]", "-", ds.org_id.lower())
+    from opendata.search import org_name
+
+    return org_name(ds.org_id)
 
 
 def _org_dict(name: str, title: str, count: int | None = None) -> dict[str, Any]:
@@ -162,60 +164,18 @@ def _parse_fq(fq: str) -> list[tuple[bool, str, str]]:
     return out
 
 
-def _formats(session, ids: list[str] | None = None) -> dict[str, set[str]]:
-    """dataset id -> formats of its distributions (all datasets, or those in ``ids``, chunked)."""
-    out: dict[str, set[str]] = {}
-    chunks = [None] if ids is None else [ids[i : i + 900] for i in range(0, len(ids), 900)]
-    for chunk in chunks:
-        q = select(Distribution.dataset_id, Distribution.format)
-        if chunk is not None:
-            q = q.where(Distribution.dataset_id.in_(chunk))
-        for ds_id, fmt in session.exec(q):
-            out.setdefault(ds_id, set()).add(fmt)
-    return out
-
-
-def _public_candidates(session, words: list[str], terms: list[tuple[bool, str, str]]) -> list[Dataset]:
-    """Published datasets that can match: the keyword and the exact facet filters pushed into SQL
-    (LIKE on the text columns and on the keywords' JSON text, \\u-escaped as stored); the caller
-    applies the full filter to these."""
-    from sqlalchemy import String, cast, exists, or_
-
-    q = select(Dataset).where(Dataset.state == "published")
-    def like(text: str) -> str:  # '!' escapes LIKE's wildcards; backslashes stay literal on every back-end
-        return "%" + text.replace("!", "!!").replace("%", "!%").replace("_", "!_") + "%"
-
-    for w in words:
-        pats = {like(w), like(json.dumps(w)[1:-1])}
-        cols = (Dataset.name, Dataset.title_zh, Dataset.title_en, Dataset.description_zh, Dataset.description_en)
-        conds = [c.ilike(p, escape="!") for c in cols for p in pats] + \
-            [cast(Dataset.keywords, String).ilike(p, escape="!") for p in pats]
-        q = q.where(or_(*conds))
-    for neg, field, value in terms:
-        if neg:
-            continue
-        if field == "groups":
-            q = q.where(Dataset.theme == value.upper())
-        elif field == "res_format":
-            q = q.where(exists().where(Distribution.dataset_id == Dataset.id, Distribution.format == value))
-        elif field == "name":
-            q = q.where(Dataset.name == value)
-        elif field == "license_id":
-            q = q.where(Dataset.licence == value)
-    return list(session.exec(q))
-
-
-def _fields(ds: Dataset, formats: dict[str, set[str]]) -> dict[str, list[str]]:
-    return {"organization": [_org_name(ds)], "tags": list(ds.keywords), "groups": [ds.theme.lower()],
-            "res_format": sorted(formats.get(ds.id, ())), "name": [ds.name], "license_id": [ds.licence]}
-
-
 def package_search(session, principal, params, base_url):
+    """CKAN's package_search over the full-text index (:mod:`opendata.search`): the keyword, every
+    ``fq`` term, sorting, paging and facet counts run in SQL; only the page's packages are loaded."""
+    from opendata import search
+
     rows = _int(params, "rows", 10, 0, ROWS_MAX)
     start = _int(params, "start", 0)
     q = str(params.get("q") or "").strip()
     if q in ("*:*", "*"):
         q = ""
+    if len(q) > 1000 or len(q.split()) > 32:
+        raise SearchQueryError("Search Query Error: q is limited to 32 words and 1000 characters")
     fq = str(params.get("fq") or "")
     fq_list = params.get("fq_list") or []
     if isinstance(fq_list, str):
@@ -224,45 +184,28 @@ def package_search(session, principal, params, base_url):
     ff = params.get("facet.field") or "[]"
     try:
         facet_fields = json.loads(ff) if isinstance(ff, str) else list(ff)
-        assert isinstance(facet_fields, list)
+        assert isinstance(facet_fields, list) and all(isinstance(f, str) for f in facet_fields)
     except (ValueError, AssertionError):
         raise SearchQueryError("Search Query Error: facet.field must be a JSON list") from None
     facet_limit = _int(params, "facet.limit", 50, -1)
     mincount = _int(params, "facet.mincount", 1)
     sort = str(params.get("sort") or "score desc, metadata_modified desc")
-    found = []
-    words = [w.lower() for w in q.split()] if q else []
-    drafts = _bool(params.get("include_private")) or _bool(params.get("include_drafts"))
-    cands = _visible(session, principal, drafts=True) if drafts and not principal.is_anonymous else \
-        _public_candidates(session, words, terms)
-    formats = _formats(session, [d.id for d in cands])
-    for ds in cands:
-        f = _fields(ds, formats)
-        if any((value in f.get(field, [])) == neg for neg, field, value in terms):
-            continue
-        text = " ".join([ds.name, ds.title_zh, ds.title_en, ds.description_zh, ds.description_en, *ds.keywords]).lower()
-        if words and not all(w in text for w in words):
-            continue
-        score = sum(text.count(w) for w in words)
-        found.append((ds, f, score))
     key, _, direction = sort.split(",")[0].strip().partition(" ")
-    rev = direction.strip().lower() == "desc"
-    keyfn: dict[str, Callable] = {"name": lambda t: t[0].name, "title": lambda t: t[0].title_zh,
-                                  "metadata_modified": lambda t: t[0].updated_at, "metadata_created": lambda t: t[0].created_at,
-                                  "score": lambda t: (t[2], t[0].updated_at)}
-    if key not in keyfn:
+    if key not in ("name", "title", "metadata_modified", "metadata_created", "score"):
         raise SearchQueryError(f"Search Query Error: cannot sort by {key!r}")
-    found.sort(key=keyfn[key], reverse=rev)
-    facets: dict[str, dict[str, int]] = {}
-    for field in facet_fields:
-        counts: dict[str, int] = {}
-        for _ds, f, _s in found:
-            for v in f.get(field, []):
-                counts[v] = counts.get(v, 0) + 1
-        items = sorted(((v, c) for v, c in counts.items() if c >= mincount), key=lambda x: (-x[1], x[0]))
-        facets[field] = dict(items if facet_limit < 0 else items[:facet_limit])
-    return {"count": len(found), "sort": sort, "facets": facets,
-            "results": [package_dict(session, ds, base_url) for ds, _f, _s in found[start : start + rows]],
+    drafts = (_bool(params.get("include_private")) or _bool(params.get("include_drafts"))) and not principal.is_anonymous
+    draft_ids = None
+    if drafts:
+        draft_ids = [d.id for d in session.exec(select(Dataset).where(Dataset.state.not_in(("published", "withdrawn"))))
+                     if is_allowed(principal, "opendata:dataset:read", d)]
+    res = search.search(session, search.Query(
+        words=q.split(), must=[(f, v) for neg, f, v in terms if not neg], must_not=[(f, v) for neg, f, v in terms if neg],
+        draft_ids=draft_ids, sort=key, descending=direction.strip().lower() == "desc", start=start, rows=rows,
+        facet_fields=[f for f in facet_fields if f in search.FACET_FIELDS], facet_limit=facet_limit, facet_mincount=mincount))
+    facets = {f: res.facets.get(f, {}) for f in facet_fields}
+    by_id = {d.id: d for d in session.exec(select(Dataset).where(Dataset.id.in_(res.ids or [""])))}
+    return {"count": res.count, "sort": sort, "facets": facets,
+            "results": [package_dict(session, by_id[i], base_url) for i in res.ids],
             "search_facets": {f: {"title": f, "items": [{"count": c, "display_name": v, "name": v} for v, c in items.items()]}
                               for f, items in facets.items()}}
 

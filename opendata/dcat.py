@@ -9,22 +9,37 @@ without whitelisting (the tests validate it with pyshacl).
 
 from __future__ import annotations
 
-from typing import Iterable
+import functools
+import re
+from collections.abc import Iterable
+from typing import TextIO
+from urllib.parse import quote
 
 from rdflib import Graph, Literal, Namespace, URIRef
 from rdflib.namespace import DCAT, DCTERMS, FOAF, RDF, SKOS, XSD
+from sqlmodel import select
 
 from kernel.db import Session
 from kernel.errors import ValidationFailed
 from kernel.principal import Principal
 from opendata.catalog import distributions_of, vocab
-from opendata.models import Dataset
+from opendata.models import Dataset, Distribution
 
-__all__ = ["catalog_graph", "dataset_graph", "serialize", "harvest", "FORMATS"]
+__all__ = [
+    "FORMATS",
+    "catalog_graph",
+    "dataset_graph",
+    "dataset_triples",
+    "harvest",
+    "serialize",
+    "write_catalog_turtle",
+    "write_dataset_turtle",
+]
 
 VCARD = Namespace("http://www.w3.org/2006/vcard/ns#")
 ADMS = Namespace("http://www.w3.org/ns/adms#")
 DCATAP = Namespace("http://data.europa.eu/r5r/")
+SPDX = Namespace("http://spdx.org/rdf/terms#")
 AVAILABILITY_STABLE = URIRef("http://data.europa.eu/r5r/availability/stable")
 REGIONAL = URIRef("http://purl.org/adms/publishertype/RegionalAuthority")
 ATTRIBUTION = URIRef("http://purl.org/adms/licencetype/Attribution")
@@ -41,105 +56,138 @@ FORMATS = {"ttl": ("turtle", "text/turtle"), "jsonld": ("json-ld", "application/
 
 def _bind(g: Graph) -> Graph:
     for p, ns in (("dcat", DCAT), ("dct", DCTERMS), ("foaf", FOAF), ("vcard", VCARD), ("skos", SKOS), ("adms", ADMS),
-                  ("dcatap", DCATAP)):
+                  ("dcatap", DCATAP), ("spdx", SPDX)):
         g.bind(p, ns)
     return g
 
 
-def _concept(g: Graph, uri: URIRef, label: str, scheme: URIRef | None = None) -> URIRef:
-    g.add((uri, RDF.type, SKOS.Concept))
-    g.add((uri, SKOS.prefLabel, Literal(label, lang="en")))
+Triple = tuple  # (URIRef, URIRef, URIRef | Literal)
+
+
+def _concept(uri: URIRef, label: str, scheme: URIRef | None = None) -> list[Triple]:
+    out = [(uri, RDF.type, SKOS.Concept), (uri, SKOS.prefLabel, Literal(label, lang="en"))]
     if scheme is not None:
-        g.add((uri, SKOS.inScheme, scheme))
-    return uri
+        out.append((uri, SKOS.inScheme, scheme))
+    return out
 
 
-def _theme_scheme(g: Graph) -> None:
-    g.add((THEME_SCHEME, RDF.type, SKOS.ConceptScheme))
-    g.add((THEME_SCHEME, DCTERMS.title, Literal("Data theme", lang="en")))
+def _theme_scheme() -> list[Triple]:
+    return [(THEME_SCHEME, RDF.type, SKOS.ConceptScheme), (THEME_SCHEME, DCTERMS.title, Literal("Data theme", lang="en"))]
 
 
-def _add_dataset(g: Graph, session: Session, ds: Dataset, base: str) -> URIRef:
-    d = URIRef(f"{base}/dataset/{ds.name}")
-    g.add((d, RDF.type, DCAT.Dataset))
-    g.add((d, DCTERMS.identifier, Literal(ds.id)))
-    g.add((d, DCTERMS.title, Literal(ds.title_zh, lang="zh")))
-    g.add((d, DCTERMS.title, Literal(ds.title_en, lang="en")))
-    g.add((d, DCTERMS.description, Literal(ds.description_zh, lang="zh")))
-    g.add((d, DCTERMS.description, Literal(ds.description_en, lang="en")))
-    for k in ds.keywords:
-        g.add((d, DCAT.keyword, Literal(k, lang="zh" if any("\u4e00" <= c <= "\u9fff" for c in k) else "en")))
-    theme = URIRef(EU_THEME + ds.theme)
-    g.add((d, DCAT.theme, theme))
+def _iri(text: str) -> str:
+    """Percent-encode what an IRI may not hold (spaces, quotes, angle brackets, ... in file names)."""
+    return quote(text, safe="/:#?&=+$,;@!*'()~%[]-._")
+
+
+def dataset_triples(ds: Dataset, dists: Iterable[Distribution], base: str) -> list[Triple]:
+    """The DCAT-AP description of one dataset and its distributions (referenced nodes typed and
+    labelled; no blank nodes)."""
     from opendata.ckan import THEME_TITLES
 
-    _concept(g, theme, THEME_TITLES.get(ds.theme, ds.theme), THEME_SCHEME)
-    _theme_scheme(g)
+    d = URIRef(f"{base}/dataset/{_iri(ds.name)}")
+    t: list[Triple] = [
+        (d, RDF.type, DCAT.Dataset), (d, DCTERMS.identifier, Literal(ds.id)),
+        (d, DCTERMS.title, Literal(ds.title_zh, lang="zh")), (d, DCTERMS.title, Literal(ds.title_en, lang="en")),
+        (d, DCTERMS.description, Literal(ds.description_zh, lang="zh")),
+        (d, DCTERMS.description, Literal(ds.description_en, lang="en"))]
+    for k in ds.keywords:
+        t.append((d, DCAT.keyword, Literal(k, lang="zh" if any("\u4e00" <= c <= "\u9fff" for c in k) else "en")))
+    theme = URIRef(EU_THEME + ds.theme)
+    t.append((d, DCAT.theme, theme))
+    t += _concept(theme, THEME_TITLES.get(ds.theme, ds.theme), THEME_SCHEME) + _theme_scheme()
     freq = URIRef(EU_FREQ + FREQ_CODES.get(ds.frequency, "UNKNOWN"))
-    g.add((d, DCTERMS.accrualPeriodicity, freq))
-    g.add((freq, RDF.type, DCTERMS.Frequency))
-    pub = URIRef(f"{base}/organization/{ds.org_id}")
-    g.add((d, DCTERMS.publisher, pub))
-    g.add((pub, RDF.type, FOAF.Agent))
-    g.add((pub, FOAF.name, Literal(ds.organisation)))
-    g.add((pub, DCTERMS.type, _concept(g, REGIONAL, "Regional authority")))
+    t += [(d, DCTERMS.accrualPeriodicity, freq), (freq, RDF.type, DCTERMS.Frequency)]
+    pub = URIRef(f"{base}/organization/{_iri(ds.org_id)}")
+    t += [(d, DCTERMS.publisher, pub), (pub, RDF.type, FOAF.Agent), (pub, FOAF.name, Literal(ds.organisation)),
+          (pub, DCTERMS.type, REGIONAL)] + _concept(REGIONAL, "Regional authority")
     cp = URIRef(f"{d}#contact")  # named, not blank: rdflib's Turtle writer is quadratic in blank nodes
-    g.add((d, DCAT.contactPoint, cp))
-    g.add((cp, RDF.type, VCARD.Kind))
-    g.add((cp, VCARD.fn, Literal(ds.organisation)))
-    g.add((cp, VCARD.hasEmail, URIRef(f"mailto:{ds.contact_email}")))
+    t += [(d, DCAT.contactPoint, cp), (cp, RDF.type, VCARD.Kind), (cp, VCARD.fn, Literal(ds.organisation)),
+          (cp, VCARD.hasEmail, URIRef(f"mailto:{_iri(ds.contact_email)}"))]
     if ds.temporal_start or ds.temporal_end:
         pot = URIRef(f"{d}#temporal")
-        g.add((d, DCTERMS.temporal, pot))
-        g.add((pot, RDF.type, DCTERMS.PeriodOfTime))
+        t += [(d, DCTERMS.temporal, pot), (pot, RDF.type, DCTERMS.PeriodOfTime)]
         if ds.temporal_start:
-            g.add((pot, DCAT.startDate, Literal(ds.temporal_start, datatype=XSD.date)))
+            t.append((pot, DCAT.startDate, Literal(ds.temporal_start, datatype=XSD.date)))
         if ds.temporal_end:
-            g.add((pot, DCAT.endDate, Literal(ds.temporal_end, datatype=XSD.date)))
+            t.append((pot, DCAT.endDate, Literal(ds.temporal_end, datatype=XSD.date)))
     if ds.spatial:
         # a gazetteer URI (GeoNames, ...): left untyped, its geometry lives with the gazetteer
-        loc = URIRef(ds.spatial) if ds.spatial.startswith("http") else URIRef(f"{base}/location/{ds.spatial}")
-        g.add((d, DCTERMS.spatial, loc))
+        loc = URIRef(_iri(ds.spatial)) if ds.spatial.startswith("http") else URIRef(f"{base}/location/{_iri(ds.spatial)}")
+        t.append((d, DCTERMS.spatial, loc))
     if ds.conforms_to:
-        std = URIRef(ds.conforms_to)
-        g.add((d, DCTERMS.conformsTo, std))
-        g.add((std, RDF.type, DCTERMS.Standard))
-    g.add((d, DCTERMS.modified, Literal(ds.updated_at.date().isoformat(), datatype=XSD.date)))
+        std = URIRef(_iri(ds.conforms_to))
+        t += [(d, DCTERMS.conformsTo, std), (std, RDF.type, DCTERMS.Standard)]
+    t.append((d, DCTERMS.modified, Literal(ds.updated_at.date().isoformat(), datatype=XSD.date)))
     if ds.published_at:
-        g.add((d, DCTERMS.issued, Literal(ds.published_at.date().isoformat(), datatype=XSD.date)))
+        t.append((d, DCTERMS.issued, Literal(ds.published_at.date().isoformat(), datatype=XSD.date)))
     lic_uri = vocab()["licences"].get(ds.licence)
-    for dist in distributions_of(session, ds):
-        r = URIRef(f"{base}/dataset/{ds.name}/resource/{dist.id}")
-        g.add((d, DCAT.distribution, r))
-        g.add((r, RDF.type, DCAT.Distribution))
-        url = URIRef(f"{base}/opendata/download/{dist.id}/{dist.filename}")
-        g.add((r, DCAT.accessURL, url))
-        g.add((r, DCAT.downloadURL, url))
-        g.add((r, DCTERMS.title, Literal(dist.title)))
-        g.add((r, DCTERMS.description, Literal(f"{dist.format}, {dist.byte_size} bytes, sha256 {dist.sha256}")))
+    for dist in dists:
+        r = URIRef(f"{d}/resource/{dist.id}")
+        url = URIRef(f"{base}/opendata/download/{dist.id}/{_iri(dist.filename)}")
         ft = URIRef(EU_FILE + dist.format)
-        g.add((r, DCTERMS["format"], ft))
-        g.add((ft, RDF.type, DCTERMS.MediaTypeOrExtent))
         mt = URIRef(f"https://www.iana.org/assignments/media-types/{dist.media_type}")
-        g.add((r, DCAT.mediaType, mt))
-        g.add((mt, RDF.type, DCTERMS.MediaType))
-        g.add((r, DCAT.byteSize, Literal(dist.byte_size, datatype=XSD.nonNegativeInteger)))
-        if lic_uri:
-            g.add((r, DCTERMS.license, URIRef(lic_uri)))
-            g.add((URIRef(lic_uri), RDF.type, DCTERMS.LicenseDocument))
-            g.add((URIRef(lic_uri), DCTERMS.type, _concept(g, ATTRIBUTION, "Attribution")))
-        g.add((r, DCATAP.availability, _concept(g, AVAILABILITY_STABLE, "Stable")))
         spdx = URIRef(f"{r}#checksum")
-        g.add((r, URIRef("http://spdx.org/rdf/terms#checksum"), spdx))
-        g.add((spdx, RDF.type, URIRef("http://spdx.org/rdf/terms#Checksum")))
-        g.add((spdx, URIRef("http://spdx.org/rdf/terms#algorithm"), URIRef("http://spdx.org/rdf/terms#checksumAlgorithm_sha256")))
-        g.add((spdx, URIRef("http://spdx.org/rdf/terms#checksumValue"), Literal(dist.sha256, datatype=XSD.hexBinary)))
-    return d
+        t += [(d, DCAT.distribution, r), (r, RDF.type, DCAT.Distribution), (r, DCAT.accessURL, url),
+              (r, DCAT.downloadURL, url), (r, DCTERMS.title, Literal(dist.title)),
+              (r, DCTERMS.description, Literal(f"{dist.format}, {dist.byte_size} bytes, sha256 {dist.sha256}")),
+              (r, DCTERMS["format"], ft), (ft, RDF.type, DCTERMS.MediaTypeOrExtent),
+              (r, DCAT.mediaType, mt), (mt, RDF.type, DCTERMS.MediaType),
+              (r, DCAT.byteSize, Literal(dist.byte_size, datatype=XSD.nonNegativeInteger))]
+        if lic_uri:
+            lic = URIRef(lic_uri)
+            t += [(r, DCTERMS.license, lic), (lic, RDF.type, DCTERMS.LicenseDocument), (lic, DCTERMS.type, ATTRIBUTION)]
+            t += _concept(ATTRIBUTION, "Attribution")
+        t += [(r, DCATAP.availability, AVAILABILITY_STABLE)] + _concept(AVAILABILITY_STABLE, "Stable")
+        t += [(r, SPDX.checksum, spdx), (spdx, RDF.type, SPDX.Checksum),
+              (spdx, SPDX.algorithm, SPDX.checksumAlgorithm_sha256),
+              (spdx, SPDX.checksumValue, Literal(dist.sha256, datatype=XSD.hexBinary))]
+    return t
+
+
+def catalog_triples(base: str, modified: str) -> list[Triple]:
+    cat = URIRef(f"{base}/catalog")
+    pub = URIRef(f"{base}/organization/commission")
+    zho = URIRef("http://publications.europa.eu/resource/authority/language/ZHO")
+    lic = URIRef(vocab()["licences"]["CC-BY-4.0"])
+    home = URIRef(f"{base}/opendata")
+    return [
+        (cat, RDF.type, DCAT.Catalog),
+        (cat, DCTERMS.title, Literal("城市公共数据开放目录", lang="zh")), (cat, DCTERMS.title, Literal("City open data catalog", lang="en")),
+        (cat, DCTERMS.description, Literal("经发布闸门审核、审计可验证的公共数据", lang="zh")),
+        (cat, DCTERMS.description, Literal("Public data released through an audited gate", lang="en")),
+        (cat, DCTERMS.publisher, pub), (pub, RDF.type, FOAF.Agent),
+        (pub, FOAF.name, Literal("City informatization commission", lang="en")), (pub, DCTERMS.type, REGIONAL),
+        *_concept(REGIONAL, "Regional authority"),
+        (cat, DCTERMS.language, zho), (zho, RDF.type, DCTERMS.LinguisticSystem),
+        (cat, DCTERMS.license, lic), (lic, RDF.type, DCTERMS.LicenseDocument), (lic, DCTERMS.type, ATTRIBUTION),
+        *_concept(ATTRIBUTION, "Attribution"),
+        (cat, DCTERMS.spatial, URIRef("http://sws.geonames.org/1795565/")),
+        (cat, DCTERMS.issued, Literal("2026-01-01", datatype=XSD.date)),
+        (cat, DCTERMS.modified, Literal(modified, datatype=XSD.date)),
+        (cat, FOAF.homepage, home), (home, RDF.type, FOAF.Document),
+        (cat, DCAT.themeTaxonomy, THEME_SCHEME), *_theme_scheme()]
+
+
+def _modified(datasets: list[Dataset]) -> str:
+    return max(d.updated_at for d in datasets).date().isoformat() if datasets else "2026-01-01"
+
+
+def _dists_by_dataset(session: Session, datasets: list[Dataset]) -> dict[str, list[Distribution]]:
+    """Distributions of these datasets, in one query per 500 datasets (ordered as distributions_of)."""
+    out: dict[str, list[Distribution]] = {}
+    ids = [d.id for d in datasets]
+    for i in range(0, len(ids), 500):
+        q = select(Distribution).where(Distribution.dataset_id.in_(ids[i : i + 500])).order_by(Distribution.created_at, Distribution.id)
+        for x in session.exec(q):
+            out.setdefault(x.dataset_id, []).append(x)
+    return out
 
 
 def dataset_graph(session: Session, ds: Dataset, base: str) -> Graph:
     g = _bind(Graph())
-    _add_dataset(g, session, ds, base)
+    for tr in dataset_triples(ds, distributions_of(session, ds), base):
+        g.add(tr)
     return g
 
 
@@ -147,33 +195,94 @@ def catalog_graph(session: Session, datasets: Iterable[Dataset], base: str) -> G
     datasets = list(datasets)
     g = _bind(Graph())
     cat = URIRef(f"{base}/catalog")
-    g.add((cat, RDF.type, DCAT.Catalog))
-    g.add((cat, DCTERMS.title, Literal("城市公共数据开放目录", lang="zh")))
-    g.add((cat, DCTERMS.title, Literal("City open data catalog", lang="en")))
-    g.add((cat, DCTERMS.description, Literal("经发布闸门审核、审计可验证的公共数据", lang="zh")))
-    g.add((cat, DCTERMS.description, Literal("Public data released through an audited gate", lang="en")))
-    pub = URIRef(f"{base}/organization/commission")
-    g.add((cat, DCTERMS.publisher, pub))
-    g.add((pub, RDF.type, FOAF.Agent))
-    g.add((pub, FOAF.name, Literal("City informatization commission", lang="en")))
-    g.add((pub, DCTERMS.type, _concept(g, REGIONAL, "Regional authority")))
-    g.add((cat, DCTERMS.language, URIRef("http://publications.europa.eu/resource/authority/language/ZHO")))
-    g.add((URIRef("http://publications.europa.eu/resource/authority/language/ZHO"), RDF.type, DCTERMS.LinguisticSystem))
-    lic = URIRef(vocab()["licences"]["CC-BY-4.0"])
-    g.add((cat, DCTERMS.license, lic))
-    g.add((lic, RDF.type, DCTERMS.LicenseDocument))
-    g.add((lic, DCTERMS.type, _concept(g, ATTRIBUTION, "Attribution")))
-    g.add((cat, DCTERMS.spatial, URIRef("http://sws.geonames.org/1795565/")))
-    g.add((cat, DCTERMS.issued, Literal("2026-01-01", datatype=XSD.date)))
-    g.add((cat, DCTERMS.modified, Literal(max([d.updated_at for d in datasets], default=None).date().isoformat()
-                                          if datasets else "2026-01-01", datatype=XSD.date)))
-    g.add((cat, FOAF.homepage, URIRef(f"{base}/opendata")))
-    g.add((URIRef(f"{base}/opendata"), RDF.type, FOAF.Document))
-    g.add((cat, DCAT.themeTaxonomy, THEME_SCHEME))
-    _theme_scheme(g)
+    for tr in catalog_triples(base, _modified(datasets)):
+        g.add(tr)
+    dists = _dists_by_dataset(session, datasets)
     for ds in datasets:
-        g.add((cat, DCAT.dataset, _add_dataset(g, session, ds, base)))
+        for tr in dataset_triples(ds, dists.get(ds.id, []), base):
+            g.add(tr)
+        g.add((cat, DCAT.dataset, URIRef(f"{base}/dataset/{_iri(ds.name)}")))
     return g
+
+
+# -- streaming Turtle -------------------------------------------------------------------------------------
+_PREFIXES = {"dcat": str(DCAT), "dct": str(DCTERMS), "foaf": str(FOAF), "vcard": str(VCARD), "skos": str(SKOS),
+             "adms": str(ADMS), "dcatap": str(DCATAP), "spdx": str(SPDX), "rdf": str(RDF), "xsd": str(XSD)}
+
+
+_NS_STARTS = tuple(_PREFIXES.values())
+_LOCAL = re.compile(r"[A-Za-z_][A-Za-z0-9_-]*")
+
+
+@functools.lru_cache(maxsize=1024)
+def _qname(p: URIRef) -> str:
+    for prefix, ns in _PREFIXES.items():
+        if p.startswith(ns) and _LOCAL.fullmatch(p[len(ns):]):
+            return f"{prefix}:{p[len(ns):]}"
+    return p.n3()
+
+
+def _pred(p: URIRef) -> str:
+    return "a" if p == RDF.type else _qname(p)
+
+
+def _term(o) -> str:
+    if isinstance(o, URIRef):
+        return _qname(o) if o.startswith(_NS_STARTS) else o.n3()
+    if o.datatype is not None:
+        return '"' + _esc(str(o)) + '"^^' + _pred(o.datatype)
+    return '"' + _esc(str(o)) + '"' + (f"@{o.language}" if o.language else "")
+
+
+_ESC = {"\\": "\\\\", '"': '\\"', "\n": "\\n", "\r": "\\r", "\t": "\\t", "\b": "\\b", "\f": "\\f"}
+_NEEDS_ESC = re.compile(r'[\\"\x00-\x1f\x7f]')
+
+
+def _esc(text: str) -> str:
+    if not _NEEDS_ESC.search(text):
+        return text
+    return _NEEDS_ESC.sub(lambda m: _ESC.get(m.group(0), f"\\u{ord(m.group(0)):04X}"), text)
+
+
+def _write_block(out: TextIO, triples: list[Triple], seen_shared: set, local: str) -> None:
+    """Write triples grouped by subject; triples about nodes outside this dataset (themes, licences,
+    publishers, ...) are written once per document."""
+    by_subject: dict[URIRef, list[Triple]] = {}
+    for tr in triples:
+        if not str(tr[0]).startswith(local):
+            if tr in seen_shared:
+                continue
+            seen_shared.add(tr)
+        by_subject.setdefault(tr[0], []).append(tr)
+    parts = []
+    for subj, trs in by_subject.items():
+        parts.append(subj.n3() + " " + " ;\n    ".join(f"{_pred(p)} {_term(o)}" for _s, p, o in trs) + " .\n")
+    out.write("\n".join(parts) + "\n")
+
+
+def write_catalog_turtle(session: Session, datasets: Iterable[Dataset], base: str, out: TextIO, *, chunk: int = 500) -> int:
+    """Stream the catalog as Turtle (same triples as :func:`catalog_graph`) without building a graph:
+    datasets are described one at a time, distributions fetched per chunk. Returns the number of
+    datasets written."""
+    datasets = list(datasets)
+    out.write("".join(f"@prefix {p}: <{ns}> .\n" for p, ns in _PREFIXES.items()) + "\n")
+    seen: set = set()
+    cat = URIRef(f"{base}/catalog")
+    _write_block(out, catalog_triples(base, _modified(datasets)), seen, str(cat) + "#")
+    if datasets:
+        out.write(cat.n3() + " dcat:dataset " + " ,\n    ".join(URIRef(f"{base}/dataset/{_iri(d.name)}").n3() for d in datasets) + " .\n\n")
+    for i in range(0, len(datasets), chunk):
+        part = datasets[i : i + chunk]
+        dists = _dists_by_dataset(session, part)
+        for ds in part:
+            local = f"{base}/dataset/{_iri(ds.name)}"
+            _write_block(out, dataset_triples(ds, dists.get(ds.id, []), base), seen, local)
+    return len(datasets)
+
+
+def write_dataset_turtle(session: Session, ds: Dataset, base: str, out: TextIO) -> None:
+    out.write("".join(f"@prefix {p}: <{ns}> .\n" for p, ns in _PREFIXES.items()) + "\n")
+    _write_block(out, dataset_triples(ds, distributions_of(session, ds), base), set(), f"{base}/dataset/{_iri(ds.name)}")
 
 
 def serialize(g: Graph, fmt: str) -> bytes:
@@ -240,8 +349,6 @@ def harvest(session: Session, principal: Principal, data: bytes, *, fmt: str = "
                       "description_en": desc_en or title_en or title_zh, "theme": theme or "GOVE",
                       "keywords": sorted({str(k) for k in g.objects(n, DCAT.keyword)}), "licence": licence,
                       "frequency": freq if freq in v["frequencies"] else "UNKNOWN", "contact_email": email})
-    from sqlmodel import select
-
     seen: set[str] = set()
     for m in metas:
         if m["name"] in seen or session.exec(select(Dataset).where(Dataset.name == m["name"])).first() is not None:

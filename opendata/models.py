@@ -3,6 +3,9 @@
 * ``opendata_dataset`` — a dataset with its DCAT-AP metadata (zh/en), the owning department, its
   grade (not_open | conditional | unconditional, with a reason; ``not_open`` until graded), the declared
   quasi-identifiers and its release state (draft → checked → approved → published → withdrawn).
+* ``opendata_search_doc`` / ``opendata_dataset_tag`` — the full-text search documents and the tag rows
+  used for facet counts (written by :mod:`opendata.search`; on SQLite an FTS5 external-content table
+  ``opendata_search_fts`` indexes the documents, on PostgreSQL the ``tsv`` column with a GIN index).
 * ``opendata_distribution`` — a file of a dataset (CSV, XLSX, JSON, GeoJSON) stored by its SHA-256
   digest, so the audit entries of the release prove which bytes passed the gate.
 """
@@ -13,6 +16,7 @@ from datetime import datetime
 from typing import Any
 
 from sqlalchemy import JSON, BigInteger, Column, DateTime, ForeignKey, Index, Integer, String, Text
+from sqlalchemy.dialects.postgresql import TSVECTOR
 from sqlmodel import Field, SQLModel
 
 from kernel.clock import utcnow
@@ -115,3 +119,29 @@ class Download(SQLModel, table=True):
     application_id: str | None = Field(default=None, sa_column=Column(String(32), ForeignKey("opendata_access_application.id"), nullable=True))
     actor: str = Field(sa_column=Column(String(200), nullable=False))
     at: datetime = Field(default_factory=utcnow, sa_column=_ts())
+
+
+class SearchDoc(SQLModel, table=True):
+    """The search document of a dataset (tokens computed by :mod:`opendata.search`)."""
+
+    __tablename__ = "opendata_search_doc"
+    __table_args__ = (Index("ix_opendata_search_doc_dataset_id", "dataset_id", unique=True),
+                      Index("ix_opendata_search_doc_tsv", "tsv", postgresql_using="gin"))
+
+    docid: int | None = Field(default=None, sa_column=Column(Integer, primary_key=True, autoincrement=True))
+    dataset_id: str = Field(sa_column=Column(String(32), ForeignKey("opendata_dataset.id", ondelete="CASCADE"), nullable=False))
+    body: str = Field(sa_column=Column(Text, nullable=False))
+    uni: str = Field(sa_column=Column(Text, nullable=False))
+    meta: str = Field(sa_column=Column(Text, nullable=False))
+    #: PostgreSQL: the tsvector (lexemes with positions and weights); unused (NULL) on SQLite
+    tsv: str | None = Field(default=None, sa_column=Column(Text().with_variant(TSVECTOR(), "postgresql"), nullable=True))
+
+
+class DatasetTag(SQLModel, table=True):
+    """A dataset's keyword, one row each (facet counts over search results)."""
+
+    __tablename__ = "opendata_dataset_tag"
+    __table_args__ = (Index("ix_opendata_dataset_tag_tag", "tag"),)
+
+    dataset_id: str = Field(sa_column=Column(String(32), ForeignKey("opendata_dataset.id", ondelete="CASCADE"), primary_key=True))
+    tag: str = Field(sa_column=Column(String(200), primary_key=True))

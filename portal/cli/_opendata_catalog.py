@@ -220,25 +220,43 @@ def add_commands(group: click.Group) -> None:
     @click.argument("application")
     @click.option("--approve/--reject", required=True)
     @click.option("--days", type=click.IntRange(min=1, max=3660), default=90, show_default=True, help="Validity of the key.")
-    @click.option("--note", default="")
+    @click.option("--reason", "--note", "note", default="", help="Required for a rejection; a note on an approval.")
     @as_option
     @format_option
     def acc_decide(application, approve, days, note, as_user, fmt):
-        """Approve (issuing a scoped API key, shown once) or reject an APPLICATION."""
+        """Approve (the applicant then collects a scoped key) or reject (with --reason) an APPLICATION."""
         from datetime import timedelta
 
         from kernel.clock import utcnow
-        from opendata.access import access_decide
+        from opendata.access import access_decide, access_dict
 
         with cli_session("opendata") as (session, _system):
             try:
-                a, key = access_decide(session, _principal(session, as_user), application, approve=approve,
-                                       expires_at=utcnow() + timedelta(days=days), note=note)
+                a = access_decide(session, _principal(session, as_user), application, approve=approve,
+                                  expires_at=utcnow() + timedelta(days=days) if approve else None, note=note)
             except CityGovError as exc:
                 _fail(exc, fmt)
-            emit({"id": a.id, "state": a.state, "key": key, "expires_at": a.expires_at.isoformat() if a.expires_at else None},
-                 fmt, lambda d: f"{d['id']}: {d['state']}" + (f"\n  key (shown once): {d['key']}\n  valid until {d['expires_at']}"
-                                                             if d["key"] else ""))
+            emit(access_dict(session, a), fmt,
+                 lambda d: f"{d['id']}: {d['state']}" + (f" until {d['expires_at']}; the applicant collects the key with "
+                                                         f"`citygov opendata access key {d['id']} --as <applicant>`"
+                                                         if d["state"] == "approved" else f" ({d['decision_note']})"))
+
+    @access.command("key")
+    @click.argument("application")
+    @as_option
+    @format_option
+    def acc_key(application, as_user, fmt):
+        """Collect the scoped API key of an approved APPLICATION (applicant only; shown once, a new
+        collection replaces the previous key)."""
+        from opendata.access import access_key_issue
+
+        with cli_session("opendata") as (session, _system):
+            try:
+                a, key = access_key_issue(session, _principal(session, as_user), application)
+            except CityGovError as exc:
+                _fail(exc, fmt)
+            emit({"id": a.id, "key": key, "expires_at": a.expires_at.isoformat()}, fmt,
+                 lambda d: f"key (shown once): {d['key']}\n  valid until {d['expires_at']}")
 
     @access.command("revoke")
     @click.argument("application")
@@ -280,18 +298,26 @@ def add_commands(group: click.Group) -> None:
     @click.option("--out", type=click.Path(dir_okay=False), help="Write here (default: standard output).")
     def dcat_cmd(rdf_format, base_url, out):
         """Export the published catalog as DCAT-AP 3.0.1."""
+        import sys
+
         from sqlmodel import select
 
-        from opendata.dcat import catalog_graph, serialize
+        from opendata.dcat import catalog_graph, serialize, write_catalog_turtle
         from opendata.models import Dataset
         from opendata.tabular import atomic_output
 
         with cli_session("opendata") as (session, _system):
             rows = session.exec(select(Dataset).where(Dataset.state == "published").order_by(Dataset.name)).all()
+            if rdf_format == "ttl":  # streamed: no graph in memory, no rdflib serialiser
+                if out:
+                    with atomic_output(out) as fh:
+                        write_catalog_turtle(session, rows, base_url.rstrip("/"), fh)
+                else:
+                    write_catalog_turtle(session, rows, base_url.rstrip("/"), sys.stdout)
+                return
             data = serialize(catalog_graph(session, rows, base_url.rstrip("/")), rdf_format)
         if out:
             with atomic_output(out) as fh:
                 fh.write(data.decode("utf-8"))
         else:
             click.echo(data.decode("utf-8"), nl=False)
-

@@ -7,7 +7,9 @@
    approves and the datasets are published -- each step an audit entry with the file digests, the
    scan summary and the k reached. A dataset of conditional grade carries record-level data
    k-anonymous on its declared quasi-identifiers; a company applies for access to it and the owner
-   approves with an expiry (the scoped key is written to demo-data/clinic-access-key.txt).
+   approves with an expiry; the company collects its scoped key (written to demo-data/clinic-access-key.txt).
+   A second application (a person's) waits in the transport bureau's inbox (/opendata/access/inbox) and
+   a third was rejected with a reason, so both pages show each state.
 """
 
 from __future__ import annotations
@@ -120,7 +122,7 @@ def run(ctx: DemoContext) -> dict:
     from datetime import timedelta
 
     from kernel.clock import utcnow
-    from opendata.access import access_apply, access_decide
+    from opendata.access import access_apply, access_decide, access_key_issue
     from opendata.models import AccessApplication
 
     clinic = s.exec(select(Dataset).where(Dataset.name == "sz-clinic-visits")).one()
@@ -129,10 +131,17 @@ def run(ctx: DemoContext) -> dict:
     if access is None:
         applicant = ctx.users["vendor.pengcheng"]
         access = access_apply(s, applicant, "sz-clinic-visits", purpose="社区医疗资源配置研究（深圳市南山区）")
-        access, key = access_decide(s, appr, access.id, approve=True, expires_at=utcnow() + timedelta(days=90),
-                                    note="用途明确，限研究使用")
+        access = access_decide(s, appr, access.id, approve=True, expires_at=utcnow() + timedelta(days=90),
+                               note="用途明确，限研究使用")
+        access, key = access_key_issue(s, applicant, access.id)  # the applicant collects it; the steward never sees it
         (folder / "clinic-access-key.txt").write_text(key + "\n", encoding="utf-8")
         (folder / "clinic-access-key.txt").chmod(0o600)
+    if s.exec(select(AccessApplication).where(AccessApplication.dataset_id == clinic.id,
+                                              AccessApplication.state.in_(("pending", "rejected")))).first() is None:
+        person = ctx.users["futian.submitter"]
+        rejected = access_apply(s, person, "sz-clinic-visits", purpose="想看看我家附近诊所的就诊人数")
+        access_decide(s, appr, rejected.id, approve=False, note="用途不足以说明需要记录级数据，请使用公开的统计数据")
+        access_apply(s, person, "sz-clinic-visits", purpose="福田区社区卫生服务中心布局评估（区政府委托课题）")
     return {"rows": result.rows, "direct_identifier_columns": len(found),
             "gate": "passed" if result.gate and result.gate["passed"] else "refused",
             "published_datasets": len(published), "refused_first": refused_first,

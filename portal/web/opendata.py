@@ -19,7 +19,11 @@ from kernel.principal import Principal
 from portal.db import get_session
 from portal.web import bp
 
+from portal.web.nav import N_, add
+
 ckan_bp = Blueprint("ckan_api", __name__)
+add("web.opendata_catalog", N_("Open data"), None, order=46)
+add("web.opendata_steward", N_("Data releases"), "opendata:dataset:create", anonymous=False, order=46)
 ANONYMOUS = Principal(kind="anonymous")
 
 
@@ -143,6 +147,14 @@ def dcat_catalog(fmt: str):
     session = get_session()
     rows = list(session.exec(select(Dataset).where(Dataset.state == "published").order_by(Dataset.name)
                              .offset((page - 1) * per_page).limit(per_page)))
+    if fmt == "ttl":  # the streaming writer (same triples, no rdflib serialiser)
+        import io
+
+        from opendata.dcat import write_catalog_turtle
+
+        buf = io.StringIO()
+        write_catalog_turtle(session, rows, _base_url(), buf)
+        return Response(buf.getvalue().encode("utf-8"), mimetype=FORMATS[fmt][1])
     g = catalog_graph(session, rows, _base_url())
     return Response(serialize(g, fmt), mimetype=FORMATS[fmt][1])
 
@@ -157,6 +169,14 @@ def dcat_dataset(ident: str, fmt: str):
         raise NotFound(f"no DCAT serialisation {fmt!r} (ttl, jsonld, rdf)")
     session = get_session()
     ds = dataset_get(session, current_principal(), ident)
+    if fmt == "ttl":
+        import io
+
+        from opendata.dcat import write_dataset_turtle
+
+        buf = io.StringIO()
+        write_dataset_turtle(session, ds, _base_url(), buf)
+        return Response(buf.getvalue().encode("utf-8"), mimetype=FORMATS[fmt][1])
     return Response(serialize(dataset_graph(session, ds, _base_url()), fmt), mimetype=FORMATS[fmt][1])
 
 

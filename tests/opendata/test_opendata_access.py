@@ -10,7 +10,7 @@ from sqlmodel import select
 
 from kernel.clock import utcnow
 from kernel.errors import Conflict, NotAuthorized, ValidationFailed
-from opendata.access import access_apply, access_decide, access_revoke
+from opendata.access import access_apply, access_decide, access_key_issue, access_revoke
 from opendata.models import AccessApplication, Download
 from tests.opendata.test_opendata_ckan import served  # noqa: F401
 from tests.opendata.test_opendata_release import steward
@@ -32,8 +32,14 @@ def test_access_lifecycle(client, served, db_session):  # noqa: F811
         access_decide(db_session, company, app.id, approve=True, expires_at=utcnow() + timedelta(days=30))
     with pytest.raises(ValidationFailed):
         access_decide(db_session, bob, app.id, approve=True, expires_at=utcnow() - timedelta(days=1))
-    app, key = access_decide(db_session, bob, app.id, approve=True, expires_at=utcnow() + timedelta(days=30))
-    assert key.startswith("odk_") and app.key_hash != key
+    app = access_decide(db_session, bob, app.id, approve=True, expires_at=utcnow() + timedelta(days=30))
+    assert app.key_hash is None  # the steward never sees a key
+    with pytest.raises(NotAuthorized):  # only the applicant collects it
+        access_key_issue(db_session, bob, app.id)
+    app, old_key = access_key_issue(db_session, company, app.id)
+    app, key = access_key_issue(db_session, company, app.id)  # collecting again replaces the key
+    assert key.startswith("odk_") and app.key_hash != key and key != old_key
+    assert client.get(url, headers={"X-CKAN-API-Key": old_key}).status_code == 403
     r = client.get(url, headers={"X-CKAN-API-Key": key})
     assert r.status_code == 200 and r.data.startswith("站点".encode())
     assert client.get(url, headers={"Authorization": key}).status_code == 200
@@ -41,6 +47,8 @@ def test_access_lifecycle(client, served, db_session):  # noqa: F811
     assert client.get("/" + other + f"?key={key}").status_code == 403  # scoped to one dataset
     logs = db_session.exec(select(Download).where(Download.application_id == app.id)).all()
     assert len(logs) == 2 and logs[0].actor == company.actor
+    with pytest.raises(ValidationFailed):
+        access_revoke(db_session, bob, app.id, reason="")
     access_revoke(db_session, bob, app.id, reason="purpose fulfilled")
     r = client.get(url, headers={"X-CKAN-API-Key": key})
     assert r.status_code == 403 and "revoked" in r.json["detail"]
@@ -48,7 +56,8 @@ def test_access_lifecycle(client, served, db_session):  # noqa: F811
         access_revoke(db_session, bob, app.id, reason="again")
     # an expired key
     app2 = access_apply(db_session, company, "bus-stops", purpose="second study on bus stop density")
-    app2, key2 = access_decide(db_session, bob, app2.id, approve=True, expires_at=utcnow() + timedelta(days=1))
+    access_decide(db_session, bob, app2.id, approve=True, expires_at=utcnow() + timedelta(days=1))
+    app2, key2 = access_key_issue(db_session, company, app2.id)
     row = db_session.get(AccessApplication, app2.id)
     row.expires_at = utcnow() - timedelta(seconds=1)
     db_session.add(row)

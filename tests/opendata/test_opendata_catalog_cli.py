@@ -46,3 +46,50 @@ def test_cli_workflow(runner, auth, tmp_path, od_data):
     assert r.exit_code == 2 and "not a valid ttl" in r.output
     r = runner.invoke(["opendata", "datasets", "list", "--format", "json"])
     assert [d["name"] for d in json.loads(r.output)] == ["bus-stops"]
+
+
+def test_cli_access_and_dcat(runner, auth, tmp_path):
+    """Apply, reject with a reason, approve, the applicant collects the key, revoke; the streamed
+    DCAT-AP Turtle export parses back."""
+    from rdflib import Graph
+
+    from tests.factories import make_org
+
+    _users(auth)
+    auth.user("vendor", username="od.acme", org=make_org(auth.session, "V-ACME-C", kind="vendor"))
+    meta = tmp_path / "meta.yaml"
+    meta.write_text(yaml.safe_dump(dict(META, quasi_identifiers=[]), allow_unicode=True), encoding="utf-8")
+    ok = [["opendata", "datasets", "create", str(meta), "--as", "od.alice"],
+          ["opendata", "datasets", "grade", "bus-stops", "conditional", "--reason", "aggregates only", "--as", "od.alice"],
+          ["opendata", "datasets", "add-file", "bus-stops", str(_csv(tmp_path / "ok.csv", _clean_rows())), "--file-format", "csv",
+           "--as", "od.alice"],
+          ["opendata", "release", "check", "bus-stops", "--as", "od.alice"],
+          ["opendata", "release", "approve", "bus-stops", "--as", "od.bob"],
+          ["opendata", "release", "publish", "bus-stops", "--as", "od.bob"]]
+    for args in ok:
+        r = runner.invoke(args)
+        assert r.exit_code == 0, (args, r.output)
+
+    def apply() -> str:
+        r = runner.invoke(["opendata", "access", "apply", "bus-stops", "--purpose", "bus network planning study", "--as", "od.acme",
+                           "--format", "json"])
+        assert r.exit_code == 0, r.output
+        return json.loads(r.output)["id"]
+
+    first = apply()
+    r = runner.invoke(["opendata", "access", "decide", first, "--reject", "--as", "od.bob"])
+    assert r.exit_code == 2 and "reason" in r.output
+    r = runner.invoke(["opendata", "access", "decide", first, "--reject", "--reason", "purpose too vague", "--as", "od.bob", "--format", "json"])
+    assert r.exit_code == 0 and json.loads(r.output)["state"] == "rejected"
+    second = apply()
+    r = runner.invoke(["opendata", "access", "decide", second, "--approve", "--days", "30", "--as", "od.bob"])
+    assert r.exit_code == 0 and "odk_" not in r.output and "access key" in r.output
+    assert runner.invoke(["opendata", "access", "key", second, "--as", "od.bob"]).exit_code == 2  # not the applicant
+    r = runner.invoke(["opendata", "access", "key", second, "--as", "od.acme", "--format", "json"])
+    assert r.exit_code == 0 and json.loads(r.output)["key"].startswith("odk_")
+    r = runner.invoke(["opendata", "access", "revoke", second, "--reason", "study finished", "--as", "od.bob", "--format", "json"])
+    assert r.exit_code == 0 and json.loads(r.output)["state"] == "revoked"
+    out = tmp_path / "catalog.ttl"
+    assert runner.invoke(["opendata", "dcat", "--out", str(out)]).exit_code == 0
+    g = Graph().parse(out, format="turtle")
+    assert len(g) > 50

@@ -207,3 +207,35 @@ def test_expert_and_admin_pages_pass_axe(server, browser, axe_check, artifacts):
     assert "Programme dashboard" in browser.page_source
     browser.save_screenshot(str(artifacts / "admin-en.png"))
     assert len(axe_check.checked) >= 8
+
+
+def test_open_data_access_journey(server, browser, axe_check, artifacts):  # noqa: F811
+    """The public searches the catalog; a steward approves the demo's pending access application in the
+    inbox; the applicant collects the key once on their page; the steward's release pages pass axe."""
+    from selenium.webdriver.common.by import By
+
+    base, password = server
+    browser.delete_all_cookies()
+    _visit(browser, axe_check, base + "/opendata?q=门诊")
+    assert "sz-clinic-visits" in browser.page_source
+    _visit(browser, axe_check, base + "/opendata/dataset/sz-clinic-visits")
+    _login(browser, base, "trans.approver", password)
+    _visit(browser, axe_check, base + "/opendata/steward")
+    _visit(browser, axe_check, base + "/opendata/steward/new")
+    _visit(browser, axe_check, base + "/opendata/access/inbox")
+    pending = [f for f in browser.find_elements(By.CSS_SELECTOR, "form") if f.get_attribute("action").endswith("/decide")
+               and f.find_elements(By.CSS_SELECTOR, "input[name=days]")]
+    if pending:  # the demo's person application (gone when this instance already ran the journey)
+        pending[0].find_element(By.CSS_SELECTOR, "button[type=submit]").click()
+        axe_check()
+    _login(browser, base, "futian.submitter", password)
+    _visit(browser, axe_check, base + "/opendata/access")
+    buttons = browser.find_elements(By.CSS_SELECTOR, "form[action$='/key'] button")
+    assert buttons, browser.page_source[:2000]
+    buttons[0].click()
+    key = browser.find_element(By.ID, "access-key").text
+    assert key.startswith("odk_")
+    axe_check()
+    browser.save_screenshot(str(artifacts / "opendata-access.png"))
+    _visit(browser, axe_check, base + "/opendata/access")
+    assert key not in browser.page_source  # shown once

@@ -1,9 +1,13 @@
 """Database engine, per-request sessions and migrations.
 
 SQLite (embedded default): WAL journal with synchronous=FULL (an acknowledged commit is durable), foreign
-keys on, a busy timeout, and every transaction opened
-with ``BEGIN IMMEDIATE`` so that there is exactly one writer at a time (the audit log's sequencing
-relies on it; readers in WAL mode are never blocked by the writer). PostgreSQL: psycopg 3, the same
+keys on, a busy timeout, and every transaction that may write opened with ``BEGIN IMMEDIATE`` so that there
+is exactly one writer at a time (the audit log's sequencing relies on it). The sessions of read requests
+(GET/HEAD/OPTIONS) begin ``DEFERRED``: in WAL mode such a transaction reads a consistent snapshot and never
+waits for a writer or for another reader. (Opening every transaction IMMEDIATE made concurrent readers queue
+for the write lock in SQLite's busy handler, which sleeps up to 100 ms per retry: the p99 stalls of 0.5–1.5 s
+under 8 concurrent readers — see ``benchmarks/load_serve.py``.) A write inside a read request (rare: the
+token's coarse last-used stamp) goes through :func:`write_connection`. PostgreSQL: psycopg 3, the same
 models and the same migrations.
 """
 
@@ -15,7 +19,7 @@ from contextlib import contextmanager
 from pathlib import Path
 
 import sqlalchemy as sa
-from flask import Flask, current_app, g
+from flask import Flask, current_app, g, has_request_context, request
 from sqlalchemy import event
 from sqlalchemy.engine import Engine
 from sqlalchemy.orm import sessionmaker
@@ -25,6 +29,13 @@ from sqlmodel import Session, SQLModel
 SCHEMA_PACKAGES = ("audit", "portal", "standards", "registry", "secmon", "opendata")
 
 EXTENSION_KEY = "citygov.db"
+
+#: execution option naming how a SQLite transaction begins ("DEFERRED" for read sessions; default IMMEDIATE)
+BEGIN_OPTION = "citygov_begin"
+#: connections kept open per process (``citygov serve --threads`` defaults to 8, plus the job worker)
+POOL_SIZE = 16
+#: request methods whose session reads (its transactions begin DEFERRED on SQLite)
+READ_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
 
 
 def import_models() -> None:
@@ -52,11 +63,17 @@ def import_models() -> None:
 
 def make_engine(url: str, *, echo: bool = False) -> Engine:
     """An engine configured for citygov's rules on either back-end."""
+    # A pool at least as large as the server's threads plus the job worker: with SQLAlchemy's default of 5,
+    # 8 waitress threads kept opening and closing overflow connections (on SQLite each one re-runs the
+    # connection pragmas and starts with a cold page cache).
+    pool = {"pool_size": POOL_SIZE, "max_overflow": POOL_SIZE}
     if url.startswith("sqlite"):
-        engine = sa.create_engine(url, echo=echo, connect_args={"check_same_thread": False, "timeout": 30})
+        memory = sa.engine.make_url(url).database in (None, "", ":memory:")
+        engine = sa.create_engine(url, echo=echo, connect_args={"check_same_thread": False, "timeout": 30},
+                                  **({} if memory else pool))
         _configure_sqlite(engine)
         return engine
-    return sa.create_engine(url, echo=echo, pool_pre_ping=True, future=True)
+    return sa.create_engine(url, echo=echo, pool_pre_ping=True, future=True, **pool)
 
 
 def _configure_sqlite(engine: Engine) -> None:
@@ -77,7 +94,10 @@ def _configure_sqlite(engine: Engine) -> None:
 
     @event.listens_for(engine, "begin")
     def _on_begin(conn):  # pragma: no cover - exercised through every test
-        conn.exec_driver_sql("BEGIN IMMEDIATE")
+        if conn.get_execution_options().get(BEGIN_OPTION) == "DEFERRED":
+            conn.exec_driver_sql("BEGIN DEFERRED")
+        else:
+            conn.exec_driver_sql("BEGIN IMMEDIATE")
 
 
 class Database:
@@ -87,9 +107,16 @@ class Database:
         self.url = url
         self.engine = make_engine(url, echo=echo)
         self.sessionmaker = sessionmaker(bind=self.engine, class_=Session, expire_on_commit=False)
+        self.read_engine = self.engine.execution_options(**{BEGIN_OPTION: "DEFERRED"})
+        self.read_sessionmaker = sessionmaker(bind=self.read_engine, class_=Session, expire_on_commit=False,
+                                              info={"citygov.engine": self.engine})
 
     def session(self) -> Session:
         return self.sessionmaker()
+
+    def read_session(self) -> Session:
+        """A session for read requests: on SQLite its transactions begin DEFERRED (no write lock)."""
+        return self.read_sessionmaker()
 
     @contextmanager
     def session_scope(self) -> Iterator[Session]:
@@ -123,8 +150,25 @@ def get_db(app: Flask | None = None) -> Database:
 def get_session() -> Session:
     """The session of the current request / app context (created on first use)."""
     if "db_session" not in g:
-        g.db_session = get_db().session()
+        db = get_db()
+        reading = has_request_context() and request.method in READ_METHODS
+        g.db_session = db.read_session() if reading else db.session()
     return g.db_session
+
+
+def execute_write(session: Session, statement) -> None:
+    """Run one small write statement made while serving a request (e.g. a last-used stamp) and commit it.
+
+    In a read session it gets a short transaction of its own (BEGIN IMMEDIATE on SQLite): upgrading the
+    session's DEFERRED read transaction to a writer fails at once in WAL mode when another writer committed
+    since it began. In any other session it joins the session's transaction, which is committed."""
+    engine = session.info.get("citygov.engine")
+    if engine is None:
+        session.execute(statement)
+        session.commit()
+        return
+    with engine.begin() as conn:
+        conn.execute(statement)
 
 
 def _close_session(_exc: BaseException | None) -> None:

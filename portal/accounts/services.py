@@ -309,7 +309,12 @@ def principal_for_token(session: Session, secret: str) -> Principal:
         raise NotAuthenticated("token owner is inactive")
     now = utcnow()
     if token.last_used_at is None or (now - as_utc(token.last_used_at)) > timedelta(minutes=5):
-        token.last_used_at = now  # coarse, so that reads rarely write
-        session.add(token)
-        session.commit()
+        # coarse, so that reads rarely write; its own short write transaction when the request only reads
+        from sqlalchemy import update
+        from sqlalchemy.orm.attributes import set_committed_value
+
+        from portal.db import execute_write
+
+        execute_write(session, update(ApiToken).where(ApiToken.id == token.id).values(last_used_at=now))
+        set_committed_value(token, "last_used_at", now)
     return principal_for_user(session, user, token=token)

@@ -7,7 +7,7 @@ is exactly one writer at a time (the audit log's sequencing relies on it). The s
 waits for a writer or for another reader. (Opening every transaction IMMEDIATE made concurrent readers queue
 for the write lock in SQLite's busy handler, which sleeps up to 100 ms per retry: the p99 stalls of 0.5–1.5 s
 under 8 concurrent readers — see ``benchmarks/load_serve.py``.) A write inside a read request (rare: the
-token's coarse last-used stamp) goes through :func:`write_connection`. PostgreSQL: psycopg 3, the same
+token's coarse last-used stamp) goes through :func:`stamp`. PostgreSQL: psycopg 3, the same
 models and the same migrations.
 """
 
@@ -16,10 +16,11 @@ from __future__ import annotations
 import importlib
 from collections.abc import Iterator
 from contextlib import contextmanager
+from contextvars import ContextVar
 from pathlib import Path
 
 import sqlalchemy as sa
-from flask import Flask, current_app, g, has_request_context, request
+from flask import Flask, current_app, g, request
 from sqlalchemy import event
 from sqlalchemy.engine import Engine
 from sqlalchemy.orm import sessionmaker
@@ -30,8 +31,8 @@ SCHEMA_PACKAGES = ("audit", "portal", "standards", "registry", "secmon", "openda
 
 EXTENSION_KEY = "citygov.db"
 
-#: execution option naming how a SQLite transaction begins ("DEFERRED" for read sessions; default IMMEDIATE)
-BEGIN_OPTION = "citygov_begin"
+#: set while a read request is served: its SQLite transactions begin DEFERRED (default IMMEDIATE)
+_READING: ContextVar[bool] = ContextVar("citygov_db_reading", default=False)
 #: connections kept open per process (``citygov serve --threads`` defaults to 8, plus the job worker)
 POOL_SIZE = 16
 #: request methods whose session reads (its transactions begin DEFERRED on SQLite)
@@ -94,7 +95,7 @@ def _configure_sqlite(engine: Engine) -> None:
 
     @event.listens_for(engine, "begin")
     def _on_begin(conn):  # pragma: no cover - exercised through every test
-        if conn.get_execution_options().get(BEGIN_OPTION) == "DEFERRED":
+        if _READING.get():
             conn.exec_driver_sql("BEGIN DEFERRED")
         else:
             conn.exec_driver_sql("BEGIN IMMEDIATE")
@@ -107,16 +108,9 @@ class Database:
         self.url = url
         self.engine = make_engine(url, echo=echo)
         self.sessionmaker = sessionmaker(bind=self.engine, class_=Session, expire_on_commit=False)
-        self.read_engine = self.engine.execution_options(**{BEGIN_OPTION: "DEFERRED"})
-        self.read_sessionmaker = sessionmaker(bind=self.read_engine, class_=Session, expire_on_commit=False,
-                                              info={"citygov.engine": self.engine})
 
     def session(self) -> Session:
         return self.sessionmaker()
-
-    def read_session(self) -> Session:
-        """A session for read requests: on SQLite its transactions begin DEFERRED (no write lock)."""
-        return self.read_sessionmaker()
 
     @contextmanager
     def session_scope(self) -> Iterator[Session]:
@@ -140,6 +134,8 @@ def init_app(app: Flask) -> None:
     import_models()
     db = Database(app.config["DATABASE_URL"], echo=bool(app.config.get("SQL_ECHO")))
     app.extensions[EXTENSION_KEY] = db
+    app.before_request(_begin_reading)
+    app.teardown_request(_end_reading)
     app.teardown_appcontext(_close_session)
 
 
@@ -150,25 +146,34 @@ def get_db(app: Flask | None = None) -> Database:
 def get_session() -> Session:
     """The session of the current request / app context (created on first use)."""
     if "db_session" not in g:
-        db = get_db()
-        reading = has_request_context() and request.method in READ_METHODS
-        g.db_session = db.read_session() if reading else db.session()
+        g.db_session = get_db().session()
     return g.db_session
 
 
-def execute_write(session: Session, statement) -> None:
-    """Run one small write statement made while serving a request (e.g. a last-used stamp) and commit it.
+def stamp(session: Session, statement) -> bool:
+    """Run one best-effort bookkeeping write (e.g. a token's last-used time) and commit it at once.
 
-    In a read session it gets a short transaction of its own (BEGIN IMMEDIATE on SQLite): upgrading the
-    session's DEFERRED read transaction to a writer fails at once in WAL mode when another writer committed
-    since it began. In any other session it joins the session's transaction, which is committed."""
-    engine = session.info.get("citygov.engine")
-    if engine is None:
+    In a read request on SQLite the session's transaction began DEFERRED; upgrading it to a writer fails at
+    once in WAL mode when another writer committed since it began. Then the stamp is skipped (the session is
+    rolled back, its objects reload on next use) and ``False`` returned: the next request stamps again."""
+    try:
         session.execute(statement)
         session.commit()
-        return
-    with engine.begin() as conn:
-        conn.execute(statement)
+        return True
+    except sa.exc.OperationalError:
+        session.rollback()
+        return False
+
+
+def _begin_reading() -> None:
+    if request.method in READ_METHODS:
+        g.db_reading_token = _READING.set(True)
+
+
+def _end_reading(_exc: BaseException | None) -> None:
+    token = g.pop("db_reading_token", None)
+    if token is not None:
+        _READING.reset(token)
 
 
 def _close_session(_exc: BaseException | None) -> None:

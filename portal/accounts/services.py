@@ -309,12 +309,12 @@ def principal_for_token(session: Session, secret: str) -> Principal:
         raise NotAuthenticated("token owner is inactive")
     now = utcnow()
     if token.last_used_at is None or (now - as_utc(token.last_used_at)) > timedelta(minutes=5):
-        # coarse, so that reads rarely write; its own short write transaction when the request only reads
+        # coarse, so that reads rarely write; skipped (tried again next time) if a read request cannot write
         from sqlalchemy import update
-        from sqlalchemy.orm.attributes import set_committed_value
 
-        from portal.db import execute_write
+        from portal.db import stamp
 
-        execute_write(session, update(ApiToken).where(ApiToken.id == token.id).values(last_used_at=now))
-        set_committed_value(token, "last_used_at", now)
+        token_id, user_id = token.id, user.id
+        if not stamp(session, update(ApiToken).where(ApiToken.id == token_id).values(last_used_at=now)):
+            token, user = session.get(ApiToken, token_id), session.get(User, user_id)
     return principal_for_user(session, user, token=token)

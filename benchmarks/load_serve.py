@@ -296,7 +296,7 @@ def run_phase(host: str, user_classes: list, users: int, duration: float, record
     env.events.request.add_listener(recorder)
     runner = env.create_local_runner()
     t0 = time.perf_counter()
-    runner.start(users, spawn_rate=users * 10)
+    runner.start(users, spawn_rate=min(users, 100))
     gevent.sleep(duration)
     runner.quit()
     return time.perf_counter() - t0
@@ -337,7 +337,7 @@ def make_users(meta: dict, args) -> tuple[list, int]:
         if name == "GET /api/v1/secmon/alerts/timeline":
             return "/api/v1/secmon/alerts/timeline?bucket=" + rng.choice(["hour", "day"])
         if name == "GET /api/v1/secmon/alerts/top":
-            return "/api/v1/secmon/alerts/top?by=" + rng.choice(["signature", "src_ip", "dest_port"])
+            return "/api/v1/secmon/alerts/top?by=" + rng.choice(["signature", "src_ip", "dest_ip", "sid"])
         if name == "GET /api/v1/secmon/sensors/health":
             return "/api/v1/secmon/sensors/health"
         if name == "GET /api/v1/opendata/datasets":

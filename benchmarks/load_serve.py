@@ -74,6 +74,14 @@ def loadavg() -> str:
         return "n/a"
 
 
+def cpu_seconds(pid: int) -> float:
+    """User + system CPU seconds of a process so far (psutil comes with locust)."""
+    import psutil
+
+    t = psutil.Process(pid).cpu_times()
+    return t.user + t.system
+
+
 def free_port() -> int:
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
@@ -305,7 +313,9 @@ def run_phase(host: str, user_classes: list, users: int, duration: float, record
     return time.perf_counter() - t0
 
 
-def make_users(meta: dict, args) -> tuple[list, int]:
+def make_users(meta: dict, args):
+    from urllib.parse import quote
+
     from locust import FastHttpUser, constant_throughput, task
 
     rng = random.Random(7)
@@ -322,7 +332,7 @@ def make_users(meta: dict, args) -> tuple[list, int]:
             return f"/api/v1/projects?per_page=50&page={rng.randint(1, 20)}" + rng.choice(
                 ["", "&state=approved", "&area=public_safety", "&order=title", "&order=-budget", "&state=in_construction"])
         if name == "GET /api/v1/projects?q=":
-            return f"/api/v1/projects?per_page=20&q={rng.choice(WORDS)}"
+            return f"/api/v1/projects?per_page=20&q={quote(rng.choice(WORDS))}"
         if name == "GET /api/v1/projects/{id}":
             return f"/api/v1/projects/{rng.choice(ids)}"
         if name == "GET /api/v1/projects/{id}/similar":
@@ -346,7 +356,7 @@ def make_users(meta: dict, args) -> tuple[list, int]:
         if name == "GET /api/v1/opendata/datasets":
             return "/api/v1/opendata/datasets"
         if name == "GET /api/3/action/package_search":
-            return f"/api/3/action/package_search?rows=10&q={rng.choice(CKAN_Q)}"
+            return f"/api/3/action/package_search?rows=10&q={quote(rng.choice(CKAN_Q))}"
         raise KeyError(name)
 
     per_user = args.rate / n_readers
@@ -397,7 +407,7 @@ def make_users(meta: dict, args) -> tuple[list, int]:
                     r.failure(f"{r.status_code} {(r.text or '')[:200]}")
 
     KINDS["POST /api/v1/projects?submit=1"] = "write"
-    return [Reader, Sensor, Submitter], n_readers + 2
+    return [Reader, Sensor, Submitter], n_readers + 2, url_of
 
 
 def eve_lines():
@@ -440,7 +450,25 @@ def hello_users(rate: float):
 # ---------------------------------------------------------------------------------------------- report
 
 
-def report(main: Recorder, main_wall: float, peer: Recorder, peer_wall: float, args, loads: dict) -> dict:
+def cpu_per_endpoint(base: str, meta: dict, pid: int, url_of, samples: int) -> dict[str, float]:
+    """Server CPU ms per request of each read endpoint, one request at a time (no concurrency): the cost
+    of the work itself, which a busy machine does not inflate the way it inflates latency."""
+    import urllib.request
+
+    headers = {"Authorization": f"Bearer {meta['admin_token']}"}
+    out = {}
+    for _w, name, _k in READ_MIX:
+        for _ in range(2):  # warm
+            urllib.request.urlopen(urllib.request.Request(base + url_of(name), headers=headers), timeout=120).read()
+        c0 = cpu_seconds(pid)
+        for _ in range(samples):
+            urllib.request.urlopen(urllib.request.Request(base + url_of(name), headers=headers), timeout=120).read()
+        out[name] = 1000 * (cpu_seconds(pid) - c0) / samples
+    return out
+
+
+def report(main: Recorder, main_wall: float, peer: Recorder, peer_wall: float, args, loads: dict,
+           cpu_ms: dict[str, float]) -> dict:
     hello_name = next(iter(peer.times))
     h = peer.times[hello_name]
     h50, h99 = _pct(h, 50), _pct(h, 99)
@@ -454,6 +482,7 @@ def report(main: Recorder, main_wall: float, peer: Recorder, peer_wall: float, a
         p99 = _pct(t, 99)
         target = 50 if kind == "plain" else 200 if kind == "compute" else None
         rows.append({"endpoint": name, "kind": kind, "requests": len(t), "rps": len(t) / main_wall,
+                     "cpu_ms": cpu_ms.get(name),
                      "p50": _pct(t, 50), "p95": _pct(t, 95), "p99": p99, "max": max(t),
                      "errors": main.errors.get(name, 0), "p50_ratio": _pct(t, 50) / h50 if h50 else None,
                      "p99_ratio": p99 / h99 if h99 else None, "target_p99": target,
@@ -469,12 +498,13 @@ def report(main: Recorder, main_wall: float, peer: Recorder, peer_wall: float, a
 
     def line(r):
         ratio = (f"{r['p50_ratio']:6.1f}x {r['p99_ratio']:6.1f}x" if r.get("p50_ratio") else " " * 15)
-        return (f"{r['endpoint']:<38} {r['kind']:<8} {r['requests']:>7} {r['rps']:>7.1f} {r['p50']:>7.1f} "
+        cpu = f"{r['cpu_ms']:7.1f}" if r.get("cpu_ms") is not None else " " * 7
+        return (f"{r['endpoint']:<38} {r['kind']:<8} {cpu} {r['requests']:>7} {r['rps']:>7.1f} {r['p50']:>7.1f} "
                 f"{r['p95']:>7.1f} {r['p99']:>7.1f} {r['max']:>8.1f} {r['errors']:>6}  {ratio}"
                 + (f"  p99<{r['target_p99']}: {'yes' if r['met'] else 'NO'}" if r.get("target_p99") else ""))
 
     print()
-    print(f"{'endpoint':<38} {'kind':<8} {'reqs':>7} {'req/s':>7} {'p50 ms':>7} {'p95 ms':>7} {'p99 ms':>7} "
+    print(f"{'endpoint':<38} {'kind':<8} {'CPU ms':>7} {'reqs':>7} {'req/s':>7} {'p50 ms':>7} {'p95 ms':>7} {'p99 ms':>7} "
           f"{'max ms':>8} {'errors':>6}  {'p50/peer':>7} {'p99/peer':>7}")
     for r in rows:
         print(line(r))
@@ -541,6 +571,7 @@ def main() -> None:
     ap.add_argument("--reseed", action="store_true", help="rebuild the cached seed")
     ap.add_argument("--profile", action="store_true", help="sample the server with py-spy during the main phase")
     ap.add_argument("--json", type=Path, help="write the figures to this file")
+    ap.add_argument("--cpu-samples", type=int, default=20, help="sequential requests per endpoint for CPU ms")
     args = ap.parse_args()
     if args.quick:
         args.projects, args.rate, args.duration = 5_000, 100, 15
@@ -561,9 +592,12 @@ def main() -> None:
         peer = Recorder()
         users, n = hello_users(args.rate)
         print(f"peer phase: bare waitress hello, {args.rate:g} req/s for {peer_duration:g} s …", flush=True)
+        cpu0 = cpu_seconds(servers.hello.pid)
         peer_wall = run_phase(f"http://127.0.0.1:{servers.hello_port}", users, n, peer_duration, peer)
+        cpu_peer = cpu_seconds(servers.hello.pid) - cpu0
         loads["before main"] = loadavg()
-        classes, n = make_users(meta, args)
+        classes, n, url_of = make_users(meta, args)
+        cpu_ms = cpu_per_endpoint(base, meta, servers.serve.pid, url_of, args.cpu_samples)
         print(f"main phase: {args.rate:g} req/s of reads for {args.duration:g} s with EVE pushes "
               f"({args.eve_batch} events every {args.eve_every:g} s) and {args.proposals:g} proposals/s, "
               f"{meta['projects']:,} projects, {args.threads} server threads …", flush=True)
@@ -574,9 +608,20 @@ def main() -> None:
                                     "--duration", str(int(args.duration)), "--format", "raw", "-o", str(spy_out)],
                                    stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
         main_rec = Recorder()
+        cpu0 = cpu_seconds(servers.serve.pid)
         main_wall = run_phase(f"http://127.0.0.1:{servers.port}", classes, n, args.duration, main_rec)
+        cpu_main = cpu_seconds(servers.serve.pid) - cpu0
         loads["after main"] = loadavg()
-        figures = report(main_rec, main_wall, peer, peer_wall, args, loads)
+        figures = report(main_rec, main_wall, peer, peer_wall, args, loads, cpu_ms)
+        n_main = sum(len(t) for t in main_rec.times.values())
+        n_peer = sum(len(t) for t in peer.times.values())
+        figures["server_cpu"] = {"citygov_s": round(cpu_main, 2), "citygov_ms_per_request": round(1000 * cpu_main / max(n_main, 1), 2),
+                                 "citygov_cores": round(cpu_main / main_wall, 2), "peer_s": round(cpu_peer, 2),
+                                 "peer_ms_per_request": round(1000 * cpu_peer / max(n_peer, 1), 3)}
+        c = figures["server_cpu"]
+        print(f"server CPU: citygov {c['citygov_s']} s = {c['citygov_ms_per_request']} ms per request "
+              f"({c['citygov_cores']} cores busy; reads and writes together); bare peer {c['peer_ms_per_request']} ms "
+              f"per request — CPU time does not depend on how busy the machine is, latency does")
         figures["projects"] = meta["projects"]
         wal = args.workdir / "run" / "inst" / "citygov.sqlite-wal"
         figures["wal_mb"] = round(wal.stat().st_size / 1e6, 1) if wal.exists() else 0.0

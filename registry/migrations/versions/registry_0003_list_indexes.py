@@ -17,7 +17,8 @@ branch_labels = None
 depends_on = None
 
 INDEXES = {
-    "ix_registry_project_updated_id": ["updated_at", "id"],
+    # title too: a title search (LIKE '%…%') in the default order scans this index alone, never the rows
+    "ix_registry_project_updated_id_title": ["updated_at", "id", "title"],
     "ix_registry_project_created_id": ["created_at", "id"],
     "ix_registry_project_title_id": ["title", "id"],
     "ix_registry_project_budget_id": ["budget", "id"],

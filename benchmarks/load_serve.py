@@ -221,22 +221,29 @@ def _wait(url: str, proc: subprocess.Popen, log: Path, timeout: float = 120) -> 
 class Servers:
     """``citygov serve`` on a fresh copy of the seeded instance, and the bare waitress peer."""
 
-    def __init__(self, seeded: Path, run_dir: Path, threads: int):
+    def __init__(self, seeded: Path, run_dir: Path, threads: int, count: int = 1):
         shutil.rmtree(run_dir, ignore_errors=True)
         shutil.copytree(seeded / "inst", run_dir / "inst")
         self.env = _env(run_dir / "inst")
-        self.port, self.hello_port = free_port(), free_port()
+        self.ports = [free_port() for _ in range(count)]
+        self.port, self.hello_port = self.ports[0], free_port()
         self.log = run_dir / "serve.log"
         self.procs: list[subprocess.Popen] = []
+        self.serves: list[subprocess.Popen] = []
         with self.log.open("w") as log:
-            self.serve = subprocess.Popen(
-                [sys.executable, "-c", "from portal.cli import main; main()", "serve", "--port", str(self.port),
-                 "--threads", str(threads)], env=self.env, cwd=ROOT, stdout=log, stderr=subprocess.STDOUT)
-            self.procs.append(self.serve)
+            for i, port in enumerate(self.ports):  # several processes on one database, as behind a balancer
+                extra = ["--no-worker"] if i else []  # one job worker is enough
+                proc = subprocess.Popen(
+                    [sys.executable, "-c", "from portal.cli import main; main()", "serve", "--port", str(port),
+                     "--threads", str(threads), *extra], env=self.env, cwd=ROOT, stdout=log, stderr=subprocess.STDOUT)
+                self.procs.append(proc)
+                self.serves.append(proc)
+            self.serve = self.serves[0]
             self.hello = subprocess.Popen([sys.executable, "-c", HELLO, str(self.hello_port), str(threads)],
                                           cwd=ROOT, stdout=log, stderr=subprocess.STDOUT)
             self.procs.append(self.hello)
-        _wait(f"http://127.0.0.1:{self.port}/healthz", self.serve, self.log)
+        for port, proc in zip(self.ports, self.serves):
+            _wait(f"http://127.0.0.1:{port}/healthz", proc, self.log)
         _wait(f"http://127.0.0.1:{self.hello_port}/", self.hello, self.log)
 
     def close(self) -> None:
@@ -313,7 +320,7 @@ def run_phase(host: str, user_classes: list, users: int, duration: float, record
     return time.perf_counter() - t0
 
 
-def make_users(meta: dict, args):
+def make_users(meta: dict, args, hosts: list[str]):
     from urllib.parse import quote
 
     from locust import FastHttpUser, constant_throughput, task
@@ -362,8 +369,8 @@ def make_users(meta: dict, args):
     per_user = args.rate / n_readers
 
     class Reader(FastHttpUser):
+        abstract = True
         wait_time = constant_throughput(per_user)
-        weight = n_readers
 
         @task
         def read(self):
@@ -371,6 +378,10 @@ def make_users(meta: dict, args):
             with self.client.get(url_of(name), name=name, headers=admin, catch_response=True) as r:
                 if r.status_code != 200:
                     r.failure(f"{r.status_code} {(r.text or '')[:200]}")
+
+    # readers spread evenly over the server processes (a balancer's round robin); writers go to the first
+    readers = [type(f"Reader{i}", (Reader,), {"host": h, "fixed_count": n_readers // len(hosts)})
+               for i, h in enumerate(hosts)]
 
     lines = eve_lines()
 
@@ -407,7 +418,8 @@ def make_users(meta: dict, args):
                     r.failure(f"{r.status_code} {(r.text or '')[:200]}")
 
     KINDS["POST /api/v1/projects?submit=1"] = "write"
-    return [Reader, Sensor, Submitter], n_readers + 2, url_of
+    Sensor.fixed_count = Submitter.fixed_count = 1
+    return [*readers, Sensor, Submitter], (n_readers // len(hosts)) * len(hosts) + 2, url_of
 
 
 def eve_lines():
@@ -563,6 +575,7 @@ def main() -> None:
     ap.add_argument("--duration", type=float, default=60, help="seconds of the main phase")
     ap.add_argument("--peer-duration", type=float, default=None, help="seconds of the bare-waitress phase")
     ap.add_argument("--threads", type=int, default=8, help="waitress threads (citygov serve --threads)")
+    ap.add_argument("--servers", type=int, default=1, help="citygov serve processes on the one database")
     ap.add_argument("--eve-batch", type=int, default=500, help="EVE events per push (0: no ingestion)")
     ap.add_argument("--eve-every", type=float, default=1.0, help="seconds between pushes")
     ap.add_argument("--proposals", type=float, default=1.0, help="proposal submissions per second (0: none)")
@@ -578,7 +591,7 @@ def main() -> None:
     peer_duration = args.peer_duration or max(10.0, args.duration / 4)
     seeded = seed(args.workdir, args.projects, reseed=args.reseed)
     meta = json.loads((seeded / "meta.json").read_text())
-    servers = Servers(seeded, args.workdir / "run", args.threads)
+    servers = Servers(seeded, args.workdir / "run", args.threads, args.servers)
     loads: dict[str, str] = {}
     try:
         import urllib.request
@@ -596,11 +609,11 @@ def main() -> None:
         peer_wall = run_phase(f"http://127.0.0.1:{servers.hello_port}", users, n, peer_duration, peer)
         cpu_peer = cpu_seconds(servers.hello.pid) - cpu0
         loads["before main"] = loadavg()
-        classes, n, url_of = make_users(meta, args)
+        classes, n, url_of = make_users(meta, args, [f"http://127.0.0.1:{p}" for p in servers.ports])
         cpu_ms = cpu_per_endpoint(base, meta, servers.serve.pid, url_of, args.cpu_samples)
         print(f"main phase: {args.rate:g} req/s of reads for {args.duration:g} s with EVE pushes "
               f"({args.eve_batch} events every {args.eve_every:g} s) and {args.proposals:g} proposals/s, "
-              f"{meta['projects']:,} projects, {args.threads} server threads …", flush=True)
+              f"{meta['projects']:,} projects, {args.servers} server process(es) × {args.threads} threads …", flush=True)
         spy = None
         if args.profile:
             spy_out = args.workdir / "run" / "py-spy.raw"
@@ -608,9 +621,9 @@ def main() -> None:
                                     "--duration", str(int(args.duration)), "--format", "raw", "-o", str(spy_out)],
                                    stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
         main_rec = Recorder()
-        cpu0 = cpu_seconds(servers.serve.pid)
+        cpu0 = sum(cpu_seconds(p.pid) for p in servers.serves)
         main_wall = run_phase(f"http://127.0.0.1:{servers.port}", classes, n, args.duration, main_rec)
-        cpu_main = cpu_seconds(servers.serve.pid) - cpu0
+        cpu_main = sum(cpu_seconds(p.pid) for p in servers.serves) - cpu0
         loads["after main"] = loadavg()
         figures = report(main_rec, main_wall, peer, peer_wall, args, loads, cpu_ms)
         n_main = sum(len(t) for t in main_rec.times.values())

@@ -7,12 +7,14 @@ is exactly one writer at a time (the audit log's sequencing relies on it). The s
 waits for a writer or for another reader. (Opening every transaction IMMEDIATE made concurrent readers queue
 for the write lock in SQLite's busy handler, which sleeps up to 100 ms per retry: the p99 stalls of 0.5–1.5 s
 under 8 concurrent readers — see ``benchmarks/load_serve.py``.) A write inside a read request (rare: the
-token's coarse last-used stamp) goes through :func:`stamp`. PostgreSQL: psycopg 3, the same
-models and the same migrations.
+token's coarse last-used stamp) goes through :func:`stamp`; any other write in a read request (a download's
+log row) is retried once as a write request when SQLite refuses the upgrade (:func:`write_retry`).
+PostgreSQL: psycopg 3, the same models and the same migrations.
 """
 
 from __future__ import annotations
 
+import functools
 import importlib
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -163,6 +165,43 @@ def stamp(session: Session, statement) -> bool:
     except sa.exc.OperationalError:
         session.rollback()
         return False
+
+
+def _busy(exc: sa.exc.OperationalError) -> bool:
+    text = str(getattr(exc, "orig", exc)).lower()
+    return "locked" in text or "busy" in text
+
+
+def write_retry(view):
+    """Run ``view``; if it writes while serving a read request and SQLite refuses to upgrade the DEFERRED
+    read transaction (another writer holds the lock or committed since the snapshot: SQLITE_BUSY, for which
+    SQLite does not wait), roll back and run it once more with transactions that begin IMMEDIATE (waiting
+    for the writer like any write request). Reads that write — a download's log row — stay correct under
+    concurrent writes; pure reads never pay for it."""
+
+    @functools.wraps(view)
+    def wrapped(*args, **kwargs):
+        try:
+            return view(*args, **kwargs)
+        except sa.exc.OperationalError as exc:
+            if not _READING.get() or not _busy(exc):
+                raise
+            session = g.get("db_session")
+            if session is not None:
+                session.rollback()
+            _READING.set(False)  # until the request ends (_end_reading restores the value before it)
+            return view(*args, **kwargs)
+
+    return wrapped
+
+
+def guard_views(app: Flask) -> None:
+    """Wrap every view with :func:`write_retry` (call after all blueprints are registered)."""
+    for endpoint, view in list(app.view_functions.items()):
+        if not getattr(view, "_citygov_write_retry", False):
+            wrapped = write_retry(view)
+            wrapped._citygov_write_retry = True  # type: ignore[attr-defined]
+            app.view_functions[endpoint] = wrapped
 
 
 def _begin_reading() -> None:

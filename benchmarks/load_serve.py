@@ -38,19 +38,19 @@ from gevent import monkey  # isort: skip
 
 monkey.patch_all()
 
-import argparse  # noqa: E402
-import gzip  # noqa: E402
-import itertools  # noqa: E402
-import json  # noqa: E402
-import os  # noqa: E402
-import random  # noqa: E402
-import shutil  # noqa: E402
-import socket  # noqa: E402
-import sqlite3  # noqa: E402
-import subprocess  # noqa: E402
-import sys  # noqa: E402
-import time  # noqa: E402
-from pathlib import Path  # noqa: E402
+import argparse
+import gzip
+import itertools
+import json
+import os
+import random
+import shutil
+import socket
+import sqlite3
+import subprocess
+import sys
+import time
+from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
@@ -101,7 +101,7 @@ def _env(instance: Path) -> dict[str, str]:
 
 def _cli(env: dict[str, str], *args: str) -> dict | list | str:
     cmd = [sys.executable, "-c", "from portal.cli import main; main()", *args]
-    r = subprocess.run(cmd, env=env, capture_output=True, text=True, cwd=ROOT)
+    r = subprocess.run(cmd, env=env, capture_output=True, text=True, cwd=ROOT, check=False)
     if r.returncode != 0:
         raise SystemExit(f"citygov {' '.join(args[:3])} failed ({r.returncode}):\n{r.stderr[-3000:]}\n{r.stdout[-2000:]}")
     out = r.stdout.strip()
@@ -327,7 +327,7 @@ def make_users(meta: dict, args, hosts: list[str]):
 
     rng = random.Random(7)
     admin = {"Authorization": f"Bearer {meta['admin_token']}"}
-    ids, standards, datasets = meta["project_ids"], meta["standards"] or ["x"], meta["datasets"]
+    ids, standards = meta["project_ids"], meta["standards"] or ["x"]
     size = int(meta["audit_size"])
     n_readers = max(4, int(args.rate // 5))  # 5 requests/s each
     weights = [w for w, _n, _k in READ_MIX]

@@ -52,6 +52,7 @@ def create_app(overrides: dict[str, Any] | None = None) -> Flask:
                                           "detail": type(exc).__name__})
         return ok({"status": "ok", "database": db.get_db(app).engine.dialect.name})
 
+    db.guard_views(app)  # after every view is registered
     return app
 
 

@@ -1,21 +1,28 @@
 """Database engine, per-request sessions and migrations.
 
 SQLite (embedded default): WAL journal with synchronous=FULL (an acknowledged commit is durable), foreign
-keys on, a busy timeout, and every transaction opened
-with ``BEGIN IMMEDIATE`` so that there is exactly one writer at a time (the audit log's sequencing
-relies on it; readers in WAL mode are never blocked by the writer). PostgreSQL: psycopg 3, the same
-models and the same migrations.
+keys on, a busy timeout, and every transaction that may write opened with ``BEGIN IMMEDIATE`` so that there
+is exactly one writer at a time (the audit log's sequencing relies on it). The sessions of read requests
+(GET/HEAD/OPTIONS) begin ``DEFERRED``: in WAL mode such a transaction reads a consistent snapshot and never
+waits for a writer or for another reader. (Opening every transaction IMMEDIATE made concurrent readers queue
+for the write lock in SQLite's busy handler, which sleeps up to 100 ms per retry: the p99 stalls of 0.5–1.5 s
+under 8 concurrent readers — see ``benchmarks/load_serve.py``.) A write inside a read request (rare: the
+token's coarse last-used stamp) goes through :func:`stamp`; any other write in a read request (a download's
+log row) is retried once as a write request when SQLite refuses the upgrade (:func:`write_retry`).
+PostgreSQL: psycopg 3, the same models and the same migrations.
 """
 
 from __future__ import annotations
 
+import functools
 import importlib
 from collections.abc import Iterator
 from contextlib import contextmanager
+from contextvars import ContextVar
 from pathlib import Path
 
 import sqlalchemy as sa
-from flask import Flask, current_app, g
+from flask import Flask, current_app, g, request
 from sqlalchemy import event
 from sqlalchemy.engine import Engine
 from sqlalchemy.orm import sessionmaker
@@ -25,6 +32,13 @@ from sqlmodel import Session, SQLModel
 SCHEMA_PACKAGES = ("audit", "portal", "standards", "registry", "secmon", "opendata")
 
 EXTENSION_KEY = "citygov.db"
+
+#: set while a read request is served: its SQLite transactions begin DEFERRED (default IMMEDIATE)
+_READING: ContextVar[bool] = ContextVar("citygov_db_reading", default=False)
+#: connections kept open per process (``citygov serve --threads`` defaults to 8, plus the job worker)
+POOL_SIZE = 16
+#: request methods whose session reads (its transactions begin DEFERRED on SQLite)
+READ_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
 
 
 def import_models() -> None:
@@ -52,11 +66,17 @@ def import_models() -> None:
 
 def make_engine(url: str, *, echo: bool = False) -> Engine:
     """An engine configured for citygov's rules on either back-end."""
+    # A pool at least as large as the server's threads plus the job worker: with SQLAlchemy's default of 5,
+    # 8 waitress threads kept opening and closing overflow connections (on SQLite each one re-runs the
+    # connection pragmas and starts with a cold page cache).
+    pool = {"pool_size": POOL_SIZE, "max_overflow": POOL_SIZE}
     if url.startswith("sqlite"):
-        engine = sa.create_engine(url, echo=echo, connect_args={"check_same_thread": False, "timeout": 30})
+        memory = sa.engine.make_url(url).database in (None, "", ":memory:")
+        engine = sa.create_engine(url, echo=echo, connect_args={"check_same_thread": False, "timeout": 30},
+                                  **({} if memory else pool))
         _configure_sqlite(engine)
         return engine
-    return sa.create_engine(url, echo=echo, pool_pre_ping=True, future=True)
+    return sa.create_engine(url, echo=echo, pool_pre_ping=True, future=True, **pool)
 
 
 def _configure_sqlite(engine: Engine) -> None:
@@ -77,7 +97,10 @@ def _configure_sqlite(engine: Engine) -> None:
 
     @event.listens_for(engine, "begin")
     def _on_begin(conn):  # pragma: no cover - exercised through every test
-        conn.exec_driver_sql("BEGIN IMMEDIATE")
+        if _READING.get():
+            conn.exec_driver_sql("BEGIN DEFERRED")
+        else:
+            conn.exec_driver_sql("BEGIN IMMEDIATE")
 
 
 class Database:
@@ -113,6 +136,8 @@ def init_app(app: Flask) -> None:
     import_models()
     db = Database(app.config["DATABASE_URL"], echo=bool(app.config.get("SQL_ECHO")))
     app.extensions[EXTENSION_KEY] = db
+    app.before_request(_begin_reading)
+    app.teardown_request(_end_reading)
     app.teardown_appcontext(_close_session)
 
 
@@ -125,6 +150,69 @@ def get_session() -> Session:
     if "db_session" not in g:
         g.db_session = get_db().session()
     return g.db_session
+
+
+def stamp(session: Session, statement) -> bool:
+    """Run one best-effort bookkeeping write (e.g. a token's last-used time) and commit it at once.
+
+    In a read request on SQLite the session's transaction began DEFERRED; upgrading it to a writer fails at
+    once in WAL mode when another writer committed since it began. Then the stamp is skipped (the session is
+    rolled back, its objects reload on next use) and ``False`` returned: the next request stamps again."""
+    try:
+        session.execute(statement)
+        session.commit()
+        return True
+    except sa.exc.OperationalError:
+        session.rollback()
+        return False
+
+
+def _busy(exc: sa.exc.OperationalError) -> bool:
+    text = str(getattr(exc, "orig", exc)).lower()
+    return "locked" in text or "busy" in text
+
+
+def write_retry(view):
+    """Run ``view``; if it writes while serving a read request and SQLite refuses to upgrade the DEFERRED
+    read transaction (another writer holds the lock or committed since the snapshot: SQLITE_BUSY, for which
+    SQLite does not wait), roll back and run it once more with transactions that begin IMMEDIATE (waiting
+    for the writer like any write request). Reads that write — a download's log row — stay correct under
+    concurrent writes; pure reads never pay for it."""
+
+    @functools.wraps(view)
+    def wrapped(*args, **kwargs):
+        try:
+            return view(*args, **kwargs)
+        except sa.exc.OperationalError as exc:
+            if not _READING.get() or not _busy(exc):
+                raise
+            session = g.get("db_session")
+            if session is not None:
+                session.rollback()
+            _READING.set(False)  # until the request ends (_end_reading restores the value before it)
+            return view(*args, **kwargs)
+
+    return wrapped
+
+
+def guard_views(app: Flask) -> None:
+    """Wrap every view with :func:`write_retry` (call after all blueprints are registered)."""
+    for endpoint, view in list(app.view_functions.items()):
+        if not getattr(view, "_citygov_write_retry", False):
+            wrapped = write_retry(view)
+            wrapped._citygov_write_retry = True  # type: ignore[attr-defined]
+            app.view_functions[endpoint] = wrapped
+
+
+def _begin_reading() -> None:
+    if request.method in READ_METHODS:
+        g.db_reading_token = _READING.set(True)
+
+
+def _end_reading(_exc: BaseException | None) -> None:
+    token = g.pop("db_reading_token", None)
+    if token is not None:
+        _READING.reset(token)
 
 
 def _close_session(_exc: BaseException | None) -> None:

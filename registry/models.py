@@ -38,6 +38,14 @@ class Project(SQLModel, table=True):
         Index("ix_registry_project_area", "area"),
         Index("ix_registry_project_updated_at", "updated_at"),
         Index("ix_registry_project_seq", "seq"),
+        # the list's pages: (filter, order, id) so a page's ids come from an index alone (registry_0003)
+        Index("ix_registry_project_updated_id_title", "updated_at", "id", "title"),
+        Index("ix_registry_project_created_id", "created_at", "id"),
+        Index("ix_registry_project_title_id", "title", "id"),
+        Index("ix_registry_project_budget_id", "budget", "id"),
+        Index("ix_registry_project_state_updated", "state", "updated_at", "id"),
+        Index("ix_registry_project_area_updated", "area", "updated_at", "id"),
+        Index("ix_registry_project_org_updated", "org_id", "updated_at", "id"),
     )
 
     id: str = Field(default_factory=new_id, sa_column=Column(String(32), primary_key=True))

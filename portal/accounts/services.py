@@ -363,7 +363,12 @@ def principal_for_token(session: Session, secret: str) -> Principal:
         raise NotAuthenticated("token owner is inactive")
     now = utcnow()
     if token.last_used_at is None or (now - as_utc(token.last_used_at)) > timedelta(minutes=5):
-        token.last_used_at = now  # coarse, so that reads rarely write
-        session.add(token)
-        session.commit()
+        # coarse, so that reads rarely write; skipped (tried again next time) if a read request cannot write
+        from sqlalchemy import update
+
+        from portal.db import stamp
+
+        token_id, user_id = token.id, user.id
+        if not stamp(session, update(ApiToken).where(ApiToken.id == token_id).values(last_used_at=now)):
+            token, user = session.get(ApiToken, token_id), session.get(User, user_id)
     return principal_for_user(session, user, token=token)

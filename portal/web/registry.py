@@ -41,7 +41,7 @@ def projects():
         if key in filters and filters[key] not in dict(labels.choices(session, key)):
             raise BadRequest(f"unknown {key} code {filters[key]!r}")
     items, total = registry.project_list(session, principal, filters=filters, page=page, per_page=PAGE,
-                                         order=sort)
+                                         order=sort, summary=True)
     totals = registry.portfolio(session, principal, filters=filters)
     everything = registry.portfolio(session, principal) if filters else totals
     choices = {key: labels.choices(session, key) for key in ("state", "area", "construction_mode", "deployment")}

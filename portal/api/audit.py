@@ -4,11 +4,14 @@ from __future__ import annotations
 
 from flask import Blueprint, request
 
-from audit import checkpoints, log
 from kernel.errors import BadRequest
 from portal.api import ok, public
 from portal.auth import current_principal
 from portal.db import get_session
+from portal.lazy import lazy
+
+checkpoints = lazy("audit.checkpoints")
+log = lazy("audit.log")
 
 bp = Blueprint("api_audit", __name__)
 

@@ -9,7 +9,6 @@ import json
 import re
 from html import escape
 
-import yaml
 from flask import flash, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 from markupsafe import Markup
@@ -203,6 +202,8 @@ def rules():
                 flash(_("Rule updated."))
                 return redirect(url_for("web.rules"))
             try:
+                import yaml
+
                 definition = yaml.safe_load(text) if text.strip() else None
             except yaml.YAMLError as exc:
                 raise ValidationFailed(f"not YAML or JSON: {exc}") from None

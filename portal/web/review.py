@@ -24,7 +24,8 @@ from portal.web.nav import N_, add
 
 add("web.my_reviews", N_("My panels"), "registry:project:list", order=24,
     visible=lambda p: p.has_role(Role.EXPERT))
-add("web.rules", N_("Pre-check rules"), "registry:rule:create", anonymous=False, order=26)
+# every signed-in user may read the pre-check rules (administrators also edit them on the same page)
+add("web.rules", N_("Pre-check rules"), "registry:rule:list", anonymous=False, order=26)
 
 
 def highlight(text: str, phrases: list[str]) -> Markup:

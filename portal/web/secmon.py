@@ -11,6 +11,12 @@ from kernel.permissions import is_allowed
 from portal.auth import current_principal, login_required
 from portal.db import get_session
 from portal.web import _format_error, bp
+from portal.web.nav import N_, add
+
+# the analysts' and the departments' pages (a department sees its own organisation's incidents and tasks)
+add("web.secmon_incidents", N_("Security incidents"), "secmon:incident:read", anonymous=False, order=43)
+add("web.secmon_approvals", N_("Response approvals"), "secmon:response:read", anonymous=False, order=44)
+add("web.secmon_remediation", N_("Remediation tasks"), "secmon:remediation:read", anonymous=False, order=45)
 
 PAGE = 50
 
@@ -106,8 +112,10 @@ def secmon_incident_propose_block(incident_id: str):
 @bp.get("/secmon/search")
 @login_required
 def secmon_search():
+    from kernel.permissions import authorize
     from secmon import search
 
+    authorize(current_principal(), "secmon:events:read")  # the empty form too: the page is the analysts'
     filters = {k: request.args.get(k, "").strip() for k in search.FIELDS}
     filters = {k: v for k, v in filters.items() if v}
     page = _page()
@@ -182,11 +190,7 @@ def secmon_remediation_fix(task_id: str):
     return redirect(url_for("web.secmon_remediation"))
 
 
-
-def N_(s: str) -> str:  # marks labels the templates translate from data (extracted by pybabel)
-    return s
-
-
+# labels the templates translate from data (N_ marks them for pybabel)
 _LABELS = (N_("new"), N_("triaged"), N_("contained"), N_("resolved"), N_("closed"), N_("false_positive"),
            N_("low"), N_("medium"), N_("high"), N_("critical"), N_("proposed"), N_("approved"), N_("rejected"),
            N_("withdrawn"), N_("expired"), N_("pending"), N_("active"), N_("fixed"), N_("verified"), N_("reopened"),

@@ -120,3 +120,22 @@ def ruleset_build_start():
     versions = secmon.ruleset_versions(session, principal)
     return render_template("web/rulesets.html", versions=versions, old="", new="", diff=None, errors=errors,
                            form=dict(form, **{f.replace(".", "_"): v for f, v in policy.items()})), 422
+
+
+@bp.get("/monitoring/rulesets/<version_id>/lint")
+@login_required
+def ruleset_lint(version_id: str):
+    """The lint results of a stored rule-set version: counts by severity and check, the findings (filtered by
+    severity and check, paginated, state in the URL) with file and line."""
+    from secmon.version_lint import version_lint
+
+    result = version_lint(get_session(), current_principal(), version_id)
+    severity, check = request.args.get("severity", ""), request.args.get("check", "")
+    try:
+        page = max(int(request.args.get("page", "1")), 1)
+    except ValueError:
+        raise BadRequest("page must be a whole number") from None
+    items = [f for f in result["findings"] if (not severity or f["severity"] == severity)
+             and (not check or f["check"] == check)]
+    return render_template("web/ruleset_lint.html", result=result, items=items[(page - 1) * PAGE:page * PAGE],
+                           total=len(items), page=page, page_size=PAGE, severity=severity, check=check)

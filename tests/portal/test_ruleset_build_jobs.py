@@ -93,3 +93,39 @@ def test_build_through_the_api_is_a_job_followed_through_the_jobs_api(app, clien
     jobs.run_one(_engine(app))
     failed = client.get(f"/api/v1/jobs/{resp.json['id']}", headers=headers).json
     assert failed["state"] == "failed" and "no-such-sensor" in failed["error"]["detail"]
+
+
+def test_lint_results_of_a_stored_version_page_api_and_cli(app, client, auth, db_session, runner):
+    """A version's lint results: the findings point at the imported files' lines; page (filters in the URL),
+    API and CLI give the same findings."""
+    import json as _json
+
+    from portal import jobs
+
+    analyst = auth.user("security_analyst", username="analyst1")
+    headers = auth.headers(analyst)
+    broken = RULES + "\n\n" + 'alert tcp any any -> any 80 (msg:"same sid again"; sid:9100001; rev:2;)\n'
+    resp = client.post("/api/v1/secmon/rulesets/builds", headers=headers,
+                       json={"name": "lint-me", "files": {"local.rules": broken}})
+    jobs.run_one(_engine(app))
+    version_id = client.get(f"/api/v1/jobs/{resp.json['id']}", headers=headers).json["result"]["version_id"]
+
+    api = client.get(f"/api/v1/secmon/rulesets/{version_id}/lint", headers=headers)
+    assert api.status_code == 200
+    findings = api.json["findings"]
+    dup = [f for f in findings if f["sid"] == 9100001 and "dup" in f["check"]]
+    assert dup and {f["line"] for f in dup} & {1, 5}, findings  # the imported file's own line numbers
+    assert api.json["summary"]["findings"] == len(findings)
+
+    auth.login(client, "analyst1")
+    listing = client.get("/monitoring/rulesets").get_data(as_text=True)
+    assert f"/monitoring/rulesets/{version_id}/lint" in listing
+    page = client.get(f"/monitoring/rulesets/{version_id}/lint?check={dup[0]['check']}").get_data(as_text=True)
+    assert "same sid again" in page or "9100001" in page
+    assert client.get("/monitoring/rulesets/nope/lint").status_code == 404
+    vendor = auth.user("vendor", username="vendor1")
+    assert client.get(f"/api/v1/secmon/rulesets/{version_id}/lint", headers=auth.headers(vendor)).status_code == 403
+
+    out = runner.invoke(["secmon", "rules", "version-lint", version_id, "--format", "json", "--fail-on", "never"])
+    assert out.exit_code == 0, out.output
+    assert _json.loads(out.output)["findings"] == findings

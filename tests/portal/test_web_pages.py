@@ -467,3 +467,38 @@ def test_steward_scan_preview_and_anonymity(app, client, auth, db_session):
     auth.user("vendor", username="v9")
     auth.login(client, "v9")
     assert client.get("/steward").status_code == 403
+
+
+def test_standard_lint_results_page_and_own_document(client, auth, city, db_session):
+    """Lint results of an OpenAPI standard's version (public, like the catalog) and of an uploaded document
+    (signed in) with the same rule set."""
+    import io
+    import json
+
+    from standards import services as standards
+
+    spec = {"openapi": "3.1.0", "info": {"title": "泊位查询", "version": "1.0.0"},
+            "paths": {"/berths": {"get": {"responses": {"200": {"description": "ok"}}}}}}
+    standards.publish(db_session, SYSTEM, "parking.api", "1.0.0", json.dumps(spec, ensure_ascii=False),
+                      kind="openapi")
+    page = client.get("/standards/parking.api")
+    assert "/standards/parking.api/1.0.0/lint" in page.get_data(as_text=True)
+    lint = client.get("/standards/parking.api/1.0.0/lint")
+    html = lint.get_data(as_text=True)
+    assert lint.status_code == 200 and "operation" in html.lower()  # e.g. operationId / tags rules
+    assert client.get("/standards/registry.proposal/1.0.0/lint").status_code == 422  # not an OpenAPI standard
+    assert client.get("/standards/parking.api/9.9.9/lint").status_code == 404
+    assert client.post("/standards/parking.api/1.0.0/lint", data={}).status_code in (400, 401)  # CSRF / login
+
+    auth.login(client, "vendor1")
+    form = client.get("/standards/parking.api/1.0.0/lint")
+    better = dict(spec, paths={"/berths": {"get": {"operationId": "listBerths", "tags": ["berths"],
+                                                   "summary": "Berths", "responses": {"200": {"description": "ok"}}}}})
+    resp = client.post("/standards/parking.api/1.0.0/lint", data={
+        "csrf_token": csrf_token(form), "file": (io.BytesIO(json.dumps(better).encode()), "mine.json")},
+        content_type="multipart/form-data")
+    assert resp.status_code == 200 and "mine.json" in resp.get_data(as_text=True)
+    bad = client.post("/standards/parking.api/1.0.0/lint", data={
+        "csrf_token": csrf_token(form), "file": (io.BytesIO(b"{not json"), "broken.json")},
+        content_type="multipart/form-data")
+    assert bad.status_code == 422 and 'aria-invalid="true"' in bad.get_data(as_text=True)

@@ -13,7 +13,7 @@ from typing import Any
 
 
 class _LazyModule:
-    __slots__ = ("_name", "_module")
+    __slots__ = ("_module", "_name")
 
     def __init__(self, name: str):
         self._name = name

@@ -137,8 +137,8 @@ def head(session) -> tuple[str, int]:
 
 
 def document(project) -> tuple[str, frozenset[str]]:
-    from registry import similarity as sim
     from registry import proposal
+    from registry import similarity as sim
 
     return proposal.search_text(project.data), sim.features_of(project.data, project.org_id, project.district)
 

@@ -67,9 +67,10 @@ _CJK = "\u3400-\u9fff"
 def glossary() -> tuple[re.Pattern[str] | None, dict[str, str]]:
     """English term → Chinese term, from ``registry/data/glossary.yaml`` (validated) and the bilingual titles of
     the proposal schema's code lists ("宽带网络 broadband network"), and the compiled matcher (longest first)."""
+    from importlib import resources
+
     import jsonschema
     import yaml
-    from importlib import resources
 
     doc = yaml.safe_load(resources.files("registry").joinpath("data/glossary.yaml").read_text(encoding="utf-8"))
     jsonschema.validate(doc, _GLOSSARY_SCHEMA)

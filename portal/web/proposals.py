@@ -19,9 +19,9 @@ from portal.db import get_session
 from portal.web import bp, labels
 from portal.web.nav import N_, add
 
+
 def _may_propose(principal) -> bool:
     """What the page checks: a proposal for the user's own organisation (departments; the commission too)."""
-    from kernel.permissions import is_allowed
     from registry.policies import Access
 
     return principal.org_id is not None and is_allowed(principal, "registry:project:create",

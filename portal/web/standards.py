@@ -95,8 +95,8 @@ def standard_transition(name: str, version: str, action: str):
 def standard_publish():
     """Step 1: upload and check (a dry run: validity and the compatibility verdict against the live
     versions). Step 2: confirm — publishes exactly the checked content (its digest is carried along)."""
-    from standards import services as standards
     from kernel.permissions import authorize
+    from standards import services as standards
 
     session = get_session()
     principal = current_principal()

@@ -131,9 +131,10 @@ def test_guided_proposal_form_errors_per_field_then_submits(client, auth, db_ses
 def test_jobs_api_lists_shows_and_cancels_and_the_page_and_cli_too(app, client, auth, db_session, runner):
     """The API operations on jobs (validated against the OpenAPI document by the client): own jobs only for a
     user, every job for an administrator; cancel a queued job (audited), 409 once it ran, 403 for others."""
+    from sqlmodel import select
+
     from audit.models import AuditEvent
     from portal import jobs
-    from sqlmodel import select
 
     make_org(db_session, "LG-DEP", kind="district")
     boss = auth.user("commission_admin", username="boss")

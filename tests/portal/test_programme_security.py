@@ -70,7 +70,7 @@ def test_security_standing_per_project(db_session, auth, client, tmp_path):
     auth.login(client, "boss")
     page = client.get(f"/programme/projects/{project.id}").get_data(as_text=True)
     assert "政务外网门户" in page and f"/secmon/evaluations/{report.id}" in page
-    api = client.get(f"/api/v1/programme/departments/SZ-EVAL", headers=auth.headers(
+    api = client.get("/api/v1/programme/departments/SZ-EVAL", headers=auth.headers(
         make_user(db_session, "commission_admin", username="boss.api")))
     assert api.status_code == 200
     assert api.get_json()["security"]["per_project"][project.id]["systems"][0]["name"] == "政务外网门户"

@@ -51,8 +51,9 @@ def test_build_from_the_page_runs_as_a_job_and_links_the_difference(app, client,
 
 
 def test_bad_uploads_are_refused_before_queueing_and_other_roles_may_not_build(app, client, auth, db_session):
-    from portal.jobs.models import Job
     from sqlmodel import select
+
+    from portal.jobs.models import Job
 
     auth.user("security_analyst", username="analyst1")
     vendor = auth.user("vendor", username="vendor1")

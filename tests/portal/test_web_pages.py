@@ -305,8 +305,8 @@ def test_standards_catalog_download_and_managed_publish(client, auth, city, db_s
         "file": (io.BytesIO(json.dumps(v1).encode()), "parking.json")}, content_type="multipart/form-data")
     body = resp.get_data(as_text=True)
     assert resp.status_code == 200 and 'name="confirm"' in body, body[-3000:]
-    from standards import services as standards
     from kernel.errors import NotFound
+    from standards import services as standards
 
     with pytest.raises(NotFound):  # the check published nothing
         standards.version_get(db_session, SYSTEM, "city.parking@1.0.0")

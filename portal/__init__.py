@@ -62,7 +62,10 @@ def _import_domain_policies() -> None:
 
     import portal.accounts  # noqa: F401
 
-    for pkg in ("audit", "standards", "registry", "secmon", "opendata"):
+    # the packages (their __init__ registers their policies) and the sub-packages / modules whose policies the
+    # API and page modules would otherwise register only when their (lazily imported) services are first used
+    for pkg in ("audit", "standards", "registry", "registry.certify", "secmon", "secmon.evaluation", "opendata",
+                "opendata.access", "opendata.sample_policies"):
         try:
             importlib.import_module(pkg)
         except ModuleNotFoundError as exc:

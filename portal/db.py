@@ -43,8 +43,15 @@ READ_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
 
 def import_models() -> None:
     """Import every ``models`` module of every schema package (``<pkg>/models.py`` and
-    ``<pkg>/<sub>/models.py``) so that ``SQLModel.metadata`` knows all tables."""
+    ``<pkg>/<sub>/models.py``) so that ``SQLModel.metadata`` knows all tables.
+
+    The tables' pydantic validators are built on first use (``defer_build``), not for all ~60 tables at
+    start-up: a command that touches three tables does not pay for the other fifty-seven."""
     import pkgutil
+
+    from sqlmodel import SQLModel
+
+    SQLModel.model_config["defer_build"] = True
 
     for pkg in SCHEMA_PACKAGES:
         try:

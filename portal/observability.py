@@ -10,11 +10,11 @@ import logging.handlers
 import queue
 import re
 import sys
+import threading
 import time
 import uuid
 
 from flask import Flask, Response, g, request
-from prometheus_client import CONTENT_TYPE_LATEST, CollectorRegistry, Counter, Histogram, generate_latest
 
 from kernel.clock import utcnow
 from kernel.context import current_request_id, request_id_var
@@ -100,7 +100,12 @@ atexit.register(_stop_listener)
 
 
 class Metrics:
+    """Request counters and latency histograms, created on the first request (a CLI command that never
+    serves one does not import prometheus_client)."""
+
     def __init__(self) -> None:
+        from prometheus_client import CollectorRegistry, Counter, Histogram
+
         self.registry = CollectorRegistry()
         self.requests = Counter("citygov_http_requests_total", "HTTP requests",
                                 ["method", "endpoint", "status"], registry=self.registry)
@@ -111,8 +116,16 @@ class Metrics:
 
 def init_app(app: Flask) -> None:
     configure_logging(app.config.get("LOG_FORMAT", "text"), app.config.get("LOG_LEVEL", "INFO"))
-    metrics = Metrics()
-    app.extensions["citygov.metrics"] = metrics
+    holder: list[Metrics] = []
+    lock = threading.Lock()
+
+    def metrics_of() -> Metrics:
+        if not holder:
+            with lock:
+                if not holder:
+                    holder.append(Metrics())
+                    app.extensions["citygov.metrics"] = holder[0]
+        return holder[0]
     access_log = logging.getLogger("citygov.access")
 
     @app.before_request
@@ -132,6 +145,7 @@ def init_app(app: Flask) -> None:
         endpoint = request.endpoint or "unmatched"
         if started is not None:
             elapsed = time.perf_counter() - started
+            metrics = metrics_of()
             metrics.requests.labels(request.method, endpoint, str(response.status_code)).inc()
             metrics.latency.labels(request.method, endpoint).observe(elapsed)
             access_log.info("%s %s %s", request.method, request.path, response.status_code,
@@ -147,5 +161,7 @@ def init_app(app: Flask) -> None:
 
     @app.get("/metrics")
     def metrics_view():
-        return Response(generate_latest(metrics.registry), mimetype=CONTENT_TYPE_LATEST.split(";")[0],
+        from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
+
+        return Response(generate_latest(metrics_of().registry), mimetype=CONTENT_TYPE_LATEST.split(";")[0],
                         headers={"Content-Type": CONTENT_TYPE_LATEST})

@@ -164,19 +164,122 @@ def _datasets_section(session, principal: Principal, scope: Scope) -> dict[str, 
 
 
 def _security_section(session, principal: Principal, scope: Scope) -> dict[str, Any]:
-    """Systems and assets with their MLPS level, incidents, remediation and the last evaluation score —
-    from the secmon tables that link to projects, where they exist."""
+    """Systems and assets with their MLPS level, incidents, remediation and the last evaluation score, per
+    project. secmon links an information system to its project (``secmon_system.project_id``) and incidents,
+    remediation tasks and evaluation reports to the system (``system_id``, ``scope = "system:<id>"``); a table
+    that carries ``project_id`` itself is read directly. Absent tables: "no data"."""
     from registry.models import Project
 
     levels = {pid: session.get(Project, pid).mlps_level for pid in scope.project_ids}
-    parts = {name: table_section(table)(session, principal, scope) for name, table in SECURITY_TABLES.items()}
-    return {"available": any(p["available"] for p in parts.values()),
-            "mlps_levels": levels, **parts}
+    tables = _tables(session)
+    systems = _scope_systems(session, scope) if SECURITY_TABLES["assets"] in tables else {}
+    parts = {name: _linked_section(session, principal, scope, table, systems, tables)
+             for name, table in SECURITY_TABLES.items()}
+    return {"available": any(p["available"] for p in parts.values()), "mlps_levels": levels,
+            "per_project": _per_project(scope, systems, parts), **parts}
 
 
-#: secmon tables that link rows to projects (by a ``project_id`` column)
-SECURITY_TABLES = {"assets": "secmon_system", "incidents": "secmon_incident", "remediation": "secmon_remediation",
-                   "evaluations": "secmon_evaluation"}
+#: secmon tables of the security section (systems link to projects; the others to systems)
+SECURITY_TABLES = {"assets": "secmon_system", "incidents": "secmon_incident",
+                   "remediation": "secmon_remediation_task", "evaluations": "secmon_evaluation_report"}
+_SECURITY_COLUMNS = {
+    "assets": ("id", "name", "project_id", "mlps_level", "criticality", "org_id"),
+    "incidents": ("id", "title", "severity", "state", "last_seen", "system_id", "project_id"),
+    "remediation": ("id", "title", "severity", "state", "due_at", "system_id", "project_id"),
+    "evaluations": ("id", "period", "scope", "scope_name", "score", "created_at", "project_id"),
+}
+_CLOSED = {"incidents": ("resolved", "closed", "false_positive"), "remediation": ("verified", "cancelled")}
+
+
+def _scope_systems(session, scope: Scope) -> dict[str, dict[str, Any]]:
+    """The information systems built by the scope's projects: id → {project_id, name, org_id}."""
+    t = sa.Table(SECURITY_TABLES["assets"], sa.MetaData(), autoload_with=session.connection())
+    if "project_id" not in t.c:
+        return {}
+    q = sa.select(t.c.id, t.c.project_id, t.c.name, t.c.org_id)
+    if scope.kind != "all":
+        if not scope.project_ids:
+            return {}
+        q = q.where(t.c.project_id.in_(scope.project_ids))
+    return {r.id: {"project_id": r.project_id, "name": r.name, "org_id": r.org_id}
+            for r in session.execute(q.order_by(t.c.name))}
+
+
+class _OrgRow:
+    def __init__(self, org_id: str | None):
+        self.org_id = org_id
+
+
+def _linked_section(session, principal: Principal, scope: Scope, table: str, systems: dict[str, dict[str, Any]],
+                    tables: set[str], limit: int = 50) -> dict[str, Any]:
+    name = next(k for k, v in SECURITY_TABLES.items() if v == table)
+    if table not in tables:
+        return {"available": False, "table": table}
+    t = sa.Table(table, sa.MetaData(), autoload_with=session.connection())
+    if name == "assets" or "project_id" in t.c:
+        return table_section(table, label_columns=_SECURITY_COLUMNS[name], limit=limit)(session, principal, scope)
+    if name == "evaluations" and "scope" in t.c:
+        by_scope = {f"system:{sid}": sid for sid in systems}
+        cond = t.c.scope.in_(list(by_scope)) if by_scope else sa.false()
+        linked_by = "scope"
+    elif "system_id" in t.c:
+        by_scope = {}
+        cond = t.c.system_id.in_(list(systems)) if systems else sa.false()
+        linked_by = "system_id"
+    else:
+        return {"available": False, "table": table}
+    cols = [t.c[c] for c in _SECURITY_COLUMNS[name] if c in t.c and c != "project_id"]
+    if "system_id" in t.c and t.c.system_id not in cols:
+        cols.append(t.c.system_id)
+    order = t.c.created_at.desc() if "created_at" in t.c else (t.c.id,)
+    count = session.execute(sa.select(sa.func.count()).select_from(t).where(cond)).scalar_one()
+    open_count, open_by_project = None, {}
+    if name in _CLOSED and "state" in t.c and "system_id" in t.c:
+        for sid, n in session.execute(sa.select(t.c.system_id, sa.func.count()).where(
+                cond, t.c.state.not_in(_CLOSED[name])).group_by(t.c.system_id)):
+            pid = (systems.get(sid) or {}).get("project_id")
+            open_by_project[pid] = open_by_project.get(pid, 0) + int(n)
+        open_count = sum(open_by_project.values())
+    rows = []
+    for r in session.execute(sa.select(*cols).where(cond).order_by(order).limit(limit)).mappings():
+        row = {k: _jsonable(v) for k, v in r.items()}
+        sid = row.get("system_id") or by_scope.get(row.get("scope"))
+        system = systems.get(sid) or {}
+        row["system"] = system.get("name")
+        row["project_id"] = system.get("project_id")
+        rows.append(row)
+    # rows name people's incidents: shown to those secmon lets read them (counts are the standing, for all)
+    read = {"incidents": "secmon:incident:read", "remediation": "secmon:remediation:read",
+            "evaluations": "secmon:evaluation:read"}[name]
+    visible = [r for r in rows if is_allowed(principal, read, _OrgRow((systems.get(r.get("system_id") or "")
+                                                                      or {}).get("org_id") or scope.org_id))]
+    out = {"available": True, "table": table, "count": int(count), "linked_by": linked_by, "rows": visible}
+    if open_count is not None:
+        out["open"] = open_count
+        out["open_by_project"] = {k: v for k, v in open_by_project.items() if k}
+    if name == "evaluations":  # the latest score per project (its systems' reports), for every reader of the view
+        latest: dict[str, dict[str, Any]] = {}
+        for r in rows:  # newest first
+            if r.get("project_id") and r["project_id"] not in latest:
+                latest[r["project_id"]] = {"report_id": r.get("id"), "period": r.get("period"),
+                                           "score": r.get("score"), "system": r.get("system"),
+                                           "created_at": r.get("created_at")}
+        out["latest_by_project"] = latest
+    if len(visible) < len(rows):
+        out["rows_hidden"] = len(rows) - len(visible)
+    return out
+
+
+def _per_project(scope: Scope, systems: dict[str, dict[str, Any]], parts: dict[str, dict[str, Any]]) -> dict:
+    """Per project: its systems, open incidents and remediation tasks, and the last evaluation score."""
+    out: dict[str, dict[str, Any]] = {}
+    for pid in scope.project_ids:
+        out[pid] = {"systems": [{"id": sid, "name": s["name"]} for sid, s in systems.items() if s["project_id"] == pid],
+                    "incidents_open": (parts["incidents"].get("open_by_project") or {}).get(pid, 0),
+                    "remediation_open": (parts["remediation"].get("open_by_project") or {}).get(pid, 0),
+                    "last_evaluation": (parts["evaluations"].get("latest_by_project") or {}).get(pid)}
+    return out
+
 
 register_section("standards", _standards_section)
 register_section("security", _security_section)

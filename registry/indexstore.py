@@ -29,16 +29,20 @@ import threading
 import time
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-import numpy as np
 import sqlalchemy as sa
-from scipy import sparse
 from sqlmodel import select
 
 from registry import lifecycle
-from registry import similarity as sim
 from registry.models import Library, Project
+
+if TYPE_CHECKING:
+    from registry import similarity as sim
+
+# The change counter (bump / touch / head) is what every write uses; the index itself needs numpy, scipy and
+# registry.similarity, imported inside the functions that build, load or save it, so commands that never rank
+# (list, show, submit …) start without them.
 
 FORMAT = 1
 #: a process that caught up with at least this many changes since the snapshot writes a new one
@@ -134,6 +138,7 @@ def head(session) -> tuple[str, int]:
 
 def document(project) -> tuple[str, frozenset[str]]:
     from registry import proposal
+    from registry import similarity as sim
 
     return proposal.search_text(project.data), sim.features_of(project.data, project.org_id, project.district)
 
@@ -166,6 +171,8 @@ def live_index(session) -> LiveIndex:
 
 
 def _build(session, uid: str, seq: int) -> LiveIndex:
+    from registry import similarity as sim
+
     rows = session.execute(select(Project.id, Project.data, Project.org_id, Project.district)
                            .where(Project.state.in_(lifecycle.IN_LIBRARY), Project.seq <= seq)  # type: ignore[attr-defined]
                            .order_by(Project.seq, Project.id)
@@ -183,6 +190,8 @@ def _build(session, uid: str, seq: int) -> LiveIndex:
 
 
 def _catch_up(session, live: LiveIndex, seq: int) -> None:
+    from registry import similarity as sim
+
     rows = session.execute(select(Project.id, Project.state, Project.data, Project.org_id, Project.district)
                            .where(Project.seq > live.seq, Project.seq <= seq)
                            .order_by(Project.seq).execution_options(yield_per=2000))
@@ -242,6 +251,10 @@ def _dir(key: str) -> Path | None:
 
 
 def _save(key: str, live: LiveIndex) -> None:
+    import numpy as np
+
+    from registry import similarity as sim
+
     root = _dir(key)
     if root is None:
         return
@@ -274,6 +287,10 @@ def _save(key: str, live: LiveIndex) -> None:
 
 
 def _load(key: str, uid: str, seq: int) -> LiveIndex | None:
+    import numpy as np
+
+    from registry import similarity as sim
+
     root = _dir(key)
     if root is None:
         return None
@@ -302,20 +319,11 @@ def _load(key: str, uid: str, seq: int) -> LiveIndex | None:
     idx.df = np.array(a["df"], dtype=np.int32)
     idx.live = int(idx.alive.sum())
     shape = (n, sim.N_FEATURES)
-    idx.csr = _mapped(sparse.csr_matrix, a["csr_data"], a["csr_indices"], a["csr_indptr"], shape)
-    idx.csc = _mapped(sparse.csc_matrix, a["csc_data"], a["csc_indices"], a["csc_indptr"], shape)
+    # plain arrays over the maps: a query needs no scipy (merging later converts, see similarity._scipy_csr)
+    idx.csr = sim.Compressed(a["csr_data"], a["csr_indices"], a["csr_indptr"], shape)
+    idx.csc = sim.Compressed(a["csc_data"], a["csc_indices"], a["csc_indptr"], shape)
     idx.pending_start = n
     return LiveIndex(idx, uid, int(meta["seq"]), snapshot_seq=int(meta["seq"]), source="snapshot")
-
-
-def _mapped(cls, data, indices, indptr, shape) -> Any:
-    """A scipy matrix over memory-mapped arrays without copying them (no index checks: we wrote them)."""
-    m = cls.__new__(cls)
-    sparse._compressed._cs_matrix.__init__(m, (np.zeros(0, data.dtype), np.zeros(0, indices.dtype),
-                                                np.zeros(shape[0 if cls is sparse.csr_matrix else 1] + 1, indptr.dtype)),
-                                           shape=shape)
-    m.data, m.indices, m.indptr = data, indices, indptr
-    return m
 
 
 def status(session) -> dict[str, Any]:

@@ -13,8 +13,6 @@ from functools import cache
 from importlib import resources
 from typing import Any
 
-import yaml
-from jsonschema import Draft202012Validator
 
 from kernel.errors import ValidationFailed
 
@@ -51,16 +49,24 @@ RULE_SCHEMA: dict[str, Any] = {
     },
     "$defs": {"cond": _COND},
 }
-_RULE_VALIDATOR = Draft202012Validator(RULE_SCHEMA)
+
+
+@cache
+def _rule_validator() -> Any:
+    from jsonschema import Draft202012Validator  # imported when a rule is first checked, not at start-up
+
+    return Draft202012Validator(RULE_SCHEMA)
 
 
 def rule_errors(rule: Any) -> list[dict[str, Any]]:
     return [{"field": ".".join(str(p) for p in e.absolute_path) or "(rule)", "message": e.message}
-            for e in _RULE_VALIDATOR.iter_errors(rule)]
+            for e in _rule_validator().iter_errors(rule)]
 
 
 @cache
 def packaged_rules() -> tuple[dict[str, Any], ...]:
+    import yaml
+
     raw = resources.files("registry").joinpath("data/precheck_rules.yaml").read_text(encoding="utf-8")
     rules = yaml.safe_load(raw)["rules"]
     for rule in rules:

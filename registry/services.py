@@ -15,7 +15,7 @@ from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from functools import cache
 from importlib import resources
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from sqlalchemy import func, or_
 from sqlalchemy.orm import defer
@@ -27,9 +27,11 @@ from kernel.errors import Conflict, NotAuthorized, NotFound, ValidationFailed
 from kernel.permissions import authorize, is_allowed
 from kernel.principal import Principal, Role
 from registry import indexstore, lifecycle, precheck, proposal
-from registry import similarity as sim
 from registry.models import Pair, Panel, PanelMember, Project, Review, Rule, Transition
 from registry.policies import Access, commission
+
+if TYPE_CHECKING:  # numpy / scipy behind it are imported when a ranking is first asked for
+    from registry import similarity as sim
 
 VERDICTS = ("duplicate", "related", "distinct")
 MIN_PANEL = 3
@@ -157,6 +159,8 @@ def _marked(session, project_id: str | None) -> dict[str, Pair]:
 
 def _rank(session, *, data: dict[str, Any], org_id: str | None, project_id: str | None, top: int,
           include_distinct: bool = False, min_score: float = 0.0, exclude: Iterable[str] = ()) -> list[dict[str, Any]]:
+    from registry import similarity as sim
+
     index = library_index(session)
     text = proposal.search_text(data)
     feats = sim.features_of(data, org_id, data.get("district"))

@@ -23,10 +23,12 @@ import unicodedata
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from functools import cache
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
-from scipy import sparse
+
+if TYPE_CHECKING:  # scipy is imported by the code that builds or merges matrices, not by queries
+    from scipy import sparse
 
 N_FEATURES = 1 << 22
 TEXT_WEIGHT = 0.75
@@ -65,9 +67,10 @@ _CJK = "\u3400-\u9fff"
 def glossary() -> tuple[re.Pattern[str] | None, dict[str, str]]:
     """English term → Chinese term, from ``registry/data/glossary.yaml`` (validated) and the bilingual titles of
     the proposal schema's code lists ("宽带网络 broadband network"), and the compiled matcher (longest first)."""
+    from importlib import resources
+
     import jsonschema
     import yaml
-    from importlib import resources
 
     doc = yaml.safe_load(resources.files("registry").joinpath("data/glossary.yaml").read_text(encoding="utf-8"))
     jsonschema.validate(doc, _GLOSSARY_SCHEMA)
@@ -210,6 +213,41 @@ class Match:
 
 
 @dataclass
+class Compressed:
+    """A compressed sparse matrix as three numpy arrays (row-major for the CSR, column-major for the CSC
+    copy): what a query reads. A snapshot is mapped into these without importing scipy; building and merging
+    use scipy matrices, which expose the same ``data`` / ``indices`` / ``indptr`` / ``shape``."""
+
+    data: np.ndarray
+    indices: np.ndarray
+    indptr: np.ndarray
+    shape: tuple[int, int]
+
+    @classmethod
+    def empty(cls, rows: int, cols: int, *, column_major: bool = False) -> Compressed:
+        return cls(np.zeros(0, np.float32), np.zeros(0, np.int32),
+                   np.zeros((cols if column_major else rows) + 1, np.int64), (rows, cols))
+
+
+def take_rows(m: Any, rows: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """``(indptr, indices, data)`` of the given rows of a CSR matrix (``Compressed`` or scipy), in order."""
+    starts, ends = m.indptr[rows], m.indptr[rows + 1]
+    lens = (ends - starts).astype(np.int64)
+    indptr = np.zeros(len(rows) + 1, dtype=np.int64)
+    np.cumsum(lens, out=indptr[1:])
+    flat = np.arange(int(indptr[-1]), dtype=np.int64) + np.repeat(starts - indptr[:-1], lens)
+    return indptr, m.indices[flat], m.data[flat]
+
+
+def _scipy_csr(m: Any) -> Any:
+    from scipy import sparse
+
+    if isinstance(m, Compressed):
+        return sparse.csr_matrix((m.data, m.indices, m.indptr), shape=m.shape)
+    return m
+
+
+@dataclass
 class _Block:
     rows: list[tuple[np.ndarray, np.ndarray]] = field(default_factory=list)
 
@@ -227,8 +265,8 @@ class SimilarityIndex:
         self.alive = np.zeros(0, dtype=bool)
         self.df = np.zeros(N_FEATURES, dtype=np.int32)
         self.live = 0
-        self.csr = sparse.csr_matrix((0, N_FEATURES), dtype=np.float32)
-        self.csc = self.csr.tocsc()
+        self.csr: Any = Compressed.empty(0, N_FEATURES)
+        self.csc: Any = Compressed.empty(0, N_FEATURES, column_major=True)
         self.pending_start = 0  # rows >= pending_start are in self.pending
         self.pending: list[tuple[np.ndarray, np.ndarray]] = []
         self._pending_cache = None
@@ -285,6 +323,8 @@ class SimilarityIndex:
                 data[a:b] = w / norm
                 per_doc[i] = None  # type: ignore[call-overload]
             del per_doc
+            from scipy import sparse
+
             self.csr = sparse.csr_matrix((data, indices, indptr), shape=(n, N_FEATURES))
             self.csc = self.csr.tocsc()
             self.pending_start = n
@@ -319,6 +359,8 @@ class SimilarityIndex:
             self.df[cols] -= 1
 
     def _pending_matrix(self) -> sparse.csr_matrix:
+        from scipy import sparse
+
         if not self.pending:
             return sparse.csr_matrix((0, N_FEATURES), dtype=np.float32)
         lens = [len(r[0]) for r in self.pending]
@@ -329,7 +371,9 @@ class SimilarityIndex:
                                  shape=(len(lens), N_FEATURES))
 
     def _merge(self) -> None:
-        self.csr = sparse.vstack([self.csr, self._pending_matrix()], format="csr")
+        from scipy import sparse
+
+        self.csr = sparse.vstack([_scipy_csr(self.csr), self._pending_matrix()], format="csr")
         self.csc = self.csr.tocsc()
         self.pending = []
         self._pending_cache = None
@@ -415,8 +459,7 @@ class SimilarityIndex:
                     cand = np.argpartition(-partial, k - 1)[:k] if k < n_base else np.arange(n_base)
                     cand = cand[partial[cand] > 0]
                     if len(cand):
-                        sub = self.csr[np.sort(cand)]
-                        exact_scores = self._row_dots(sub.indptr, sub.indices, sub.data, q_ids, q_w)
+                        exact_scores = self._row_dots(*take_rows(self.csr, np.sort(cand)), q_ids, q_w)
                         text_scores.update(zip(np.sort(cand).tolist(), exact_scores.tolist()))
             if self.pending and len(q_ids):
                 indptr, idx, dat = self._pending_arrays()

@@ -11,7 +11,13 @@ from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError, VerifyMismatchError
 
 _HASHER = PasswordHasher()  # argon2id, RFC 9106 low-memory profile defaults
-_DUMMY_HASH = _HASHER.hash("citygov-timing-equaliser")
+_DUMMY: list[str] = []  # the timing equaliser's hash, computed on the first verification (not at import)
+
+
+def _dummy_hash() -> str:
+    if not _DUMMY:
+        _DUMMY.append(_HASHER.hash("citygov-timing-equaliser"))
+    return _DUMMY[0]
 
 MIN_LENGTH = 12  # ASVS 4.0 V2.1.1
 MAX_LENGTH = 128  # V2.1.2: at least 64 permitted, more than 128 refused
@@ -24,7 +30,7 @@ def hash_password(password: str) -> str:
 def verify_password(password_hash: str | None, password: str) -> bool:
     """Constant-work verification; an unknown user still costs one Argon2 verification."""
     try:
-        return _HASHER.verify(password_hash or _DUMMY_HASH, password) and password_hash is not None
+        return _HASHER.verify(password_hash or _dummy_hash(), password) and password_hash is not None
     except (VerifyMismatchError, VerificationError, InvalidHashError):
         return False
 

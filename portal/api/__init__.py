@@ -15,9 +15,7 @@ from pathlib import Path
 from typing import Any
 
 import orjson
-import yaml
 from flask import Blueprint, Flask, Response, current_app, request
-from jsonschema import Draft202012Validator
 from werkzeug.routing import BaseConverter
 
 from kernel.errors import BadRequest, NotAuthenticated, UnsupportedMediaType, ValidationFailed
@@ -92,6 +90,8 @@ def init_app(app: Flask) -> None:
 @cache
 def openapi_document() -> dict[str, Any]:
     """base.yaml merged with every area fragment (paths and components), parsed once."""
+    import yaml
+
     doc = yaml.safe_load((OPENAPI_DIR / "base.yaml").read_text(encoding="utf-8"))
     doc.setdefault("paths", {})
     components = doc.setdefault("components", {})
@@ -115,7 +115,9 @@ def openapi_document() -> dict[str, Any]:
 
 
 @cache
-def _validator(schema_name: str) -> Draft202012Validator:
+def _validator(schema_name: str) -> Any:
+    from jsonschema import Draft202012Validator  # imported by the first request that checks a body
+
     doc = openapi_document()
     if schema_name not in doc["components"]["schemas"]:
         raise KeyError(f"no schema {schema_name} in the OpenAPI document")

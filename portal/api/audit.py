@@ -4,11 +4,15 @@ from __future__ import annotations
 
 from flask import Blueprint, request
 
-from audit import browse, checkpoints, proofs
 from kernel.errors import BadRequest
 from portal.api import ok, public
 from portal.auth import current_principal
 from portal.db import get_session
+from portal.lazy import lazy
+
+browse = lazy("audit.browse")
+checkpoints = lazy("audit.checkpoints")
+proofs = lazy("audit.proofs")
 
 bp = Blueprint("api_audit", __name__)
 

@@ -9,9 +9,12 @@ from kernel.errors import BadRequest, ValidationFailed
 from portal.api import json_body, ok, public, query_int
 from portal.auth import current_principal
 from portal.db import get_session
-from registry import export as reg_export
-from registry import importing, proposal
-from registry import services as reg
+from portal.lazy import lazy
+
+reg_export = lazy("registry.export")
+importing = lazy("registry.importing")
+proposal = lazy("registry.proposal")
+reg = lazy("registry.services")
 
 bp = Blueprint("api_registry", __name__)
 

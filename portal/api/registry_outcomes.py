@@ -11,8 +11,10 @@ from kernel.errors import BadRequest, ValidationFailed
 from portal.api import json_body, ok
 from portal.auth import current_principal
 from portal.db import get_session
-from registry import evaluation
-from registry import statistics as stats
+from portal.lazy import lazy
+
+evaluation = lazy("registry.evaluation")
+stats = lazy("registry.statistics")
 
 bp = Blueprint("api_registry_outcomes", __name__)
 

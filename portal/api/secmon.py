@@ -8,7 +8,9 @@ from kernel.errors import NotAuthenticated, UnsupportedMediaType
 from portal.api import json_body, ok, public, query_int
 from portal.auth import current_principal
 from portal.db import get_session
-from secmon import services
+from portal.lazy import lazy
+
+services = lazy("secmon.services")
 
 bp = Blueprint("api_secmon", __name__)
 

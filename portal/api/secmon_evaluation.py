@@ -9,7 +9,9 @@ from portal.api import json_body, ok, query_int
 from portal.auth import current_principal
 from portal.db import get_session
 from portal.evaluation_support import evaluation_kwargs
-from secmon.evaluation import services as ev
+from portal.lazy import lazy
+
+ev = lazy("secmon.evaluation.services")
 
 bp = Blueprint("api_secmon_evaluation", __name__)
 

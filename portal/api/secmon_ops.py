@@ -9,8 +9,15 @@ from kernel.errors import BadRequest, PayloadTooLarge
 from portal.api import json_body, ok, query_int
 from portal.auth import current_principal
 from portal.db import get_session
-from secmon import assets, incidents, notify, remediation, responses, search
-from secmon.correlation import load_config
+from portal.lazy import lazy
+
+assets = lazy("secmon.assets")
+incidents = lazy("secmon.incidents")
+notify = lazy("secmon.notify")
+remediation = lazy("secmon.remediation")
+responses = lazy("secmon.responses")
+search = lazy("secmon.search")
+_correlation = lazy("secmon.correlation")
 
 bp = Blueprint("api_secmon_ops", __name__)
 
@@ -31,7 +38,7 @@ def _s(data: dict, key: str, default=None):
 
 def correlation_config():
     path = current_app.config.get("SECMON_CORRELATION_RULES")
-    return load_config(path) if path else load_config()
+    return _correlation.load_config(path) if path else _correlation.load_config()
 
 
 def notify_config() -> notify.NotifyConfig:
@@ -112,7 +119,7 @@ def incidents_rules_check():
     data = request.get_data(cache=False)
     if len(data) > 1 << 20:
         raise PayloadTooLarge("correlation rules larger than 1 MiB")
-    cfg = load_config(data)
+    cfg = _correlation.load_config(data)
     return ok({"valid": True, "rules": [r.id for r in cfg.rules]})
 
 

@@ -26,6 +26,18 @@ def register(cli: click.Group) -> None:
         emit(out, fmt, lambda d: "\n".join(f"{j['id']}  {j['state']:<9} {j['progress']:>3}%  {j['kind']:<24} {j['title']}"
                                            for j in d["items"]) or "no jobs")
 
+    @jobs_group.command("cancel")
+    @click.argument("job_id")
+    @format_option
+    def cancel_cmd(job_id, fmt):
+        """Cancel a job that has not started (audited; a running job is not interrupted: exit 2)."""
+        from portal.cli._common import cli_session
+        from portal.jobs import job_cancel, job_json
+
+        with cli_session("cli:jobs") as (session, system):
+            out = job_json(job_cancel(session, system, job_id))
+        emit(out, fmt, lambda d: f"job {d['id']} cancelled")
+
     @jobs_group.command("work")
     @click.option("--once", is_flag=True, help="Run the queued jobs, then stop.")
     def work_cmd(once):

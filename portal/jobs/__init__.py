@@ -28,7 +28,7 @@ import sqlalchemy as sa
 from sqlmodel import Session, select
 
 from kernel.clock import as_utc, isoformat, utcnow
-from kernel.errors import CityGovError, NotFound, ValidationFailed
+from kernel.errors import CityGovError, Conflict, NotFound, ValidationFailed
 from kernel.permissions import authorize, policy
 from kernel.principal import Principal, Role
 from portal.jobs.models import Job
@@ -67,6 +67,12 @@ def can_view_job(principal: Principal, job: Any = None) -> bool:
     if principal.has_role(Role.COMMISSION_ADMIN):
         return True
     return job is not None and principal.id is not None and getattr(job, "user_id", None) == principal.id
+
+
+@policy("portal:job:cancel")
+def can_cancel_job(principal: Principal, job: Any = None) -> bool:
+    """Whoever queued the job; commission administrators cancel any job."""
+    return can_view_job(principal, job)
 
 
 @policy("portal:job:list")
@@ -109,6 +115,28 @@ def job_list(session: Session, principal: Principal, *, limit: int = 50, offset:
     total = session.exec(select(sa.func.count()).select_from(q.subquery())).one()
     rows = session.exec(q.order_by(Job.created_at.desc(), Job.id).offset(offset).limit(limit))  # type: ignore[attr-defined]
     return list(rows), int(total)
+
+
+def job_cancel(session: Session, principal: Principal, job_id: str) -> Job:
+    """Cancel a job that has not started: it fails with the reason "cancelled by …" (audited). A job a worker
+    already runs is not interrupted (its service commits its own work): that is a 409."""
+    import audit
+
+    job = job_get(session, principal, job_id)
+    authorize(principal, "portal:job:cancel", job)
+    t = Job.__table__
+    detail = f"cancelled by {principal.name or principal.actor} before it started"
+    won = session.execute(sa.update(t).where(t.c.id == job.id, t.c.state == "queued").values(
+        state="failed", finished_at=utcnow(), message="cancelled", payload=None,
+        error={"detail": detail, "code": "cancelled"})).rowcount
+    if won != 1:
+        session.rollback()
+        raise Conflict(f"job {job.id} is {session.get(Job, job.id).state}: only a queued job can be cancelled")
+    audit.record(session, principal, "portal:job:cancel", object_type="job", object_id=job.id,
+                 state={"state": "failed"}, details={"kind": job.kind, "title": job.title})
+    session.commit()
+    session.refresh(job)
+    return job
 
 
 def job_json(job: Job) -> dict[str, Any]:

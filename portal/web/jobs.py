@@ -7,9 +7,10 @@ CSP stays strict). The job's state lives in the database, so reloading or coming
 
 from __future__ import annotations
 
-from flask import jsonify, render_template, request
+from flask import flash, jsonify, redirect, render_template, request, url_for
+from flask_babel import gettext as _
 
-from kernel.errors import BadRequest
+from kernel.errors import BadRequest, Conflict
 from portal import jobs
 from portal.auth import current_principal, login_required
 from portal.db import get_session
@@ -42,6 +43,17 @@ def jobs_list():
 def job_page(job_id: str):
     job = jobs.job_get(get_session(), current_principal(), job_id)
     return render_template("web/job.html", job=job)
+
+
+@bp.post("/jobs/<job_id>/cancel")
+@login_required
+def job_cancel(job_id: str):
+    try:
+        jobs.job_cancel(get_session(), current_principal(), job_id)
+        flash(_("Job cancelled."))
+    except Conflict as exc:
+        flash(exc.detail, "error")
+    return redirect(url_for("web.job_page", job_id=job_id))
 
 
 @bp.get("/jobs/<job_id>/status")

@@ -5,12 +5,14 @@ from __future__ import annotations
 
 from collections import Counter
 
-from flask import render_template, request
+from flask import redirect, render_template, request, url_for
+from flask_babel import gettext as _
 
-from kernel.errors import BadRequest, NotFound
+from kernel.errors import BadRequest, CityGovError, NotFound
 from kernel.permissions import authorize
 from portal.auth import current_principal, login_required
 from portal.db import get_session
+from portal.jobs import ruleset_build
 from portal.web import bp, charts
 from portal.web.nav import N_, add
 
@@ -81,4 +83,59 @@ def rulesets():
     versions = secmon.ruleset_versions(session, principal)
     old, new = request.args.get("old", ""), request.args.get("new", "")
     diff = views.version_diff(session, principal, old, new) if old and new else None
-    return render_template("web/rulesets.html", versions=versions, old=old, new=new, diff=diff)
+    return render_template("web/rulesets.html", versions=versions, old=old, new=new, diff=diff, errors={},
+                           form={})
+
+
+@bp.post("/monitoring/rulesets/build")
+@login_required
+def ruleset_build_start():
+    """Upload rule files (and policy files) and build them into a new version in the background."""
+    from secmon import services as secmon
+
+    session, principal = get_session(), current_principal()
+    authorize(principal, "secmon:ruleset:import")
+    form = {"name": request.form.get("name", "").strip(), "sensor": request.form.get("sensor", "").strip()}
+    files: dict[str, str] = {}
+    errors: dict[str, list[str]] = {}
+    for upload in request.files.getlist("files"):
+        if not upload or not upload.filename:
+            continue
+        try:
+            files[upload.filename.rsplit("/", 1)[-1]] = upload.read().decode("utf-8")
+        except UnicodeDecodeError:
+            errors.setdefault("files", []).append(_("%(name)s is not UTF-8 text.", name=upload.filename))
+    policy = {f: request.form.get(f.replace(".", "_"), "") for f in ruleset_build.POLICY_FILES}
+    if not errors:
+        try:
+            job = ruleset_build.enqueue(session, principal, {"name": form["name"], "sensor": form["sensor"] or None,
+                                                             "files": files, "policy": policy})
+            return redirect(url_for("web.job_page", job_id=job.id))
+        except CityGovError as exc:
+            if exc.status in (401, 403):
+                raise
+            for e in exc.errors or [{"field": "files", "message": exc.detail}]:
+                errors.setdefault(str(e.get("field", "files")).split("/")[0], []).append(
+                    f"{e.get('field', '')}: {e.get('message')}" if "/" in str(e.get("field", "")) else e.get("message"))
+    versions = secmon.ruleset_versions(session, principal)
+    return render_template("web/rulesets.html", versions=versions, old="", new="", diff=None, errors=errors,
+                           form=dict(form, **{f.replace(".", "_"): v for f, v in policy.items()})), 422
+
+
+@bp.get("/monitoring/rulesets/<version_id>/lint")
+@login_required
+def ruleset_lint(version_id: str):
+    """The lint results of a stored rule-set version: counts by severity and check, the findings (filtered by
+    severity and check, paginated, state in the URL) with file and line."""
+    from secmon.version_lint import version_lint
+
+    result = version_lint(get_session(), current_principal(), version_id)
+    severity, check = request.args.get("severity", ""), request.args.get("check", "")
+    try:
+        page = max(int(request.args.get("page", "1")), 1)
+    except ValueError:
+        raise BadRequest("page must be a whole number") from None
+    items = [f for f in result["findings"] if (not severity or f["severity"] == severity)
+             and (not check or f["check"] == check)]
+    return render_template("web/ruleset_lint.html", result=result, items=items[(page - 1) * PAGE:page * PAGE],
+                           total=len(items), page=page, page_size=PAGE, severity=severity, check=check)

@@ -18,6 +18,18 @@ from kernel.errors import CityGovError, NotAuthenticated, NotAuthorized, NotFoun
 from kernel.principal import Principal
 from portal.db import get_session
 from portal.web import bp
+from portal.web.nav import N_, add
+
+
+def _steward_or_approver(principal: Principal) -> bool:
+    """The release workflow page: data stewards, and the commission administrators who approve releases."""
+    from kernel.principal import Role
+
+    return principal.has_role(Role.DATA_STEWARD, Role.COMMISSION_ADMIN)
+
+
+add("web.opendata_catalog", N_("Open data"), None, order=52)
+add("web.opendata_steward", N_("Data releases"), None, anonymous=False, order=47, visible=_steward_or_approver)
 
 from portal.web.nav import N_, add
 
@@ -247,6 +259,8 @@ def opendata_steward():
     principal = current_principal()
     if principal.is_anonymous:
         raise NotAuthenticated("log in as a data steward")
+    if not _steward_or_approver(principal):
+        raise NotAuthorized("the release workflow is for data stewards and commission administrators")
     rows = [d for d in get_session().exec(select(Dataset).order_by(Dataset.updated_at.desc()))
             if is_allowed(principal, "opendata:dataset:check", d) or is_allowed(principal, "opendata:dataset:approve", d)]
     return render_template("web/opendata_steward.html", datasets=rows, principal_actor=principal.actor)

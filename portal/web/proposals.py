@@ -13,15 +13,22 @@ from flask_babel import gettext as _
 
 from kernel.errors import CityGovError, ValidationFailed
 from kernel.permissions import authorize, is_allowed
-from kernel.principal import Role
 from portal import jobs
 from portal.auth import current_principal, login_required
 from portal.db import get_session
 from portal.web import bp, labels
 from portal.web.nav import N_, add
 
-add("web.proposal_new", N_("New proposal"), None, anonymous=False, order=21,
-    visible=lambda p: p.has_role(Role.DEPARTMENT_SUBMITTER) and p.org_id is not None)
+
+def _may_propose(principal) -> bool:
+    """What the page checks: a proposal for the user's own organisation (departments; the commission too)."""
+    from registry.policies import Access
+
+    return principal.org_id is not None and is_allowed(principal, "registry:project:create",
+                                                       Access(org_id=principal.org_id))
+
+
+add("web.proposal_new", N_("New proposal"), None, anonymous=False, order=21, visible=_may_propose)
 add("web.projects_import", N_("Import projects"), "registry:project:import", order=22)
 
 LIST_FIELDS = ("data_resources", "shared_platforms", "data_aggregation", "capability_tags", "attachments",

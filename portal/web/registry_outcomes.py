@@ -15,6 +15,9 @@ from kernel.permissions import is_allowed
 from portal.auth import current_principal, login_required
 from portal.db import get_session
 from portal.web import _format_error, bp
+from portal.web.nav import N_, add
+
+add("web.programme", N_("Programme statistics"), "registry:statistics:view", anonymous=False, order=26)
 
 PALETTE = ("#b3261e", "#1f6f8b", "#8a6d1d", "#2e7d32", "#6a1b9a", "#455a64")
 

@@ -9,7 +9,6 @@ import json
 import re
 from html import escape
 
-import yaml
 from flask import flash, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 from markupsafe import Markup
@@ -25,7 +24,8 @@ from portal.web.nav import N_, add
 
 add("web.my_reviews", N_("My panels"), "registry:project:list", order=24,
     visible=lambda p: p.has_role(Role.EXPERT))
-add("web.rules", N_("Pre-check rules"), "registry:rule:create", anonymous=False, order=26)
+# every signed-in user may read the pre-check rules (administrators also edit them on the same page)
+add("web.rules", N_("Pre-check rules"), "registry:rule:list", anonymous=False, order=26)
 
 
 def highlight(text: str, phrases: list[str]) -> Markup:
@@ -203,6 +203,8 @@ def rules():
                 flash(_("Rule updated."))
                 return redirect(url_for("web.rules"))
             try:
+                import yaml
+
                 definition = yaml.safe_load(text) if text.strip() else None
             except yaml.YAMLError as exc:
                 raise ValidationFailed(f"not YAML or JSON: {exc}") from None

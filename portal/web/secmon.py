@@ -20,12 +20,11 @@ def _analyst(principal) -> bool:
     return principal.has_role(*_ANALYST_ROLES)
 
 
-add("web.secmon_incidents", N_("Security incidents"), "secmon:incident:read", order=43, anonymous=False,
-    visible=_analyst)
-add("web.secmon_approvals", N_("Response approvals"), "secmon:response:read", order=44, anonymous=False)
-add("web.secmon_shadow_it", N_("Shadow IT"), "secmon:shadow_it:read", order=45, anonymous=False)
-add("web.secmon_remediation", N_("Remediation tasks"), "secmon:remediation:read", order=46, anonymous=False,
-    visible=lambda p: not _analyst(p))
+# the analysts' and the departments' pages (a department sees its own organisation's incidents and tasks)
+add("web.secmon_incidents", N_("Security incidents"), "secmon:incident:read", anonymous=False, order=43)
+add("web.secmon_approvals", N_("Response approvals"), "secmon:response:read", anonymous=False, order=44)
+add("web.secmon_remediation", N_("Remediation tasks"), "secmon:remediation:read", anonymous=False, order=45)
+add("web.secmon_shadow_it", N_("Shadow IT"), "secmon:shadow_it:read", order=46, anonymous=False)
 
 PAGE = 50
 
@@ -153,8 +152,10 @@ def secmon_incident_propose_block(incident_id: str):
 @bp.get("/secmon/search")
 @login_required
 def secmon_search():
+    from kernel.permissions import authorize
     from secmon import search
 
+    authorize(current_principal(), "secmon:events:read")  # the empty form too: the page is the analysts'
     filters = {k: request.args.get(k, "").strip() for k in search.FIELDS}
     filters = {k: v for k, v in filters.items() if v}
     page = _page()
@@ -246,11 +247,7 @@ def secmon_remediation_fix(task_id: str):
     return redirect(url_for("web.secmon_remediation"))
 
 
-
-def N_(s: str) -> str:  # marks labels the templates translate from data (extracted by pybabel)
-    return s
-
-
+# labels the templates translate from data (N_ marks them for pybabel)
 _LABELS = (N_("new"), N_("triaged"), N_("contained"), N_("resolved"), N_("closed"), N_("false_positive"),
            N_("low"), N_("medium"), N_("high"), N_("critical"), N_("proposed"), N_("approved"), N_("rejected"),
            N_("withdrawn"), N_("expired"), N_("pending"), N_("active"), N_("fixed"), N_("verified"), N_("reopened"),

@@ -12,6 +12,9 @@ from portal.db import get_session
 from portal.evaluation_support import evaluation_kwargs
 from portal.i18n import select_locale
 from portal.web import bp
+from portal.web.nav import N_, add
+
+add("web.secmon_evaluations", N_("Security evaluations"), "secmon:evaluation:read", anonymous=False, order=46)
 
 
 def _lang() -> str:

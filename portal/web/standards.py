@@ -95,8 +95,8 @@ def standard_transition(name: str, version: str, action: str):
 def standard_publish():
     """Step 1: upload and check (a dry run: validity and the compatibility verdict against the live
     versions). Step 2: confirm — publishes exactly the checked content (its digest is carried along)."""
-    from standards import services as standards
     from kernel.permissions import authorize
+    from standards import services as standards
 
     session = get_session()
     principal = current_principal()
@@ -145,3 +145,47 @@ def standard_publish():
     status = 422 if errors else 200
     return render_template("web/standard_publish.html", form=form, errors=errors, verdict=verdict,
                            content=content), status
+
+
+@bp.route("/standards/<name>/<version>/lint", methods=["GET", "POST"])
+def standard_lint(name: str, version: str):
+    """Lint results: the governance lint of an OpenAPI standard's version with the rule set the commission set
+    for the standard — and of a document you upload (signed in), with the same rule set, so a vendor sees
+    what the commission will see before submitting."""
+    from kernel.errors import NotAuthenticated
+    from standards import lint
+    from standards import services as standards
+    from standards.loading import parse_document
+
+    session, principal = get_session(), current_principal()
+    ref = f"{name}@{version}"
+    v = standards.version_get(session, principal, ref)  # authorizes, 404 for an unknown version
+    std = standards.standard_get(session, principal, name)
+    if std.get("kind") != "openapi":
+        raise ValidationFailed(f"{ref} is not an OpenAPI standard: only OpenAPI documents are linted")
+    ruleset = standards.lint_ruleset_of(session, principal, name)
+    errors: dict[str, list[str]] = {}
+    uploaded = None
+    if request.method == "POST":
+        if principal.is_anonymous:
+            raise NotAuthenticated("log in to lint your own document")
+        upload = request.files.get("file")
+        raw = upload.read(MAX_UPLOAD + 1) if upload is not None and upload.filename else b""
+        if not raw:
+            errors["file"] = [_("Choose an OpenAPI document (JSON or YAML).")]
+        elif len(raw) > MAX_UPLOAD:
+            errors["file"] = [_("The file is larger than 8 MiB.")]
+        else:
+            try:
+                doc = parse_document(raw, filename=upload.filename)
+                uploaded = lint.lint(doc, ruleset, subject=upload.filename)
+                from standards.documents import add_positions
+
+                add_positions(uploaded, raw.decode("utf-8"), file=upload.filename)
+            except (CityGovError, UnicodeDecodeError) as exc:
+                errors["file"] = [getattr(exc, "detail", None) or _("The file is not UTF-8 text.")]
+    label, doc = standards.openapi_doc(session, principal, ref)
+    report = lint.lint(doc, ruleset, subject=label)
+    return render_template("web/standard_lint.html", std=std, version=v, report=report.to_dict(),
+                           uploaded=uploaded.to_dict() if uploaded else None, errors=errors,
+                           custom_ruleset=ruleset is not None), (422 if errors else 200)

@@ -79,3 +79,32 @@ def test_help_and_version_need_no_configuration(tmp_path, monkeypatch):
     assert result.exit_code == 0 and "projects" in result.output and "audit" in result.output
     assert "citygov" in CliRunner().invoke(cli, ["--version"]).output
     assert CliRunner().invoke(cli, ["no-such-command"]).exit_code == 2
+
+
+HEAVY = ("numpy", "scipy", "matplotlib", "weasyprint", "rdflib", "pyshacl", "openapi_core", "schemathesis",
+         "openpyxl", "jsonschema", "prometheus_client", "cryptography")
+
+
+def test_start_up_imports_no_heavy_library(tmp_path):
+    """Creating the app and running a listing command loads none of the heavy libraries: they are imported by
+    the commands and requests that use them (the cold `citygov projects similar` start-up cost, issue 17)."""
+    import os
+    import subprocess
+    import sys
+
+    probe = ("import sys\n"
+             "sys.argv = ['citygov', 'db', 'upgrade']\n"
+             "from portal.cli import main\n"
+             "try:\n    main()\nexcept SystemExit as exc:\n    assert not exc.code, exc.code\n"
+             f"print('HEAVY:' + ','.join(m for m in {HEAVY!r} if m in sys.modules))\n")
+    env = {k: v for k, v in os.environ.items() if not k.startswith("CITYGOV_")}
+    env.update(CITYGOV_INSTANCE_PATH=str(tmp_path / "inst"), CITYGOV_ENV="development",
+               CITYGOV_SECRET_KEY="t" * 40, CITYGOV_DATABASE_URL=f"sqlite:///{tmp_path / 'db.sqlite'}",
+               PYTHONPATH=os.pathsep.join(sys.path))
+    done = subprocess.run([sys.executable, "-c", probe], env=env, capture_output=True, text=True, timeout=300,
+                          check=False)
+    assert done.returncode == 0, done.stderr[-2000:]
+    listing = subprocess.run([sys.executable, "-c", probe.replace("'db', 'upgrade'", "'projects', 'list'")],
+                             env=env, capture_output=True, text=True, timeout=300, check=False)
+    assert listing.returncode == 0, listing.stderr[-2000:]
+    assert listing.stdout.strip().splitlines()[-1] == "HEAVY:", listing.stdout

@@ -126,3 +126,61 @@ def test_guided_proposal_form_errors_per_field_then_submits(client, auth, db_ses
     resp = client.post("/proposals/new", data=data)
     assert resp.status_code == 302 and "/projects/" in resp.headers["Location"]
     assert "南山区智慧停车管理平台" in client.get(resp.headers["Location"]).get_data(as_text=True)
+
+
+def test_jobs_api_lists_shows_and_cancels_and_the_page_and_cli_too(app, client, auth, db_session, runner):
+    """The API operations on jobs (validated against the OpenAPI document by the client): own jobs only for a
+    user, every job for an administrator; cancel a queued job (audited), 409 once it ran, 403 for others."""
+    from sqlmodel import select
+
+    from audit.models import AuditEvent
+    from portal import jobs
+
+    make_org(db_session, "LG-DEP", kind="district")
+    boss = auth.user("commission_admin", username="boss")
+    other = auth.user("commission_admin", username="boss2")
+    dept = auth.user("department_submitter", username="d1", org="LG-DEP")
+    import base64
+
+    payload = base64.b64encode(json.dumps(_row(), ensure_ascii=False).encode()).decode()  # as the page queues it
+    mine = jobs.job_enqueue(db_session, auth.principal(boss), "registry:import", title="library.ndjson",
+                            params={"filename": "library.ndjson"}, payload=payload)
+    second = jobs.job_enqueue(db_session, auth.principal(boss), "registry:import", title="second.ndjson",
+                              params={"filename": "second.ndjson"}, payload=payload)
+    third = jobs.job_enqueue(db_session, auth.principal(boss), "registry:import", title="third.ndjson",
+                             params={"filename": "third.ndjson"}, payload=payload)
+
+    listing = client.get("/api/v1/jobs", headers=auth.headers(boss))
+    assert listing.status_code == 200 and listing.json["total"] == 3
+    assert {j["id"] for j in listing.json["items"]} == {mine.id, second.id, third.id}
+    assert client.get("/api/v1/jobs", headers=auth.headers(dept)).json["total"] == 0
+    assert client.get(f"/api/v1/jobs/{mine.id}", headers=auth.headers(dept)).status_code == 403
+    assert client.get("/api/v1/jobs?state=nope", headers=auth.headers(boss)).status_code == 400
+    assert client.get("/api/v1/jobs/nope", headers=auth.headers(boss)).status_code == 404
+    assert client.post(f"/api/v1/jobs/{mine.id}/cancel", headers=auth.headers(dept)).status_code == 403
+
+    cancelled = client.post(f"/api/v1/jobs/{mine.id}/cancel", headers=auth.headers(other))
+    assert cancelled.status_code == 200, cancelled.json
+    assert cancelled.json["state"] == "failed" and cancelled.json["error"]["code"] == "cancelled"
+    assert "boss2" in cancelled.json["error"]["detail"]
+    assert db_session.exec(select(AuditEvent).where(AuditEvent.action == "portal:job:cancel",
+                                                    AuditEvent.object_id == mine.id)).first() is not None
+    assert client.post(f"/api/v1/jobs/{mine.id}/cancel", headers=auth.headers(boss)).status_code == 409
+
+    # the worker skips the cancelled job and runs the next one
+    assert jobs.run_one(_engine(app)) == second.id
+    done = client.get(f"/api/v1/jobs/{second.id}", headers=auth.headers(boss)).json
+    assert done["state"] == "succeeded" and done["progress"] == 100
+    assert client.post(f"/api/v1/jobs/{second.id}/cancel", headers=auth.headers(boss)).status_code == 409
+    assert client.get("/api/v1/jobs?state=failed", headers=auth.headers(boss)).json["total"] == 1
+
+    # the web page offers the button for a queued job; the CLI cancels too
+    auth.login(client, "boss")
+    page = client.get(f"/jobs/{third.id}")
+    assert f"/jobs/{third.id}/cancel" in page.get_data(as_text=True)
+    result = runner.invoke(["jobs", "cancel", third.id, "--format", "json"])
+    assert result.exit_code == 0, result.output
+    assert json.loads(result.output)["state"] == "failed"
+    again = runner.invoke(["jobs", "cancel", third.id])
+    assert again.exit_code == 2 and "only a queued job" in again.output
+    assert f"/jobs/{third.id}/cancel" not in client.get(f"/jobs/{third.id}").get_data(as_text=True)

@@ -142,6 +142,68 @@ def test_crawler_per_role(client, auth, city, role):
     assert len(seen) > 3, seen
 
 
+# pages a role may open that need no link: the login form (the layout links it for anonymous visitors only)
+_UNLINKED = {"web.login"}
+
+
+def _reachable_paths(client, limit: int = 400) -> set[str]:
+    """Every same-site path reachable from / by following links (query strings ignored)."""
+    seen: set[str] = set()
+    queue = ["/"]
+    while queue and len(seen) < limit:
+        path = urlsplit(queue.pop(0)).path
+        if path in seen or path.startswith(("/lang/", "/api/", "/static/")) or "/download" in path:
+            continue
+        seen.add(path)
+        resp = client.get(path)
+        if resp.status_code in (301, 302, 303):
+            queue.append(resp.headers["Location"])
+            continue
+        if resp.status_code != 200 or resp.mimetype != "text/html":
+            continue
+        parser = _Links()
+        parser.feed(resp.get_data(as_text=True))
+        for href in parser.links:
+            target = urljoin(path, href)
+            if urlsplit(target).netloc in ("", "localhost"):
+                queue.append(urlsplit(target).path)
+    return seen
+
+
+@pytest.mark.parametrize("role", list(ROLES) + ["anonymous"])
+def test_nav_entries_open_and_every_page_a_role_may_open_is_reachable(app, client, auth, city, role):
+    """The navigation is data (portal.web.nav, policy-checked): each entry a role sees answers 200 for that role
+    and appears in the rendered layout; every page without parameters in the url map that answers 200 for the
+    role is in its navigation or linked from a page it can reach."""
+    from kernel.principal import ANONYMOUS
+    from portal.web import nav
+
+    if role == "anonymous":
+        principal = ANONYMOUS
+    else:
+        auth.login(client, role)
+        principal = auth.principal(city["users"][role])
+    with app.test_request_context():
+        from flask import url_for
+
+        entries = {e.endpoint: url_for(e.endpoint, **e.kwargs) for e in nav.entries_for(principal)}
+        rules = [r for r in app.url_map.iter_rules() if r.endpoint.startswith("web.") and not r.arguments
+                 and "GET" in (r.methods or ())]
+    rendered = set(_nav_hrefs(client.get("/").get_data(as_text=True)))
+    for endpoint, url in entries.items():
+        assert url in rendered, (role, endpoint, "registered entry missing from the layout")
+        resp = client.get(url, follow_redirects=True)
+        assert resp.status_code == 200, (role, endpoint, url, resp.status_code)
+    reachable = _reachable_paths(client)
+    assert {urlsplit(u).path for u in entries.values()} <= reachable
+    for rule in rules:
+        if rule.endpoint in _UNLINKED or rule.endpoint in ("web.logout",):
+            continue
+        resp = client.get(rule.rule)
+        if resp.status_code == 200 and resp.mimetype == "text/html":
+            assert rule.rule in reachable, (role, rule.endpoint, "a page this role may open is not linked")
+
+
 def test_codes_show_bilingual_labels_and_filters_are_choices(client, auth, city):
     auth.login(client, "boss")
     page = client.get("/projects").get_data(as_text=True)
@@ -243,8 +305,8 @@ def test_standards_catalog_download_and_managed_publish(client, auth, city, db_s
         "file": (io.BytesIO(json.dumps(v1).encode()), "parking.json")}, content_type="multipart/form-data")
     body = resp.get_data(as_text=True)
     assert resp.status_code == 200 and 'name="confirm"' in body, body[-3000:]
-    from standards import services as standards
     from kernel.errors import NotFound
+    from standards import services as standards
 
     with pytest.raises(NotFound):  # the check published nothing
         standards.version_get(db_session, SYSTEM, "city.parking@1.0.0")
@@ -405,3 +467,38 @@ def test_steward_scan_preview_and_anonymity(app, client, auth, db_session):
     auth.user("vendor", username="v9")
     auth.login(client, "v9")
     assert client.get("/steward").status_code == 403
+
+
+def test_standard_lint_results_page_and_own_document(client, auth, city, db_session):
+    """Lint results of an OpenAPI standard's version (public, like the catalog) and of an uploaded document
+    (signed in) with the same rule set."""
+    import io
+    import json
+
+    from standards import services as standards
+
+    spec = {"openapi": "3.1.0", "info": {"title": "泊位查询", "version": "1.0.0"},
+            "paths": {"/berths": {"get": {"responses": {"200": {"description": "ok"}}}}}}
+    standards.publish(db_session, SYSTEM, "parking.api", "1.0.0", json.dumps(spec, ensure_ascii=False),
+                      kind="openapi")
+    page = client.get("/standards/parking.api")
+    assert "/standards/parking.api/1.0.0/lint" in page.get_data(as_text=True)
+    lint = client.get("/standards/parking.api/1.0.0/lint")
+    html = lint.get_data(as_text=True)
+    assert lint.status_code == 200 and "operation" in html.lower()  # e.g. operationId / tags rules
+    assert client.get("/standards/registry.proposal/1.0.0/lint").status_code == 422  # not an OpenAPI standard
+    assert client.get("/standards/parking.api/9.9.9/lint").status_code == 404
+    assert client.post("/standards/parking.api/1.0.0/lint", data={}).status_code in (400, 401)  # CSRF / login
+
+    auth.login(client, "vendor1")
+    form = client.get("/standards/parking.api/1.0.0/lint")
+    better = dict(spec, paths={"/berths": {"get": {"operationId": "listBerths", "tags": ["berths"],
+                                                   "summary": "Berths", "responses": {"200": {"description": "ok"}}}}})
+    resp = client.post("/standards/parking.api/1.0.0/lint", data={
+        "csrf_token": csrf_token(form), "file": (io.BytesIO(json.dumps(better).encode()), "mine.json")},
+        content_type="multipart/form-data")
+    assert resp.status_code == 200 and "mine.json" in resp.get_data(as_text=True)
+    bad = client.post("/standards/parking.api/1.0.0/lint", data={
+        "csrf_token": csrf_token(form), "file": (io.BytesIO(b"{not json"), "broken.json")},
+        content_type="multipart/form-data")
+    assert bad.status_code == 422 and 'aria-invalid="true"' in bad.get_data(as_text=True)

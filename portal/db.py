@@ -127,6 +127,17 @@ def get_session() -> Session:
     return g.db_session
 
 
+def streamed(session: Session, chunks: Iterator) -> Iterator:
+    """A response body that reads the database while it is sent: the request's teardown has closed ``session``
+    by then, and reading re-opens a transaction on it (on SQLite ``BEGIN IMMEDIATE``: the write lock) that no
+    teardown would end. This ends it when the body is done or the client goes away."""
+    try:
+        yield from chunks
+    finally:
+        session.rollback()
+        session.close()
+
+
 def _close_session(_exc: BaseException | None) -> None:
     session = g.pop("db_session", None)
     if session is not None:

@@ -168,10 +168,13 @@ def export_projects():
         raise BadRequest("format must be csv, xlsx or json")
     from flask import stream_with_context
 
-    items = reg.projects_for_export(get_session(), current_principal(), filters=_filters())
+    session = get_session()
+    items = reg.projects_for_export(session, current_principal(), filters=_filters())
     mime = {"csv": "text/csv; charset=utf-8", "json": "application/json",
             "xlsx": "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"}[fmt]
-    return Response(stream_with_context(reg_export.stream(items, fmt)), mimetype=mime.split(";")[0], content_type=mime,
+    from portal.db import streamed
+
+    return Response(stream_with_context(streamed(session, reg_export.stream(items, fmt))), mimetype=mime.split(";")[0], content_type=mime,
                     headers={"Content-Disposition": f"attachment; filename=projects.{fmt}"})
 
 

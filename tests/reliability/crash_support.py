@@ -118,8 +118,10 @@ class Instance:
 
     def serve(self) -> tuple[subprocess.Popen, str]:
         port = free_port()
+        log = (self.path.parent / f"serve-{self.path.name}-{port}.log").open("wb")  # beside, not in, the instance
         proc = subprocess.Popen(citygov_cmd("serve", "--port", str(port), "--threads", "4"), env=self.env,
-                                stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+                                stdin=subprocess.DEVNULL, stdout=log, stderr=subprocess.STDOUT)
+        log.close()
         self.procs.append(proc)
         base = f"http://127.0.0.1:{port}"
         for _ in range(300):

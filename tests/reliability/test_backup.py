@@ -20,9 +20,10 @@ READS = ["/api/v1/projects?per_page=500&order=title", "/api/v1/projects/export?f
          "/api/v1/audit/events?limit=200", "/api/v1/audit/entries?start=0&end=50"]
 
 
-@pytest.fixture(params=backends())
-def demo(request, tmp_path):
-    path = tmp_path / "demo"
+@pytest.fixture(scope="module", params=backends())
+def demo(request, tmp_path_factory):
+    """One demo city per back-end for this module (the tests only add to it)."""
+    path = tmp_path_factory.mktemp(f"demo-{request.param}") / "demo"
     url = f"sqlite:///{path / 'citygov.sqlite'}" if request.param == "sqlite" else create_pg_database()
     inst = Instance(path=path, url=url, backend=request.param)
     res = inst.ok("demo", "--instance", str(path), "--format", "json", timeout=600)
@@ -100,9 +101,10 @@ def test_backup_then_restore_verifies_with_the_same_root_and_serves_the_same_dat
         assert len(before["/api/v1/projects?per_page=500&order=title"][1]["items"]) > 100
         assert before["/api/v1/standards"][1]["items"]
         # a second restore into the now non-empty instance is refused with exit 2, nothing changed
+        root = target.audit_verify()["root_hash"]
         again = target.run("restore", str(dest))
         assert again.returncode == 2 and "not empty" in again.stderr
-        assert target.audit_verify()["root_hash"] == before_verify["root_hash"]
+        assert target.audit_verify()["root_hash"] == root
     finally:
         discard_instance(target)
 
@@ -167,7 +169,8 @@ def test_backup_taken_while_ingest_and_audited_writes_run_is_consistent(demo, tm
         # the snapshot holds whole batches only: each source's events match its committed high-water mark
         rows = target.query("SELECT s.id, s.events, s.high_water, count(e.line_offset), max(e.line_offset) "
                             "FROM secmon_source s LEFT JOIN secmon_event e ON e.source_id = s.id "
-                            "WHERE s.first_name LIKE '%eve.json' GROUP BY s.id, s.events, s.high_water")
+                            "JOIN secmon_sensor n ON n.id = s.sensor_id WHERE n.name = 'backup-1' "
+                            "GROUP BY s.id, s.events, s.high_water")
         assert rows, "the backup must hold the ingest's first committed batch"
         (_sid, events, high_water, count, last), = rows
         assert count == events and 0 < events and (last is None or last < high_water)

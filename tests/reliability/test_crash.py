@@ -147,3 +147,128 @@ def test_eve_http_push_server_killed_keeps_every_acknowledged_push(instance):
     proc2.terminate()
     proc2.wait(timeout=30)
     instance.audit_verify()
+
+
+# --------------------------------------------------------------------------- one-transaction commands
+
+
+def _killed_at(inst, point: str, *args: str):
+    """Run ``citygov ARGS`` until it reaches the fault point ``point`` (all of its work flushed into the open
+    transaction, nothing committed), SIGKILL it there."""
+    proc = inst.popen(*args, env={FAULT_ENV: point})
+    inst.wait_for_line(proc, f"citygov-fault-pause: {point}", timeout=300)
+    inst.kill9(proc)
+
+
+def _audit_count(inst, action: str) -> int:
+    return inst.scalar("SELECT count(*) FROM audit_event WHERE action = :a", a=action)
+
+
+def test_library_import_killed_before_commit_leaves_nothing_and_keeps_the_acknowledged_import(instance, tmp_path):
+    from registry import generator
+
+    def library(n, seed, tag):
+        docs = generator.library(n, seed=seed)
+        for i, d in enumerate(docs):
+            d.update(state="approved", approved_on="2024-01-02", decision_ref=f"{tag}-{i}")
+        path = tmp_path / f"{tag}.json"
+        path.write_text(json.dumps(docs, ensure_ascii=False), encoding="utf-8")
+        return path
+
+    first = json.loads(instance.ok("projects", "import", str(library(50, 3, "ACK")), "--create-organisations",
+                                   "--format", "json").stdout)
+    assert first["imported"] == 50  # acknowledged: exit 0
+    events_before = instance.scalar("SELECT count(*) FROM audit_event")
+    big = library(1500, 5, "CRASH")
+    _killed_at(instance, "registry.library_import.before_commit", "projects", "import", str(big),
+               "--create-organisations")
+    ids = [r[0] for r in instance.query("SELECT id FROM registry_project")]
+    assert sorted(ids) == sorted(first["ids"]), "the acknowledged import is whole; nothing of the killed one"
+    assert instance.scalar("SELECT count(*) FROM registry_transition") == 50
+    assert instance.scalar("SELECT count(*) FROM audit_event") == events_before
+    instance.audit_verify()
+    again = json.loads(instance.ok("projects", "import", str(big), "--create-organisations", "--format",
+                                   "json").stdout)
+    assert again["imported"] == 1500
+    assert instance.scalar("SELECT count(*) FROM registry_project") == 1550
+    assert _audit_count(instance, "registry:library:import") == 2
+    assert _audit_count(instance, "registry:project:import") == 1550
+    instance.audit_verify()
+
+
+def test_standards_publish_killed_before_commit_leaves_no_half_version(instance, tmp_path):
+    from registry.certify import samples
+
+    def spec(version):
+        path = tmp_path / f"uds-{version}.json"
+        path.write_text(json.dumps(samples.standard_spec(version)), encoding="utf-8")
+        return str(path)
+
+    instance.ok("standards", "publish", f"{samples.STANDARD_NAME}@1.0.0", spec("1.0.0"), "--kind", "openapi")
+    versions = instance.query("SELECT version, state FROM standards_version")
+    published_events = instance.scalar("SELECT count(*) FROM audit_event")
+    _killed_at(instance, "standards.publish.before_commit", "standards", "publish",
+               f"{samples.STANDARD_NAME}@1.1.0", spec("1.1.0"))
+    assert instance.query("SELECT version, state FROM standards_version") == versions == [("1.0.0", "published")]
+    assert instance.scalar("SELECT count(*) FROM audit_event") == published_events
+    instance.audit_verify()
+    instance.ok("standards", "publish", f"{samples.STANDARD_NAME}@1.1.0", spec("1.1.0"))
+    assert sorted(instance.query("SELECT version, state FROM standards_version")) == [
+        ("1.0.0", "published"), ("1.1.0", "published")]
+    instance.audit_verify()
+
+
+def test_certificate_issue_killed_before_commit_issues_nothing_and_writes_no_file(instance, tmp_path):
+    from registry.certify import samples
+
+    std = tmp_path / "uds.json"
+    std.write_text(json.dumps(samples.standard_spec("1.0.0")), encoding="utf-8")
+    instance.ok("standards", "publish", f"{samples.STANDARD_NAME}@1.0.0", str(std), "--kind", "openapi")
+    instance.ok("org", "add", "V-CRASH", "Crash test vendor", "--kind", "vendor")
+    vendor, har = tmp_path / "vendor.json", tmp_path / "traffic.har"
+    vendor.write_text(json.dumps(samples.vendor_spec()), encoding="utf-8")
+    har.write_text(json.dumps(samples.good_har()), encoding="utf-8")
+    run = json.loads(instance.ok("certify", "--standard", f"{samples.STANDARD_NAME}@1.0.0", "--spec", str(vendor),
+                                 "--har", str(har), "--vendor", "V-CRASH", "--submit", "--format", "json").stdout)
+    assert run["conformant"]
+    out = tmp_path / "cert.json"
+    _killed_at(instance, "certify.issue.before_commit", "cert", "issue", run["id"], "--out", str(out))
+    assert instance.scalar("SELECT count(*) FROM registry_certificate") == 0
+    assert _audit_count(instance, "registry:certificate:issue") == 0
+    assert not out.exists() and not list(tmp_path.glob(".cert.json.*"))
+    instance.audit_verify()
+    issued = json.loads(instance.ok("cert", "issue", run["id"], "--out", str(out), "--format", "json").stdout)
+    assert instance.query("SELECT serial FROM registry_certificate") == [(issued["serial"],)]
+    assert _audit_count(instance, "registry:certificate:issue") == 1
+    assert json.loads(out.read_text(encoding="utf-8"))  # the file is complete JSON
+    instance.audit_verify()
+
+
+def test_desensitize_killed_while_writing_leaves_the_previous_output_whole(instance, tmp_path):
+    import csv
+
+    src = tmp_path / "people.csv"
+    with src.open("w", encoding="utf-8", newline="") as fh:
+        w = csv.writer(fh)
+        w.writerow(["姓名", "身份证号", "手机", "年龄"])
+        for i in range(20000):
+            w.writerow([f"张{i}", "11010519491231002X", f"138{i:08d}", str(20 + i % 50)])
+    policy = tmp_path / "policy.yaml"
+    policy.write_text("version: 1\ncolumns:\n  姓名: {type: drop}\n  身份证号: {type: drop}\n  手机: {type: drop}\n"
+                      "  年龄: {type: generalize, method: age_band}\n", encoding="utf-8")
+    out = tmp_path / "out" / "people.csv"
+    instance.ok("opendata", "desensitize", str(src), "--policy", str(policy), "--out", str(out))
+    previous = out.read_bytes()
+    with src.open("a", encoding="utf-8", newline="") as fh:
+        csv.writer(fh).writerow(["李四", "440308199901101512", "13912345678", "99"])
+    proc = instance.popen("opendata", "desensitize", str(src), "--policy", str(policy), "--out", str(out),
+                          env={FAULT_ENV: "opendata.desensitize.before_rename"})
+    instance.wait_for_line(proc, "citygov-fault-pause", timeout=300)
+    leftovers = list(out.parent.glob(".people.csv.*.tmp"))
+    assert len(leftovers) == 1 and leftovers[0].stat().st_size > 0  # complete, but under its temporary name
+    instance.kill9(proc)
+    assert out.read_bytes() == previous, "the output is the previous complete file, not a half-written one"
+    assert [p.name for p in out.parent.iterdir() if not p.name.startswith(".")] == ["people.csv"]
+    instance.ok("opendata", "desensitize", str(src), "--policy", str(policy), "--out", str(out))
+    assert out.read_bytes() != previous and len(out.read_text(encoding="utf-8").splitlines()) == 20002
+    assert not list(out.parent.glob(".people.csv.*")), "the killed run's temporary file is cleaned up"

@@ -340,3 +340,63 @@ def list_backups(folder: str | os.PathLike, limit: int = 20) -> list[dict[str, A
                               "bytes": sum(p.get("bytes", 0) for p in m.get("parts", []))})
     found.sort(key=lambda d: d["created_at"] or "", reverse=True)
     return found[:limit]
+
+
+# --------------------------------------------------------------------------- history (audited)
+
+BACKUP_ACTION = "portal:backup:create"
+
+
+def _admin(principal) -> bool:
+    from kernel.principal import Role
+
+    return principal.has_role(Role.COMMISSION_ADMIN)
+
+
+def _register_policies() -> None:
+    from kernel.permissions import policy
+
+    @policy(BACKUP_ACTION)
+    def can_create_backup(principal, _resource=None) -> bool:  # the system principal of the CLI passes anyway
+        return _admin(principal)
+
+    @policy("portal:backup:list")
+    def can_list_backups(principal, _resource=None) -> bool:
+        return _admin(principal)
+
+
+_register_policies()
+
+
+def backup_record(session, principal, path: str | os.PathLike, manifest: dict[str, Any]) -> None:
+    """Append the audit event of a completed backup (after it is complete: the backup itself does not hold it)."""
+    import audit
+    from kernel.permissions import authorize
+
+    authorize(principal, BACKUP_ACTION)
+    digest = hashlib.sha256(json.dumps(manifest, sort_keys=True).encode()).hexdigest()
+    details = {"path": str(path), "backend": manifest["backend"], "created_at": manifest["created_at"],
+               "parts": len(manifest["parts"]), "bytes": sum(p["bytes"] for p in manifest["parts"]),
+               "audit_tree_size": manifest["audit_tree_size"], "manifest_sha256": digest}
+    audit.record(session, principal, BACKUP_ACTION, object_type="backup", object_id=digest[:32],
+                 state={"manifest_sha256": digest}, details=details)
+    session.commit()
+
+
+def backup_history(session, principal, limit: int = 20) -> list[dict[str, Any]]:
+    """The last backups recorded in the audit log, newest first, with whether each folder is still there."""
+    from sqlalchemy import select
+
+    from audit.models import AuditEvent
+    from kernel.permissions import authorize
+
+    authorize(principal, "portal:backup:list")
+    rows = session.execute(select(AuditEvent).where(AuditEvent.action == BACKUP_ACTION)
+                           .order_by(AuditEvent.seq.desc()).limit(limit)).scalars().all()
+    out = []
+    for ev in rows:
+        d = dict(ev.details or {})
+        d["index"], d["actor"] = ev.seq, ev.actor
+        d["present"] = (Path(d.get("path", "")) / MANIFEST).is_file()
+        out.append(d)
+    return out

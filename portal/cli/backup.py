@@ -46,6 +46,11 @@ def register(cli: click.Group) -> None:
                                      instance_path=current_app.instance_path, key_dir=key_dir(), version=ver)
         except BackupError as exc:
             fail(str(exc))
+        from portal.backup import backup_record
+        from portal.cli._common import cli_session
+
+        with cli_session("cli:backup") as (session, system):  # the audit log lists it (and the admin page)
+            backup_record(session, system, Path(dest).absolute(), manifest)
         manifest = {"path": str(Path(dest).absolute()), **manifest}
         emit(manifest, fmt, lambda m: f"backup of the {m['backend']} database written to {m['path']}: "
              f"{len(m['parts'])} parts, {_size(sum(p['bytes'] for p in m['parts']))}, audit log of "

@@ -324,24 +324,6 @@ def restore_backup(src: str | os.PathLike, *, database_url: str, instance_path: 
     return manifest
 
 
-def list_backups(folder: str | os.PathLike, limit: int = 20) -> list[dict[str, Any]]:
-    """The complete backups (folders with a manifest) directly under ``folder``, newest first."""
-    root = Path(folder)
-    found = []
-    if root.is_dir():
-        for entry in root.iterdir():
-            if entry.is_dir() and (entry / MANIFEST).is_file():
-                try:
-                    m = read_manifest(entry, check=False)
-                except BackupError:
-                    continue
-                found.append({"path": str(entry), "created_at": m.get("created_at"), "backend": m.get("backend"),
-                              "audit_tree_size": m.get("audit_tree_size"),
-                              "bytes": sum(p.get("bytes", 0) for p in m.get("parts", []))})
-    found.sort(key=lambda d: d["created_at"] or "", reverse=True)
-    return found[:limit]
-
-
 # --------------------------------------------------------------------------- history (audited)
 
 BACKUP_ACTION = "portal:backup:create"

@@ -89,11 +89,12 @@ def test_backup_then_restore_verifies_with_the_same_root_and_serves_the_same_dat
             status, body = after[path]
             assert status == 200 and before[path][0] == 200, (path, before[path], status, body)
             if path.startswith("/api/v1/audit/events"):
-                # both logins appended one event each after the backup point; the rest is the same history
+                # after the backup point the original recorded the backup and a login, the restored one a
+                # login: compare the newest 150 events of the history both share
                 tail = before_verify["tree_size"]
-                old = [e for e in before[path][1]["items"] if e.get("index", 0) < tail]
-                new = [e for e in body["items"] if e.get("index", 0) < tail]
-                assert old == new and old
+                old = [e for e in before[path][1]["items"] if tail - 150 <= e["index"] < tail]
+                new = [e for e in body["items"] if tail - 150 <= e["index"] < tail]
+                assert old == new and len(old) == min(150, tail)
             elif path == "/api/v1/audit/checkpoint":
                 assert body == before[path][1]
             else:

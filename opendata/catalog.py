@@ -203,7 +203,9 @@ def distribution_add(session: Session, principal: Principal, ident: str, *, sour
         digest = h.hexdigest()
         target = blob_path(storage, digest)
         target.parent.mkdir(parents=True, exist_ok=True)
-        os.replace(tmp, target)
+        from kernel.atomicfile import commit
+
+        commit(tmp, target)  # fsync, rename, fsync the folder: the blob is complete once the row refers to it
     except BaseException:
         Path(tmp).unlink(missing_ok=True)
         raise

@@ -8,13 +8,14 @@ from __future__ import annotations
 import csv
 import json
 import os
-import tempfile
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from kernel import atomicfile
 from kernel.errors import ValidationFailed
+from kernel.faults import pause_point
 from opendata.operators import Keys, OperatorError, OpStats, build_operator
 from opendata.policy import check_policy_columns
 from opendata.recognizers import Detector, default_detector
@@ -113,8 +114,7 @@ def desensitize(
     out_cols = [cols[i] for i in keep_idx]
     target = Path(out)
     fmt = _out_format(target, table.format)
-    target.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=f".{target.name}.", suffix=".tmp", dir=target.parent)
+    fd, tmp = atomicfile.temp_path(target)  # also removes temporary files of killed runs
     n = 0
     try:
         with os.fdopen(fd, "w", encoding=out_encoding, newline="") as fh:
@@ -124,6 +124,8 @@ def desensitize(
                 w.row([op(row[i] if i < len(row) else None) for i, op in pairs])
                 n += 1
             w.close()
+            fh.flush()
+            os.fsync(fh.fileno())
         result = DesensitizeResult(str(target), n, cols, out_cols, seconds=0.0)
         for c in cols:
             result.operators[c] = {"spec": specs[c], "applied": stats[c].applied, "invalid": stats[c].invalid}
@@ -137,7 +139,9 @@ def desensitize(
                     "codes may be kept, in keep_identifiers with a reason)",
                     errors=rep.errors(),
                 )
+        pause_point("opendata.desensitize.before_rename")
         os.replace(tmp, target)
+        atomicfile.fsync_dir(target.parent)
     except BaseException:
         try:
             os.unlink(tmp)

@@ -13,7 +13,6 @@ import io
 import itertools
 import json
 import os
-import tempfile
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -521,16 +520,7 @@ def _open_ndjson(p: Path, encoding: str | None) -> Table:
 @contextmanager
 def atomic_output(path: str | os.PathLike, *, encoding: str = "utf-8", newline: str | None = ""):
     """Write to a temporary file beside ``path`` and rename it over ``path`` only on success."""
-    target = Path(path)
-    target.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=f".{target.name}.", suffix=".tmp", dir=target.parent)
-    try:
-        with os.fdopen(fd, "w", encoding=encoding, newline=newline) as fh:
-            yield fh
-        os.replace(tmp, target)
-    except BaseException:
-        try:
-            os.unlink(tmp)
-        except FileNotFoundError:
-            pass
-        raise
+    from kernel.atomicfile import atomic_write
+
+    with atomic_write(path, "w", encoding=encoding, newline=newline) as fh:
+        yield fh

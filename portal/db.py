@@ -220,6 +220,15 @@ def _end_reading(_exc: BaseException | None) -> None:
     token = g.pop("db_reading_token", None)
     if token is not None:
         _READING.reset(token)
+def streamed(session: Session, chunks: Iterator) -> Iterator:
+    """A response body that reads the database while it is sent: the request's teardown has closed ``session``
+    by then, and reading re-opens a transaction on it (on SQLite ``BEGIN IMMEDIATE``: the write lock) that no
+    teardown would end. This ends it when the body is done or the client goes away."""
+    try:
+        yield from chunks
+    finally:
+        session.rollback()
+        session.close()
 
 
 def _close_session(_exc: BaseException | None) -> None:

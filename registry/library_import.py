@@ -28,6 +28,7 @@ from kernel.errors import ValidationFailed
 from kernel.ids import new_id
 from kernel.permissions import authorize
 from kernel.principal import Principal
+from kernel.faults import pause_point
 from registry import indexstore, proposal
 from registry import similarity as sim
 from registry.importing import LIFECYCLE_FIELDS
@@ -209,5 +210,7 @@ def project_import(session, principal: Principal, rows: list[tuple[int, Any]], *
     except BaseException:
         session.rollback()
         raise
+    session.flush()
+    pause_point("registry.library_import.before_commit")
     session.commit()
     return created

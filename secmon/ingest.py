@@ -19,6 +19,7 @@ from itertools import chain
 from operator import itemgetter
 from pathlib import Path
 from typing import Any, BinaryIO
+from collections.abc import Callable
 
 import orjson
 from sqlalchemy import delete, select, text
@@ -30,6 +31,10 @@ from kernel.errors import NotAuthenticated
 from secmon import eve
 from secmon.models import SecmonEvent, SecmonQuarantine, SecmonSensor, SecmonSource
 from secmon.sensors import _ensure_sensor
+
+#: called after each batch's COMMIT returned, with the source's id, name, high-water offset and totals
+OnCommit = Callable[[dict], None]
+
 
 @dataclass
 class IngestReport:
@@ -74,8 +79,10 @@ def _fast_sqlite_nulls() -> None:
 
 class _Ingestor:
     def __init__(self, session: Session, sensor: SecmonSensor, *, batch_size: int, validate: bool,
-                 schema_dir: str | None, engine_version: str | None):
+                 schema_dir: str | None, engine_version: str | None, on_commit: OnCommit | None = None):
         self.session = session
+        self.on_commit = on_commit
+        self._pending_ack: dict | None = None
         self.sensor = sensor
         self.batch_size = batch_size
         self.validate = validate
@@ -316,9 +323,14 @@ class _Ingestor:
             self.session.add(src)
             self.session.flush()
         types.update(map(_EVENT_TYPE, rows))
+        ack = {"source_id": src.id, "source": src.first_name, "offset": src.high_water, "events": src.events,
+               "quarantined": src.quarantined} if self.on_commit is not None else None
         if not background:
             self.session.commit()
+            if ack is not None:
+                self.on_commit(ack)
             return
+        self._pending_ack = ack
         self._pending = threading.Thread(target=self._commit, name="secmon-ingest-commit", daemon=True)
         self._pending.start()
 
@@ -343,8 +355,11 @@ class _Ingestor:
         t.join()
         self._pending = None
         exc, self._pending_error = self._pending_error, None
+        ack, self._pending_ack = self._pending_ack, None
         if exc is not None:
             raise exc
+        if ack is not None:  # acknowledged only once its COMMIT returned (durable: synchronous=FULL / PG fsync)
+            self.on_commit(ack)
 
 
 def _head_len(item) -> int:
@@ -408,8 +423,11 @@ def event_partitions(session: Session) -> list[str]:
 
 def eve_ingest(session: Session, principal: Principal, paths: list[str | Path], *, sensor: str,
                batch_size: int = 20000, validate: bool = True, schema_dir: str | None = None,
-               engine_version: str | None = None) -> IngestReport:
-    """Ingest EVE files (plain or gzip), rotated series, directories and ``-`` (stdin, streaming)."""
+               engine_version: str | None = None, on_commit: OnCommit | None = None) -> IngestReport:
+    """Ingest EVE files (plain or gzip), rotated series, directories and ``-`` (stdin, streaming).
+
+    ``on_commit`` is called after every batch is committed (never before): what it reports is durable, and a
+    re-run of the same file continues from the source's high-water offset."""
     authorize(principal, "secmon:eve:ingest", sensor)
     try:
         sources = eve.expand_sources(paths)
@@ -418,7 +436,7 @@ def eve_ingest(session: Session, principal: Principal, paths: list[str | Path], 
     s = _ensure_sensor(session, sensor)
     session.commit()
     ing = _Ingestor(session, s, batch_size=batch_size, validate=validate, schema_dir=schema_dir,
-                    engine_version=engine_version)
+                    engine_version=engine_version, on_commit=on_commit)
     report = IngestReport()
     t0 = time.perf_counter()
     for path in sources:

@@ -30,6 +30,7 @@ from kernel.errors import Conflict, NotFound, ValidationFailed
 from kernel.ids import sha256_hex
 from kernel.permissions import authorize
 from kernel.principal import Principal
+from kernel.faults import pause_point
 from standards import compat, oasdiff
 from standards.jsonschema_engine import (
     build_registry,
@@ -469,6 +470,8 @@ def publish(session, principal: Principal, name: str, version: str, content: byt
         session.rollback()
         raise
     if not dry_run:
+        session.flush()
+        pause_point("standards.publish.before_commit")
         session.commit()
     return v
 

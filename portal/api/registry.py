@@ -171,11 +171,15 @@ def export_projects():
         raise BadRequest("format must be csv, xlsx or json")
     from flask import stream_with_context
 
+    session = get_session()
     principal = current_principal()
-    items = reg.projects_for_export(get_session(), principal, filters=_filters())
+    items = reg.projects_for_export(session, principal, filters=_filters())
     mime = {"csv": "text/csv; charset=utf-8", "json": "application/json",
             "xlsx": "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"}[fmt]
-    return Response(stream_with_context(reg_export.stream(items, fmt, matches_of=lambda p: reg.visible_matches(principal, p))), mimetype=mime.split(";")[0], content_type=mime,
+    from portal.db import streamed
+
+    chunks = reg_export.stream(items, fmt, matches_of=lambda p: reg.visible_matches(principal, p))
+    return Response(stream_with_context(streamed(session, chunks)), mimetype=mime.split(";")[0], content_type=mime,
                     headers={"Content-Disposition": f"attachment; filename=projects.{fmt}"})
 
 

@@ -189,8 +189,11 @@ def register(cli: click.Group) -> None:
     def _write_cert(path: str, document: str | None) -> None:
         if not document:
             fail("the certificate has no file yet")
+        from kernel.atomicfile import atomic_write
+
         try:
-            Path(path).write_text(document, encoding="utf-8")
+            with atomic_write(path, "w", encoding="utf-8") as fh:
+                fh.write(document)
         except OSError as exc:
             fail(f"cannot write {path}: {exc.strerror or exc}")
 

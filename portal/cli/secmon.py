@@ -149,14 +149,24 @@ def register(cli: click.Group) -> None:
         d = diff_rulesets(_load([old]), _load([new]))
         emit(d, fmt, format_diff_text)
 
+    def _print_commit(ack: dict) -> None:
+        click.echo(f"committed source={ack['source_id']} offset={ack['offset']} events={ack['events']} "
+                   f"quarantined={ack['quarantined']} name={ack['source']}", err=True)
+        sys.stderr.flush()
+
     @secmon_group.command("ingest")
     @click.argument("paths", nargs=-1, required=True, type=click.Path(allow_dash=True))
     @click.option("--sensor", required=True, help="Sensor name the events come from.")
     @click.option("--no-validate", is_flag=True, help="Skip EVE schema validation.")
     @click.option("--schema-dir", type=click.Path(file_okay=False), help="Directory of Suricata EVE schemas.")
     @click.option("--no-correlate", is_flag=True, help="Do not correlate the new alerts into incidents afterwards.")
+    @click.option("--batch-size", type=click.IntRange(1, 1_000_000), default=20000, show_default=True,
+                  help="Lines per committed batch.")
+    @click.option("--progress", is_flag=True,
+                  help="After each committed batch print 'committed source=ID offset=BYTES events=N' to stderr: "
+                       "everything up to that offset is durable; re-running the same file continues from there.")
     @format_option
-    def ingest(paths, sensor, no_validate, schema_dir, no_correlate, fmt):
+    def ingest(paths, sensor, no_validate, schema_dir, no_correlate, batch_size, progress, fmt):
         """Ingest EVE JSON files (.gz too), rotated series, directories or - (stdin, streaming); then correlate
         the new alerts into incidents (alarms are queued; the scheduler delivers them)."""
         from kernel.errors import CityGovError
@@ -168,7 +178,8 @@ def register(cli: click.Group) -> None:
         with cli_session("cli:secmon") as (session, system):
             try:
                 rep = services.eve_ingest(session, system, list(paths), sensor=sensor, validate=not no_validate,
-                                          schema_dir=schema_dir)
+                                          schema_dir=schema_dir, batch_size=batch_size,
+                                          on_commit=_print_commit if progress else None)
                 corr = None
                 if not no_correlate:
                     from portal.cli.secmon_ops import _cfg, _notify_cfg

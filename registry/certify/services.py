@@ -23,6 +23,7 @@ from kernel.errors import Conflict, NotFound, ValidationFailed
 from kernel.ids import sha256_hex
 from kernel.permissions import authorize
 from kernel.principal import Principal, system_principal
+from kernel.faults import pause_point
 from registry.certify import certificates as certs
 from registry.certify import engine
 from registry.certify.models import Certificate, CertRun
@@ -161,6 +162,8 @@ def certificate_issue(session, principal: Principal, run_id: str, *, key_dir: st
     session.add(cert)
     session.flush()
     _supersede_older(session, principal, cert)
+    session.flush()
+    pause_point("certify.issue.before_commit")
     session.commit()
     attach_proof(session, cert, key_dir=key_dir, origin=origin)
     return cert

@@ -114,10 +114,12 @@ def _data_kind(fname: str) -> str:
     return "auto"
 
 
-def openapi_doc(session, principal: Principal, ref_or_path: str) -> tuple[str, Any]:
-    """(label, parsed OpenAPI document) for a file path or a ``NAME@VERSION`` registry reference."""
+def openapi_doc(session, principal: Principal, ref_or_path: str, *, allow_path: bool = False) -> tuple[str, Any]:
+    """(label, parsed OpenAPI document) for a ``NAME@VERSION`` registry reference or, only when the caller
+    is the local operator (``allow_path``: the CLI), a file path. A reference from the network never names
+    a server file."""
     p = Path(ref_or_path)
-    if p.exists():
+    if allow_path and p.exists():
         from standards.loading import read_path
 
         data = read_path(p)

@@ -266,7 +266,7 @@ def register(cli: click.Group) -> None:
                     rules = services.lint_ruleset_of(session, principal, standard)
         elif "@" in file:
             with cli_session("standards-lint") as (session, principal):
-                label, doc = services.openapi_doc(session, principal, file)
+                label, doc = services.openapi_doc(session, principal, file, allow_path=True)
                 if rules is None:  # the commission's rule set of that standard
                     rules = services.lint_ruleset_of(session, principal, standard or file)
         else:

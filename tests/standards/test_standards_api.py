@@ -57,3 +57,13 @@ def test_checks_need_any_authenticated_caller(client, auth):
     bad = client.post("/api/v1/standards/check", json={"kind": "openapi", "content": bomb}, headers=h)
     assert bad.status_code == 400 and "billion" in bad.get_json()["detail"]
     assert client.post("/api/v1/standards/diff", json={"old": "x", "new": API}, headers=h).status_code == 400
+
+
+def test_a_reference_from_the_network_never_reads_a_server_file(client, auth, tmp_path):
+    secret = tmp_path / "secret@1.0.0"
+    secret.write_text(json.dumps(API), encoding="utf-8")  # a valid OpenAPI document at a path with '@'
+    h = auth.headers(auth.user(Role.VENDOR))
+    for op, body in (("lint", {"document": str(secret)}), ("diff", {"old": str(secret), "new": API})):
+        resp = client.post(f"/api/v1/standards/{op}", json=body, headers=h)
+        assert 400 <= resp.status_code < 500, (op, resp.status_code)
+        assert resp.mimetype == "application/problem+json"

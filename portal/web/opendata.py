@@ -31,11 +31,8 @@ def _steward_or_approver(principal: Principal) -> bool:
 add("web.opendata_catalog", N_("Open data"), None, order=52)
 add("web.opendata_steward", N_("Data releases"), None, anonymous=False, order=47, visible=_steward_or_approver)
 
-from portal.web.nav import N_, add
 
 ckan_bp = Blueprint("ckan_api", __name__)
-add("web.opendata_catalog", N_("Open data"), None, order=46)
-add("web.opendata_steward", N_("Data releases"), "opendata:dataset:create", anonymous=False, order=46)
 ANONYMOUS = Principal(kind="anonymous")
 
 

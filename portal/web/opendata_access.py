@@ -7,7 +7,7 @@ from __future__ import annotations
 from flask import flash, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 
-from kernel.errors import CityGovError, NotAuthenticated
+from kernel.errors import CityGovError, NotAuthenticated, NotAuthorized
 from kernel.principal import Role
 from portal.auth import current_principal
 from portal.db import get_session
@@ -78,6 +78,8 @@ def opendata_access_inbox():
     from opendata.access import access_dict, access_list
 
     principal, session = _logged_in(), get_session()
+    if not principal.has_role(Role.DATA_STEWARD, Role.COMMISSION_ADMIN):
+        raise NotAuthorized("the access inbox is for data stewards and the commission")
     apps = [access_dict(session, a) for a in access_list(session, principal, inbox=True)]
     pending = [a for a in apps if a["state"] == "pending"]
     return render_template("web/opendata_access_inbox.html", pending=pending,

@@ -62,7 +62,8 @@ def test_bad_uploads_are_refused_before_queueing_and_other_roles_may_not_build(a
     resp = client.post("/monitoring/rulesets/build", data={
         "csrf_token": csrf_token(page), "name": "",
         "files": [(io.BytesIO(b"\xff\xfe not utf-8"), "bad.rules")]}, content_type="multipart/form-data")
-    assert resp.status_code == 422 and "not UTF-8" in resp.get_data(as_text=True)
+    body = resp.get_data(as_text=True)
+    assert resp.status_code == 422 and "bad.rules" in body and "UTF-8" in body
     resp = client.post("/monitoring/rulesets/build", data={"csrf_token": csrf_token(page), "name": "x"},
                        content_type="multipart/form-data")
     assert resp.status_code == 422 and 'aria-invalid="true"' in resp.get_data(as_text=True)

@@ -74,7 +74,8 @@ def init_app(app: Flask) -> None:
 
 @cache
 def openapi_document() -> dict[str, Any]:
-    """base.yaml merged with every area fragment (paths and components), parsed once."""
+    """base.yaml merged with every area fragment (paths and components), parsed once, plus the schemas an area
+    module derives from code or data (``openapi_schemas()`` returning ``{name: schema}``)."""
     doc = yaml.safe_load((OPENAPI_DIR / "base.yaml").read_text(encoding="utf-8"))
     doc.setdefault("paths", {})
     components = doc.setdefault("components", {})
@@ -94,6 +95,12 @@ def openapi_document() -> dict[str, Any]:
                 target[key] = value
         for tag in fragment.get("tags") or []:
             doc.setdefault("tags", []).append(tag)
+    for name in area_modules():  # schemas an area derives from a published format (e.g. the proposal schema)
+        derive = getattr(importlib.import_module(f"portal.api.{name}"), "openapi_schemas", None)
+        for key, value in (derive() if derive else {}).items():
+            if key in components.setdefault("schemas", {}):
+                raise RuntimeError(f"portal.api.{name}: components.schemas.{key} is also written in a fragment")
+            components["schemas"][key] = value
     return doc
 
 
@@ -125,10 +132,19 @@ def json_body(schema_name: str | None = None) -> Any:
         if errors:
             raise ValidationFailed(
                 "the request body does not match its schema",
-                errors=[{"pointer": "/" + "/".join(str(p) for p in e.absolute_path), "message": e.message}
-                        for e in errors[:50]],
+                errors=[_schema_error(e) for e in errors[:50]],
             )
     return data
+
+
+def _schema_error(err) -> dict[str, str]:
+    """One schema violation: the JSON ``pointer`` of the offending value, the dotted ``field`` (naming the
+    missing or unknown property itself for ``required`` / ``additionalProperties``) and the message."""
+    path = [str(p) for p in err.absolute_path]
+    field = list(path)
+    if err.validator in ("required", "additionalProperties") and "'" in err.message:
+        field.append(err.message.split("'")[1])
+    return {"field": ".".join(field) or "(document)", "pointer": "/" + "/".join(path), "message": err.message}
 
 
 def ok(data: Any, status: int = 200, headers: dict | None = None) -> Response:

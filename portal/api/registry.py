@@ -16,6 +16,45 @@ from registry import services as reg
 bp = Blueprint("api_registry", __name__)
 
 
+def openapi_schemas() -> dict:
+    """The proposal body schemas of the OpenAPI document, derived from the packaged ``registry.proposal``
+    JSON Schema (the one published in the standards registry), so the document cannot drift from it:
+
+    - ``Proposal``: a complete proposal, as required at submission;
+    - ``ProposalFields``: any subset of its fields (similarity search, compliance pre-check);
+    - ``ProjectDocument``: a draft: any subset with a non-blank ``title`` (what create and replace accept).
+    """
+    import copy
+    import json
+
+    source = proposal.packaged_schema()
+    defs = {"interface": "ProposalInterface", "contact": "ProposalContact"}
+    text = json.dumps({k: v for k, v in source.items() if k not in ("$schema", "$defs")})
+    for def_name, component in defs.items():
+        text = text.replace(f'"#/$defs/{def_name}"', f'"#/components/schemas/{component}"')
+    full = json.loads(text)
+    for name, prop in full["properties"].items():  # enumerated codes: an enum, each code's label in the description
+        branches = prop.get("oneOf") or []
+        if branches and all(isinstance(b, dict) and "const" in b for b in branches):
+            labels = "; ".join(f"`{b['const']}`: {b.get('title', b['const'])}" for b in branches)
+            full["properties"][name] = {"type": "string", "enum": [b["const"] for b in branches],
+                                        "description": f"{prop.get('description', '')} Codes: {labels}.".strip()}
+    full["description"] = (f"A proposal ({proposal.SCHEMA_REF}, GET /projects/schema). " + full.get("description", ""))
+    fields = copy.deepcopy(full)
+    fields.pop("required", None)
+    fields.pop("title", None)
+    fields["description"] = "Any subset of a proposal's fields (" + proposal.SCHEMA_REF + "); unknown fields are refused."
+    draft = copy.deepcopy(fields)
+    draft["required"] = ["title"]
+    draft["properties"]["title"] = {**draft["properties"]["title"], "pattern": r"\S"}
+    draft["description"] = ("A draft proposal (" + proposal.SCHEMA_REF + "): any subset of its fields with a non-blank "
+                            "title; every field present must be valid, missing required ones are reported at submission.")
+    out = {"Proposal": full, "ProposalFields": fields, "ProjectDocument": draft}
+    for def_name, component in defs.items():
+        out[component] = copy.deepcopy(source["$defs"][def_name])
+    return out
+
+
 @bp.record_once
 def _configure_index_store(state) -> None:
     """Every process of this instance maps the same persisted similarity index (``<instance>/registry-index``)."""
@@ -140,14 +179,14 @@ def similar_to_project(project_id: str):
 
 @bp.post("/projects/similar")
 def similar_to_document():
-    body = json_body("ProjectDocument")
+    body = json_body("ProposalFields")
     top = query_int("top", 5, minimum=1, maximum=100)
     return ok({"items": reg.project_similar(get_session(), current_principal(), data=body, top=top)})
 
 
 @bp.post("/projects/precheck")
 def precheck_document():
-    body = json_body("ProjectDocument")
+    body = json_body("ProposalCandidate")
     return ok(reg.precheck_data(get_session(), current_principal(), body))
 
 

@@ -10,7 +10,7 @@ models and the same migrations.
 from __future__ import annotations
 
 import importlib
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
@@ -125,6 +125,18 @@ def get_session() -> Session:
     if "db_session" not in g:
         g.db_session = get_db().session()
     return g.db_session
+
+
+def streamed_with_session(session: Session, chunks: Iterable[bytes]) -> Iterator[bytes]:
+    """A response body read through ``session`` (a session of its own, from ``get_db().session()``), closed
+    when the body is done or the client goes away. A body streamed after the view returns must not use the
+    request's session: that one is closed when the request ends, a closed session silently begins a new
+    transaction on next use, and that transaction (on SQLite: the database's write lock) would never end."""
+    try:
+        yield from chunks
+    finally:
+        session.rollback()
+        session.close()
 
 
 def _close_session(_exc: BaseException | None) -> None:

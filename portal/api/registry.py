@@ -205,12 +205,18 @@ def export_projects():
     fmt = request.args.get("format", "csv")
     if fmt not in ("csv", "xlsx", "json"):
         raise BadRequest("format must be csv, xlsx or json")
-    from flask import stream_with_context
+    from portal.db import get_db, streamed_with_session
 
-    items = reg.projects_for_export(get_session(), current_principal(), filters=_filters())
+    filters, principal = _filters(), current_principal()
+    session = get_db().session()  # the body streams after the request (and its session) ended
+    try:
+        items = reg.projects_for_export(session, principal, filters=filters)  # authorised here, read lazily
+    except BaseException:
+        session.close()
+        raise
     mime = {"csv": "text/csv; charset=utf-8", "json": "application/json",
             "xlsx": "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"}[fmt]
-    return Response(stream_with_context(reg_export.stream(items, fmt)), mimetype=mime.split(";")[0], content_type=mime,
+    return Response(streamed_with_session(session, reg_export.stream(items, fmt)), mimetype=mime.split(";")[0], content_type=mime,
                     headers={"Content-Disposition": f"attachment; filename=projects.{fmt}"})
 
 

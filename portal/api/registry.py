@@ -22,7 +22,9 @@ def openapi_schemas() -> dict:
 
     - ``Proposal``: a complete proposal, as required at submission;
     - ``ProposalFields``: any subset of its fields (similarity search, compliance pre-check);
-    - ``ProjectDocument``: a draft: any subset with a non-blank ``title`` (what create and replace accept).
+    - ``ProjectDocument``: a draft: any subset with a non-blank ``title`` (what create and replace accept);
+
+    and ``RuleRequest`` from the schema pre-check rules are checked against (``registry.precheck.RULE_SCHEMA``).
     """
     import copy
     import json
@@ -52,6 +54,16 @@ def openapi_schemas() -> dict:
     out = {"Proposal": full, "ProposalFields": fields, "ProjectDocument": draft}
     for def_name, component in defs.items():
         out[component] = copy.deepcopy(source["$defs"][def_name])
+    # a compliance pre-check rule: the schema registry.precheck checks rules against before storing them
+    from registry.precheck import RULE_SCHEMA
+
+    rule = json.loads(json.dumps({k: v for k, v in RULE_SCHEMA.items() if k not in ("$schema", "$defs")})
+                      .replace('"#/$defs/cond"', '"#/components/schemas/PrecheckCondition"'))
+    rule["description"] = ("A pre-check rule: conditions {field, op, value?, other?} or all / any / not "
+                           "(see registry/data/precheck_rules.yaml).")
+    out["RuleRequest"] = rule
+    out["PrecheckCondition"] = json.loads(json.dumps(RULE_SCHEMA["$defs"]["cond"])
+                                          .replace('"#/$defs/cond"', '"#/components/schemas/PrecheckCondition"'))
     return out
 
 

@@ -1,6 +1,7 @@
 """Open data: the CKAN-compatible Action API (``/api/3/action/<name>`` and ``/api/action/<name>``,
 CKAN's envelope, error shape and status codes, API key in ``Authorization`` or ``X-CKAN-API-Key``),
-the DCAT-AP export (``/catalog.<fmt>``, ``/dataset/<id>.<fmt>``) and file downloads.
+the DCAT-AP export (``/catalog.<fmt>``, ``/dataset/<id>.<fmt>``) and file downloads. Both are described
+by the OpenAPI document ``openapi_ckan.yaml``, served at ``/api/3/openapi.json``.
 
 The CKAN routes live on their own blueprint (CSRF-exempt: no cookies are trusted there), registered
 when the web blueprint is.
@@ -8,6 +9,7 @@ when the web blueprint is.
 
 from __future__ import annotations
 
+from functools import cache
 from pathlib import Path
 from typing import Any
 
@@ -90,6 +92,19 @@ def ckan_action(name: str):
     except CityGovError as exc:
         return _error(name, exc)
     return _envelope(name, {"success": True, "result": result}, 200)
+
+
+@cache
+def ckan_openapi_document() -> dict[str, Any]:
+    """The OpenAPI document of the Action API and the DCAT export (``openapi_ckan.yaml`` next to this module)."""
+    import yaml
+
+    return yaml.safe_load((Path(__file__).resolve().parent / "openapi_ckan.yaml").read_text(encoding="utf-8"))
+
+
+@ckan_bp.get("/api/3/openapi.json")
+def ckan_openapi():
+    return Response(orjson.dumps(ckan_openapi_document()), mimetype="application/json")
 
 
 @ckan_bp.get("/opendata/download/<dist_id>/<path:filename>")

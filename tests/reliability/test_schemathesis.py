@@ -50,20 +50,50 @@ _SETTINGS = dict(deadline=None, derandomize=True, database=None,
                  suppress_health_check=list(HealthCheck), print_blob=False)
 
 
-# Rules a JSON Schema cannot state (relations between fields or parameters). A schema-valid request that
-# breaks one is answered with this status and a problem whose detail contains this text; only then is the
-# "schema-valid data accepted" check set aside for that one response — every other check still runs.
-CROSS_FIELD_RULES: dict[str, list[tuple[int, str]]] = {
-    "GET /audit/proof/inclusion": [(400, "exactly one of the query parameters 'index' and 'hash'")],
+# What a JSON Schema cannot state, listed per operation. A schema-valid request that breaks one of these
+# rules is answered with a 4xx problem; only for such an answer (its status and a text of its body match)
+# is the "schema-valid data accepted" check set aside, for that one response; every other check still runs.
+#   - relations between fields or parameters (exactly one of two, a range's ends in order, not the same id twice);
+#   - references to objects that must exist (an organisation, a user, a project named in a body);
+#   - rules over a value's content (password policy, a CIDR, a semantic version in a path);
+#   - documents carried inside the request in their own format (YAML, RDF, OpenAPI, CSV/XLSX, EVE lines),
+#     whose validity the envelope's schema cannot describe: those operations answer 400/422 with the
+#     document's own problems (invalid_input / validation_failed).
+RULES: dict[str, list[tuple[int, str]]] = {
+    "GET /audit/proof/inclusion": [(400, "exactly one of the query parameters 'index' and 'hash'"),
+                                   (400, "is not below tree size"), (400, "size must be at least 1"),
+                                   (400, "larger than"), (400, "the log is empty")],
+    "GET /audit/proof/consistency": [(400, "larger than"), (400, "at least 1")],
+    "POST /users": [(422, "must not contain the username"), (422, "too few distinct characters"),
+                    (422, "no organisation")],
+    "POST /projects": [(422, "end_year is before start_year"), (422, "unknown organisation")],
+    "PUT /projects/{project_id}": [(422, "end_year is before start_year"), (422, "unknown organisation")],
+    "POST /projects/{project_id}/panel": [(422, "unknown experts")],
+    "POST /projects/pairs": [(422, "a project is not its own duplicate")],
+    "POST /secmon/assets/systems": [(422, "unknown organisation"), (422, "no registry project")],
+    "DELETE /secmon/assets/networks": [(422, '"field": "cidr"')],
+    "GET /secmon/search": [(422, "give at least one filter")],
+    "POST /secmon/responses": [(422, "propose at least one"), (422, '"field": "blocks'), (422, "incident")],
+    "PUT /standards/{name}/versions/{version}": [(422, "is not a semantic version")],
+    "POST /secmon/evaluations": [(422, '"field": "department"'), (422, '"field": "system"'), (404, "")],
+    "GET /secmon/evaluations/{report_id}/compare/{other_id}": [(400, "compare two different reports")],
+}
+EMBEDDED_DOCUMENTS = {
+    "POST /standards", "PUT /standards/{name}/versions/{version}", "POST /standards/check", "POST /standards/diff",
+    "POST /standards/lint", "POST /standards/{name}/versions/{version}/validate", "POST /projects/import",
+    "POST /secmon/assets/import", "POST /secmon/incidents/rules/check", "POST /secmon/eve", "POST /certifications",
+    "POST /projects/{project_id}/acceptance",
 }
 
 
 def _rule_applies(key: str, response) -> bool:
-    for status, text in CROSS_FIELD_RULES.get(key, []):
-        if response.status_code == status and response.headers.get("Content-Type", "").startswith(
-                "application/problem+json") and text in response.text:
-            return True
-    return False
+    if not 400 <= response.status_code < 500:
+        return False
+    if not response.headers.get("Content-Type", "").startswith("application/problem+json"):
+        return False
+    if key in EMBEDDED_DOCUMENTS and response.status_code in (400, 422):
+        return True
+    return any(response.status_code == status and text in response.text for status, text in RULES.get(key, []))
 
 
 def _call(case, role, served_instance, http):

@@ -17,6 +17,7 @@ import os
 import socket
 import subprocess
 import sys
+import tempfile
 import time
 import urllib.error
 import urllib.request
@@ -120,7 +121,8 @@ def served_instance(request, tmp_path_factory):
                             password=summary["login"]["password"], backend=backend)
     port = _free_port()
     served.base_url = f"http://127.0.0.1:{port}"
-    served.log = instance / "serve.log"
+    # outside pytest's rotated temporary folders, so a failure can still be read after the run
+    served.log = Path(tempfile.gettempdir()) / f"citygov-reliability-serve-{backend}-{os.getpid()}.log"
     log = served.log.open("w", encoding="utf-8")
     proc = subprocess.Popen(_citygov("serve", "--port", str(port), "--threads", "4"), env=env, text=True,
                             stdout=log, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL)

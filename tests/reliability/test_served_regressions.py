@@ -1,0 +1,32 @@
+"""Server-level failures Schemathesis found on the served instance, kept as plain regression tests."""
+
+from __future__ import annotations
+
+import time
+
+import requests
+
+
+def test_a_streamed_export_does_not_keep_the_database_locked(served_instance):
+    """The project export streams its body after the request ended; it used to read through the request's
+    (already closed, silently reopened) session, whose transaction held SQLite's write lock for ever: every
+    later write waited 30 s and failed with 500 'database is locked'."""
+    admin = served_instance.headers("commission_admin")
+    for fmt in ("csv", "json", "xlsx"):
+        exported = requests.get(served_instance.api_url + "/projects/export", params={"format": fmt}, headers=admin,
+                                timeout=60)
+        assert exported.status_code == 200, exported.text[:300]
+        assert len(exported.content) > 100
+    started = time.monotonic()
+    created = requests.post(served_instance.api_url + "/projects", headers=served_instance.headers("submitter_psb"),
+                            json={"title": "导出之后的草稿 draft after an export"}, timeout=60)
+    assert created.status_code == 201, created.text[:500]
+    assert time.monotonic() - started < 10
+
+
+def test_timestamps_are_rfc3339(served_instance):
+    rulesets = requests.get(served_instance.api_url + "/secmon/rulesets",
+                            headers=served_instance.headers("security_analyst"), timeout=30)
+    assert rulesets.status_code == 200
+    for item in rulesets.json()["items"]:
+        assert item["imported_at"].endswith("Z"), item["imported_at"]

@@ -338,6 +338,8 @@ def import_projects():
     from kernel.errors import UnsupportedMediaType
 
     fmt = request.args.get("format") or IMPORT_TYPES.get(request.mimetype)
+    if request.args.get("format") and fmt not in importing.FORMATS:
+        raise BadRequest(f"query parameter 'format' must be one of {', '.join(importing.FORMATS)}")
     if fmt not in importing.FORMATS:
         raise UnsupportedMediaType(f"send text/csv, application/json, application/x-ndjson or XLSX, not {request.mimetype or 'nothing'}")
     session, principal = get_session(), current_principal()

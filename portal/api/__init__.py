@@ -154,10 +154,15 @@ def ok(data: Any, status: int = 200, headers: dict | None = None) -> Response:
     return resp
 
 
+_DB_INT_MAX = 2**63 - 1
+
+
 def query_int(name: str, default: int | None = None, *, minimum: int = 0, maximum: int | None = None) -> int | None:
-    """An integer query parameter, or a 400 problem naming it."""
+    """An integer query parameter, or a 400 problem naming it (an empty value too: it is no integer).
+    Without a ``maximum``, values beyond what a database integer holds are read as that limit (an offset
+    past every row), never handed to the database to overflow."""
     raw = request.args.get(name)
-    if raw is None or raw == "":
+    if raw is None:
         return default
     try:
         value = int(raw)
@@ -165,7 +170,7 @@ def query_int(name: str, default: int | None = None, *, minimum: int = 0, maximu
         raise BadRequest(f"query parameter {name!r} must be an integer") from None
     if value < minimum or (maximum is not None and value > maximum):
         raise BadRequest(f"query parameter {name!r} must be between {minimum} and {maximum if maximum is not None else '∞'}")
-    return value
+    return min(value, _DB_INT_MAX)
 
 
 def app_config(key: str) -> Any:

@@ -48,7 +48,7 @@ def openapi_schemas() -> dict:
     fields["description"] = "Any subset of a proposal's fields (" + proposal.SCHEMA_REF + "); unknown fields are refused."
     draft = copy.deepcopy(fields)
     draft["required"] = ["title"]
-    draft["properties"]["title"] = {**draft["properties"]["title"], "pattern": r"\S"}
+    draft["properties"]["title"] = {**draft["properties"]["title"], "pattern": r"[^\s\x1c-\x1f\x85\ufeff]"}
     draft["description"] = ("A draft proposal (" + proposal.SCHEMA_REF + "): any subset of its fields with a non-blank "
                             "title; every field present must be valid, missing required ones are reported at submission.")
     out = {"Proposal": full, "ProposalFields": fields, "ProjectDocument": draft}
@@ -136,7 +136,7 @@ def _filters() -> dict:
         f["year"] = year
     for key in ("budget_min", "budget_max"):
         raw = request.args.get(key)
-        if raw:
+        if raw is not None:
             try:
                 f[key] = float(raw)
             except ValueError:

@@ -99,6 +99,19 @@ def _wait_until_up(served: ServedInstance, proc: subprocess.Popen, timeout: floa
     raise RuntimeError("citygov serve did not answer /healthz in time")
 
 
+def _drop_database(url: str) -> None:
+    import sqlalchemy as sa
+    from sqlalchemy.engine import make_url
+
+    target = make_url(url)
+    admin = sa.create_engine(make_url(os.environ[PG_ENV]), isolation_level="AUTOCOMMIT")
+    try:
+        with admin.connect() as conn:
+            conn.exec_driver_sql(f'DROP DATABASE IF EXISTS "{target.database}" WITH (FORCE)')
+    finally:
+        admin.dispose()
+
+
 def _login(served: ServedInstance, username: str) -> str:
     body = json.dumps({"username": username, "password": served.password, "token_name": "reliability"}).encode()
     req = urllib.request.Request(served.api_url + "/auth/token", data=body, method="POST",
@@ -139,6 +152,8 @@ def served_instance(request, tmp_path_factory):
             proc.kill()
             proc.wait(timeout=5)
         log.close()
+        if backend == "postgresql":
+            _drop_database(database_url)
 
 
 __all__ = ["PG_ENV", "ROLES", "ROLE_USERS", "ServedInstance", "served_instance"]

@@ -145,7 +145,11 @@ def _filters() -> dict:
 
 
 def _flag(name: str) -> bool:
-    return request.args.get(name, "").lower() in ("1", "true", "yes")
+    """A boolean query parameter: true/1/yes or false/0/no (absent: false); anything else is a 400."""
+    raw = request.args.get(name, "").lower()
+    if raw not in ("", "1", "true", "yes", "0", "false", "no"):
+        raise BadRequest(f"query parameter {name!r} must be true or false")
+    return raw in ("1", "true", "yes")
 
 
 def _pj(project, full: bool = True) -> dict:

@@ -152,6 +152,7 @@ def dcat_catalog(fmt: str):
     try:
         page = int(request.args.get("page", "1"))
         assert page >= 1
+        page = min(page, 2**40)  # any page past the last is empty; never an offset the database overflows on
     except (ValueError, AssertionError):
         raise ValidationFailed("page must be a positive integer", errors=[{"field": "page", "message": "positive integer"}]) from None
     per_page = 100

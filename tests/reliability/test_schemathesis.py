@@ -98,7 +98,10 @@ RULES: dict[str, list[tuple[int, str]]] = {
     "POST /secmon/assets/systems": [(422, "unknown organisation"), (422, "no registry project")],
     "DELETE /secmon/assets/networks": [(422, '"field": "cidr"')],
     "GET /secmon/search": [(422, "give at least one filter")],
-    "POST /secmon/responses": [(422, "propose at least one"), (422, '"field": "blocks'), (422, "incident")],
+    "POST /secmon/responses": [(422, "propose at least one"), (422, "invalid field(s); nothing proposed"),
+                               (422, "incident")],
+    "GET /audit/entries": [(400, "beyond the tree size"), (400, "larger than")],
+    "PATCH /standards/{name}": [(422, "lint rule sets apply to OpenAPI standards")],
     "PUT /standards/{name}/versions/{version}": [(422, "is not a semantic version")],
     "POST /secmon/evaluations": [(422, '"field": "department"'), (422, '"field": "system"'), (404, ""),
                                  (422, "no monitoring data in the period")],
@@ -112,6 +115,7 @@ EMBEDDED_DOCUMENTS = {
     "POST /standards/lint", "POST /standards/{name}/versions/{version}/validate", "POST /projects/import",
     "POST /secmon/assets/import", "POST /secmon/incidents/rules/check", "POST /secmon/eve", "POST /certifications",
     "POST /projects/{project_id}/acceptance", "POST /opendata/datasets/{name}/distributions",
+    "POST /standards/{name}/compatibility",
 }
 
 

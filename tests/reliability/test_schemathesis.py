@@ -100,7 +100,7 @@ RULES: dict[str, list[tuple[int, str]]] = {
     "GET /secmon/search": [(422, "give at least one filter")],
     "POST /secmon/responses": [(422, "propose at least one"), (422, "invalid field(s); nothing proposed"),
                                (422, "incident")],
-    "GET /audit/entries": [(400, "beyond the tree size"), (400, "larger than")],
+    "GET /audit/entries": [(400, "beyond the tree size"), (400, "larger than"), (400, "is before start")],
     "PATCH /standards/{name}": [(422, "lint rule sets apply to OpenAPI standards")],
     "PUT /standards/{name}/versions/{version}": [(422, "is not a semantic version")],
     "POST /secmon/evaluations": [(422, '"field": "department"'), (422, '"field": "system"'), (404, ""),

@@ -58,8 +58,40 @@ def _require_authentication() -> None:
 openapi_json.citygov_public = True
 
 
+def has_nul(value: Any) -> bool:
+    """Whether a string, or any key or string inside a list or dict, holds a NUL character."""
+    if isinstance(value, str):
+        return "\x00" in value
+    if isinstance(value, dict):
+        return any(has_nul(k) or has_nul(v) for k, v in value.items())
+    if isinstance(value, list):
+        return any(has_nul(v) for v in value)
+    return False
+
+
+def _refuse_nul() -> None:
+    """No text the API takes may hold NUL: PostgreSQL cannot store it (a 500 from the driver, found by
+    Schemathesis), and no name, code or sentence needs it. Checked for every /api/v1 request: path, query
+    and JSON body (parsed only when the raw body contains an escaped NUL)."""
+    if not request.path.startswith(API_PREFIX + "/"):
+        return
+    if "\x00" in request.path or any(has_nul(k) or has_nul(v) for k, v in request.args.items(multi=True)):
+        raise BadRequest("NUL characters are not accepted")
+    mimetype = request.mimetype
+    if mimetype == "application/json" or (mimetype.startswith("application/") and mimetype.endswith("+json")):
+        raw = request.get_data(cache=True)
+        if b"\\u0000" in raw.lower():
+            try:
+                parsed = orjson.loads(raw)
+            except orjson.JSONDecodeError:
+                return  # json_body answers malformed JSON
+            if has_nul(parsed):
+                raise BadRequest("NUL characters are not accepted")
+
+
 def init_app(app: Flask) -> None:
     app.before_request(_require_authentication)
+    app.before_request(_refuse_nul)
     from portal.security import csrf
 
     csrf.exempt(meta_bp)
@@ -95,6 +127,10 @@ def openapi_document() -> dict[str, Any]:
                 target[key] = value
         for tag in fragment.get("tags") or []:
             doc.setdefault("tags", []).append(tag)
+    for item in doc["paths"].values():  # every operation may answer 400: NUL characters (see _refuse_nul)
+        for method, operation in item.items():
+            if method in ("get", "put", "post", "delete", "patch") and "400" not in operation.get("responses", {}):
+                operation.setdefault("responses", {})["400"] = {"$ref": "#/components/responses/Problem"}
     for name in area_modules():  # schemas an area derives from a published format (e.g. the proposal schema)
         derive = getattr(importlib.import_module(f"portal.api.{name}"), "openapi_schemas", None)
         for key, value in (derive() if derive else {}).items():

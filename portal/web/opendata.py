@@ -81,6 +81,11 @@ def ckan_action(name: str):
         params = body
     else:
         params = request.args.to_dict()
+    from portal.api import has_nul
+
+    if has_nul(params) or "\x00" in name:  # PostgreSQL cannot hold NUL; CKAN calls this a validation error
+        return _envelope(name, {"success": False, "error": {"__type": "Validation Error",
+                                                             "message": "NUL characters are not accepted"}}, 409)
     try:
         principal = _ckan_principal()
         result = ckan.call(name, get_session(), principal, params, _base_url(), storage=storage_dir())
@@ -99,7 +104,12 @@ def ckan_openapi_document() -> dict[str, Any]:
     """The OpenAPI document of the Action API and the DCAT export (``openapi_ckan.yaml`` next to this module)."""
     import yaml
 
-    return yaml.safe_load((Path(__file__).resolve().parent / "openapi_ckan.yaml").read_text(encoding="utf-8"))
+    doc = yaml.safe_load((Path(__file__).resolve().parent / "openapi_ckan.yaml").read_text(encoding="utf-8"))
+    for path, item in doc["paths"].items():  # every action may refuse NUL characters (409 Validation Error)
+        if path.startswith("/api/3/action/"):
+            for operation in item.values():
+                operation["responses"].setdefault("409", {"$ref": "#/components/responses/CkanError"})
+    return doc
 
 
 @ckan_bp.get("/api/3/openapi.json")

@@ -46,3 +46,17 @@ def test_statistics_do_not_wait_for_their_own_lock(served_instance):
                               headers=served_instance.headers("commission_admin"), timeout=60)
         assert answer.status_code == 200, answer.text[:300]
         assert time.monotonic() - started < 10
+
+
+def test_nul_characters_are_refused_not_500(served_instance):
+    """PostgreSQL cannot store NUL; a NUL in a query parameter or a JSON string reached the driver as a 500."""
+    admin = served_instance.headers("commission_admin")
+    listed = requests.get(served_instance.api_url + "/projects/portfolio", params={"state": "\x00x"}, headers=admin,
+                          timeout=30)
+    assert listed.status_code == 400 and listed.headers["Content-Type"].startswith("application/problem+json")
+    created = requests.post(served_instance.api_url + "/users", headers=admin, timeout=30,
+                            json={"username": "nul.user", "display_name": "N", "password": "a-Long-enough-9",
+                                  "org": "SZ-\x00ICT"})
+    assert created.status_code == 400, created.text[:300]
+    ckan = requests.post(served_instance.base_url + "/api/3/action/package_show", json={"id": "a\x00b"}, timeout=30)
+    assert ckan.status_code == 409 and ckan.json()["success"] is False

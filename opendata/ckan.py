@@ -117,6 +117,8 @@ def _visible(session: Session, principal: Principal, *, drafts: bool) -> list[Da
 def _get(session: Session, principal: Principal, ident: str | None) -> Dataset:
     if not ident:
         raise ValidationFailed("Missing value", errors=[{"field": "id", "message": "Missing value"}])
+    if not isinstance(ident, str):  # a JSON body may carry any type; PostgreSQL refuses to compare it (500)
+        raise ValidationFailed("id: must be a string", errors=[{"field": "id", "message": "Must be a string"}])
     ds = session.get(Dataset, ident) or session.exec(select(Dataset).where(Dataset.name == ident)).first()
     if ds is not None and ds.state == "withdrawn" and not is_allowed(principal, "opendata:dataset:read", ds):
         raise NotFound(f"Dataset {ds.name} was withdrawn on {isoformat(ds.updated_at)}")
@@ -226,6 +228,8 @@ def organization_list(session, principal, params, base_url):
 
 def organization_show(session, principal, params, base_url):
     ident = params.get("id")
+    if ident is not None and not isinstance(ident, str):
+        raise ValidationFailed("id: must be a string", errors=[{"field": "id", "message": "Must be a string"}])
     pkgs = [ds for ds in _visible(session, principal, drafts=False) if _org_name(ds) == ident]
     if not pkgs:
         raise NotFound("Organization was not found.")
@@ -252,6 +256,8 @@ def tag_list(session, principal, params, base_url):
 
 
 def _resource(session, principal, ident) -> tuple[Dataset, Distribution, int]:
+    if ident is not None and not isinstance(ident, str):
+        raise ValidationFailed("id: must be a string", errors=[{"field": "id", "message": "Must be a string"}])
     d = session.get(Distribution, ident or "")
     if d is None:
         raise NotFound("Resource was not found.")

@@ -16,7 +16,7 @@ from __future__ import annotations
 
 import functools
 import importlib
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
 from contextvars import ContextVar
 from pathlib import Path
@@ -220,10 +220,13 @@ def _end_reading(_exc: BaseException | None) -> None:
     token = g.pop("db_reading_token", None)
     if token is not None:
         _READING.reset(token)
-def streamed(session: Session, chunks: Iterator) -> Iterator:
-    """A response body that reads the database while it is sent: the request's teardown has closed ``session``
-    by then, and reading re-opens a transaction on it (on SQLite ``BEGIN IMMEDIATE``: the write lock) that no
-    teardown would end. This ends it when the body is done or the client goes away."""
+
+
+def streamed_with_session(session: Session, chunks: Iterable[bytes]) -> Iterator[bytes]:
+    """A response body read through ``session`` (a session of its own, from ``get_db().session()``), closed
+    when the body is done or the client goes away. A body streamed after the view returns must not use the
+    request's session: that one is closed when the request ends, a closed session silently begins a new
+    transaction on next use, and that transaction (on SQLite: the database's write lock) would never end."""
     try:
         yield from chunks
     finally:

@@ -28,6 +28,15 @@ def neutralise(value: Any) -> Any:
     return value
 
 
+def worksheet_value(value: Any) -> Any:
+    """A value a worksheet can hold: formula-neutralised, without the control characters XLSX forbids
+    (openpyxl raised IllegalCharacterError mid-export for a title with U+0001)."""
+    from openpyxl.cell.cell import ILLEGAL_CHARACTERS_RE
+
+    value = neutralise(value)
+    return ILLEGAL_CHARACTERS_RE.sub("", value) if isinstance(value, str) else value
+
+
 def _hidden(_project) -> None:
     return None
 
@@ -70,7 +79,7 @@ def to_xlsx(projects, matches_of: MatchesOf = _hidden) -> bytes:
     ws.append(COLUMNS)
     for p in projects:
         row = row_of(p, matches_of)
-        ws.append([neutralise(row[c]) for c in COLUMNS])
+        ws.append([worksheet_value(row[c]) for c in COLUMNS])
     out = io.BytesIO()
     wb.save(out)
     return out.getvalue()
@@ -118,7 +127,7 @@ def stream(projects, fmt: str, *, chunk: int = 500, matches_of: MatchesOf = _hid
         ws.append(COLUMNS)
         for p in projects:
             row = row_of(p, matches_of)
-            ws.append([neutralise(row[c]) for c in COLUMNS])
+            ws.append([worksheet_value(row[c]) for c in COLUMNS])
         with tempfile.TemporaryFile() as fh:
             wb.save(fh)
             fh.seek(0)

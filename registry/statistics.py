@@ -33,8 +33,9 @@ NO_DATA = "no data"
 
 def _delivered(session) -> dict[str, int] | None:
     """Datasets delivered to the open-data catalog per project, or None when there is no catalog."""
-    bind = session.get_bind()
-    insp = sa.inspect(getattr(bind, "engine", bind)) if not hasattr(bind, "dialect") else sa.inspect(bind)
+    # inspect through the session's own connection: a fresh engine connection waited for the write lock
+    # this very transaction holds on SQLite (30 s busy timeout, then the error below hid the catalog)
+    insp = sa.inspect(session.connection())
     try:
         if not insp.has_table("opendata_dataset"):
             return None
@@ -145,18 +146,18 @@ COLUMNS = ["key", "projects", "budget_requested", "budget_approved", "budget_spe
 def to_xlsx(stats: dict[str, Any]) -> bytes:
     from openpyxl import Workbook
 
-    from registry.export import neutralise
+    from registry.export import worksheet_value
 
     wb = Workbook(write_only=True)
     for dim, rows in [("totals", [{"key": "all", **stats["totals"]}])] + list(stats["by"].items()):
         ws = wb.create_sheet(dim)
         ws.append(COLUMNS)
         for r in rows:
-            ws.append([neutralise(_cell(r.get(c))) for c in COLUMNS])
+            ws.append([worksheet_value(_cell(r.get(c))) for c in COLUMNS])
     ws = wb.create_sheet("shared_platforms")
     ws.append(["platform", "projects"])
     for k, v in stats["shared_platforms"].items():
-        ws.append([neutralise(k), v])
+        ws.append([worksheet_value(k), v])
     out = io.BytesIO()
     wb.save(out)
     return out.getvalue()

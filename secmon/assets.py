@@ -56,6 +56,8 @@ def _check_system_fields(session: Session, *, org: str | None, mlps_level, criti
     if org_id is None:
         errors.append(_err("org", f"unknown organisation {org!r} (an organisation id or code)", row))
     out["org_id"] = org_id
+    if isinstance(mlps_level, float) and mlps_level.is_integer():
+        mlps_level = int(mlps_level)  # JSON's 4.0 is the integer 4
     try:
         level = int(str(mlps_level).strip())
     except (TypeError, ValueError):

@@ -308,7 +308,9 @@ def token_create(session: Session, principal: Principal, *, user: User, name: st
     bad = [s for s in scopes if not SCOPE_RE.match(s)]
     if bad:
         errors.append({"field": "scopes", "message": f"invalid scope patterns {bad}"})
-    if not isinstance(days, int) or not 1 <= days <= max_days:
+    if isinstance(days, float) and days.is_integer():
+        days = int(days)  # JSON's 140.0 is the integer 140 (JSON Schema agrees)
+    if isinstance(days, bool) or not isinstance(days, int) or not 1 <= days <= max_days:
         errors.append({"field": "days", "message": f"between 1 and {max_days}"})
     if errors:
         raise ValidationFailed("token is invalid", errors=errors)

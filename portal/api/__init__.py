@@ -71,10 +71,42 @@ class NameConverter(BaseConverter):
     regex = r"(?!(?:check|diff|lint)(?![a-z0-9._-]))[a-z0-9][a-z0-9._-]{0,119}"
 
 
+def has_nul(value: Any) -> bool:
+    """Whether a string, or any key or string inside a list or dict, holds a NUL character."""
+    if isinstance(value, str):
+        return "\x00" in value
+    if isinstance(value, dict):
+        return any(has_nul(k) or has_nul(v) for k, v in value.items())
+    if isinstance(value, list):
+        return any(has_nul(v) for v in value)
+    return False
+
+
+def _refuse_nul() -> None:
+    """No text the API takes may hold NUL: PostgreSQL cannot store it (a 500 from the driver, found by
+    Schemathesis), and no name, code or sentence needs it. Checked for every /api/v1 request: path, query
+    and JSON body (parsed only when the raw body contains an escaped NUL)."""
+    if not request.path.startswith(API_PREFIX + "/"):
+        return
+    if "\x00" in request.path or any(has_nul(k) or has_nul(v) for k, v in request.args.items(multi=True)):
+        raise BadRequest("NUL characters are not accepted")
+    mimetype = request.mimetype
+    if mimetype == "application/json" or (mimetype.startswith("application/") and mimetype.endswith("+json")):
+        raw = request.get_data(cache=True)
+        if b"\\u0000" in raw.lower():
+            try:
+                parsed = orjson.loads(raw)
+            except orjson.JSONDecodeError:
+                return  # json_body answers malformed JSON
+            if has_nul(parsed):
+                raise BadRequest("NUL characters are not accepted")
+
+
 def init_app(app: Flask) -> None:
     app.url_map.converters.setdefault("oid", ObjectIdConverter)
     app.url_map.converters.setdefault("name", NameConverter)
     app.before_request(_require_authentication)
+    app.before_request(_refuse_nul)
     from portal.security import csrf
 
     csrf.exempt(meta_bp)
@@ -89,7 +121,8 @@ def init_app(app: Flask) -> None:
 
 @cache
 def openapi_document() -> dict[str, Any]:
-    """base.yaml merged with every area fragment (paths and components), parsed once."""
+    """base.yaml merged with every area fragment (paths and components), parsed once, plus the schemas an area
+    module derives from code or data (``openapi_schemas()`` returning ``{name: schema}``)."""
     import yaml
 
     doc = yaml.safe_load((OPENAPI_DIR / "base.yaml").read_text(encoding="utf-8"))
@@ -111,6 +144,16 @@ def openapi_document() -> dict[str, Any]:
                 target[key] = value
         for tag in fragment.get("tags") or []:
             doc.setdefault("tags", []).append(tag)
+    for item in doc["paths"].values():  # every operation may answer 400: NUL characters (see _refuse_nul)
+        for method, operation in item.items():
+            if method in ("get", "put", "post", "delete", "patch") and "400" not in operation.get("responses", {}):
+                operation.setdefault("responses", {})["400"] = {"$ref": "#/components/responses/Problem"}
+    for name in area_modules():  # schemas an area derives from a published format (e.g. the proposal schema)
+        derive = getattr(importlib.import_module(f"portal.api.{name}"), "openapi_schemas", None)
+        for key, value in (derive() if derive else {}).items():
+            if key in components.setdefault("schemas", {}):
+                raise RuntimeError(f"portal.api.{name}: components.schemas.{key} is also written in a fragment")
+            components["schemas"][key] = value
     return doc
 
 
@@ -144,10 +187,19 @@ def json_body(schema_name: str | None = None) -> Any:
         if errors:
             raise ValidationFailed(
                 "the request body does not match its schema",
-                errors=[{"pointer": "/" + "/".join(str(p) for p in e.absolute_path), "message": e.message}
-                        for e in errors[:50]],
+                errors=[_schema_error(e) for e in errors[:50]],
             )
     return data
+
+
+def _schema_error(err) -> dict[str, str]:
+    """One schema violation: the JSON ``pointer`` of the offending value, the dotted ``field`` (naming the
+    missing or unknown property itself for ``required`` / ``additionalProperties``) and the message."""
+    path = [str(p) for p in err.absolute_path]
+    field = list(path)
+    if err.validator in ("required", "additionalProperties") and "'" in err.message:
+        field.append(err.message.split("'")[1])
+    return {"field": ".".join(field) or "(document)", "pointer": "/" + "/".join(path), "message": err.message}
 
 
 def ok(data: Any, status: int = 200, headers: dict | None = None) -> Response:
@@ -157,10 +209,15 @@ def ok(data: Any, status: int = 200, headers: dict | None = None) -> Response:
     return resp
 
 
+_DB_INT_MAX = 2**63 - 1
+
+
 def query_int(name: str, default: int | None = None, *, minimum: int = 0, maximum: int | None = None) -> int | None:
-    """An integer query parameter, or a 400 problem naming it."""
+    """An integer query parameter, or a 400 problem naming it (an empty value too: it is no integer).
+    Without a ``maximum``, values beyond what a database integer holds are read as that limit (an offset
+    past every row), never handed to the database to overflow."""
     raw = request.args.get(name)
-    if raw is None or raw == "":
+    if raw is None:
         return default
     try:
         value = int(raw)
@@ -168,7 +225,7 @@ def query_int(name: str, default: int | None = None, *, minimum: int = 0, maximu
         raise BadRequest(f"query parameter {name!r} must be an integer") from None
     if value < minimum or (maximum is not None and value > maximum):
         raise BadRequest(f"query parameter {name!r} must be between {minimum} and {maximum if maximum is not None else '∞'}")
-    return value
+    return min(value, _DB_INT_MAX)
 
 
 def app_config(key: str) -> Any:

@@ -17,6 +17,18 @@ from portal.db import get_session
 bp = Blueprint("api_opendata", __name__)
 
 
+def openapi_schemas() -> dict:
+    """The catalogue's code lists (``opendata/data/catalog.yaml``, data officials change) as OpenAPI enums."""
+    from opendata.catalog import vocab
+
+    v = vocab()
+    return {
+        "OpendataTheme": {"type": "string", "enum": list(v["themes"]), "description": "DCAT-AP data theme code"},
+        "OpendataLicence": {"type": "string", "enum": list(v["licences"]), "description": "SPDX licence id"},
+        "OpendataFrequency": {"type": "string", "enum": list(v["frequencies"]), "description": "EU frequency code"},
+    }
+
+
 def _store():
     from portal.web.opendata import storage_dir
 

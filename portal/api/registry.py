@@ -19,6 +19,57 @@ reg = lazy("registry.services")
 bp = Blueprint("api_registry", __name__)
 
 
+def openapi_schemas() -> dict:
+    """The proposal body schemas of the OpenAPI document, derived from the packaged ``registry.proposal``
+    JSON Schema (the one published in the standards registry), so the document cannot drift from it:
+
+    - ``Proposal``: a complete proposal, as required at submission;
+    - ``ProposalFields``: any subset of its fields (similarity search, compliance pre-check);
+    - ``ProjectDocument``: a draft: any subset with a non-blank ``title`` (what create and replace accept);
+
+    and ``RuleRequest`` from the schema pre-check rules are checked against (``registry.precheck.RULE_SCHEMA``).
+    """
+    import copy
+    import json
+
+    source = proposal.packaged_schema()
+    defs = {"interface": "ProposalInterface", "contact": "ProposalContact"}
+    text = json.dumps({k: v for k, v in source.items() if k not in ("$schema", "$defs")})
+    for def_name, component in defs.items():
+        text = text.replace(f'"#/$defs/{def_name}"', f'"#/components/schemas/{component}"')
+    full = json.loads(text)
+    for name, prop in full["properties"].items():  # enumerated codes: an enum, each code's label in the description
+        branches = prop.get("oneOf") or []
+        if branches and all(isinstance(b, dict) and "const" in b for b in branches):
+            labels = "; ".join(f"`{b['const']}`: {b.get('title', b['const'])}" for b in branches)
+            full["properties"][name] = {"type": "string", "enum": [b["const"] for b in branches],
+                                        "description": f"{prop.get('description', '')} Codes: {labels}.".strip()}
+    full["description"] = (f"A proposal ({proposal.SCHEMA_REF}, GET /projects/schema). " + full.get("description", ""))
+    fields = copy.deepcopy(full)
+    fields.pop("required", None)
+    fields.pop("title", None)
+    fields["description"] = "Any subset of a proposal's fields (" + proposal.SCHEMA_REF + "); unknown fields are refused."
+    draft = copy.deepcopy(fields)
+    draft["required"] = ["title"]
+    draft["properties"]["title"] = {**draft["properties"]["title"], "pattern": r"[^\s\x1c-\x1f\x85\ufeff]"}
+    draft["description"] = ("A draft proposal (" + proposal.SCHEMA_REF + "): any subset of its fields with a non-blank "
+                            "title; every field present must be valid, missing required ones are reported at submission.")
+    out = {"Proposal": full, "ProposalFields": fields, "ProjectDocument": draft}
+    for def_name, component in defs.items():
+        out[component] = copy.deepcopy(source["$defs"][def_name])
+    # a compliance pre-check rule: the schema registry.precheck checks rules against before storing them
+    from registry.precheck import RULE_SCHEMA
+
+    rule = json.loads(json.dumps({k: v for k, v in RULE_SCHEMA.items() if k not in ("$schema", "$defs")})
+                      .replace('"#/$defs/cond"', '"#/components/schemas/PrecheckCondition"'))
+    rule["description"] = ("A pre-check rule: conditions {field, op, value?, other?} or all / any / not "
+                           "(see registry/data/precheck_rules.yaml).")
+    out["RuleRequest"] = rule
+    out["PrecheckCondition"] = json.loads(json.dumps(RULE_SCHEMA["$defs"]["cond"])
+                                          .replace('"#/$defs/cond"', '"#/components/schemas/PrecheckCondition"'))
+    return out
+
+
 @bp.record_once
 def _configure_index_store(state) -> None:
     """Every process of this instance maps the same persisted similarity index (``<instance>/registry-index``)."""
@@ -88,7 +139,7 @@ def _filters() -> dict:
         f["year"] = year
     for key in ("budget_min", "budget_max"):
         raw = request.args.get(key)
-        if raw:
+        if raw is not None:
             try:
                 f[key] = float(raw)
             except ValueError:
@@ -97,7 +148,11 @@ def _filters() -> dict:
 
 
 def _flag(name: str) -> bool:
-    return request.args.get(name, "").lower() in ("1", "true", "yes")
+    """A boolean query parameter: true/1/yes or false/0/no (absent: false); anything else is a 400."""
+    raw = request.args.get(name, "").lower()
+    if raw not in ("", "1", "true", "yes", "0", "false", "no"):
+        raise BadRequest(f"query parameter {name!r} must be true or false")
+    return raw in ("1", "true", "yes")
 
 
 def _pj(project, full: bool = True) -> dict:
@@ -143,14 +198,14 @@ def similar_to_project(project_id: str):
 
 @bp.post("/projects/similar")
 def similar_to_document():
-    body = json_body("ProjectDocument")
+    body = json_body("ProposalFields")
     top = query_int("top", 5, minimum=1, maximum=100)
     return ok({"items": reg.project_similar(get_session(), current_principal(), data=body, top=top)})
 
 
 @bp.post("/projects/precheck")
 def precheck_document():
-    body = json_body("ProjectDocument")
+    body = json_body("ProposalCandidate")
     return ok(reg.precheck_data(get_session(), current_principal(), body))
 
 
@@ -169,17 +224,19 @@ def export_projects():
     fmt = request.args.get("format", "csv")
     if fmt not in ("csv", "xlsx", "json"):
         raise BadRequest("format must be csv, xlsx or json")
-    from flask import stream_with_context
+    from portal.db import get_db, streamed_with_session
 
-    session = get_session()
-    principal = current_principal()
-    items = reg.projects_for_export(session, principal, filters=_filters())
+    filters, principal = _filters(), current_principal()
+    session = get_db().session()  # the body streams after the request (and its session) ended
+    try:
+        items = reg.projects_for_export(session, principal, filters=filters)  # authorised here, read lazily
+    except BaseException:
+        session.close()
+        raise
     mime = {"csv": "text/csv; charset=utf-8", "json": "application/json",
             "xlsx": "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"}[fmt]
-    from portal.db import streamed
-
     chunks = reg_export.stream(items, fmt, matches_of=lambda p: reg.visible_matches(principal, p))
-    return Response(stream_with_context(streamed(session, chunks)), mimetype=mime.split(";")[0], content_type=mime,
+    return Response(streamed_with_session(session, chunks), mimetype=mime.split(";")[0], content_type=mime,
                     headers={"Content-Disposition": f"attachment; filename=projects.{fmt}"})
 
 
@@ -289,6 +346,8 @@ def import_projects():
     from kernel.errors import UnsupportedMediaType
 
     fmt = request.args.get("format") or IMPORT_TYPES.get(request.mimetype)
+    if request.args.get("format") and fmt not in importing.FORMATS:
+        raise BadRequest(f"query parameter 'format' must be one of {', '.join(importing.FORMATS)}")
     if fmt not in importing.FORMATS:
         raise UnsupportedMediaType(f"send text/csv, application/json, application/x-ndjson or XLSX, not {request.mimetype or 'nothing'}")
     session, principal = get_session(), current_principal()

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from flask import Blueprint, request
 
+from kernel.clock import isoformat
 from kernel.errors import NotAuthenticated, UnsupportedMediaType
 from portal.api import json_body, ok, public, query_int
 from portal.auth import current_principal
@@ -53,7 +54,7 @@ def push_eve():
 def list_rulesets():
     rows = services.ruleset_versions(get_session(), current_principal())
     for r in rows:
-        r["imported_at"] = r["imported_at"].isoformat()
+        r["imported_at"] = isoformat(r["imported_at"])  # RFC 3339, as documented (was a naive local form)
     return ok({"items": rows})
 
 

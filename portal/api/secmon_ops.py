@@ -243,6 +243,8 @@ def remediation_create():
 @bp.get("/secmon/remediation")
 def remediation_list():
     ov = request.args.get("overdue")
+    if ov not in (None, "", "1", "0", "true", "false"):
+        raise BadRequest("query parameter 'overdue' must be true or false")
     return ok({"items": remediation.remediation_list(get_session(), current_principal(),
                                                      state=request.args.get("state") or None,
                                                      overdue=None if ov in (None, "") else ov in ("1", "true"),

@@ -1,6 +1,7 @@
 """Open data: the CKAN-compatible Action API (``/api/3/action/<name>`` and ``/api/action/<name>``,
 CKAN's envelope, error shape and status codes, API key in ``Authorization`` or ``X-CKAN-API-Key``),
-the DCAT-AP export (``/catalog.<fmt>``, ``/dataset/<id>.<fmt>``) and file downloads.
+the DCAT-AP export (``/catalog.<fmt>``, ``/dataset/<id>.<fmt>``) and file downloads. Both are described
+by the OpenAPI document ``openapi_ckan.yaml``, served at ``/api/3/openapi.json``.
 
 The CKAN routes live on their own blueprint (CSRF-exempt: no cookies are trusted there), registered
 when the web blueprint is.
@@ -8,6 +9,7 @@ when the web blueprint is.
 
 from __future__ import annotations
 
+from functools import cache
 from pathlib import Path
 from typing import Any
 
@@ -92,6 +94,11 @@ def ckan_action(name: str):
         params = body
     else:
         params = request.args.to_dict()
+    from portal.api import has_nul
+
+    if has_nul(params) or "\x00" in name:  # PostgreSQL cannot hold NUL; CKAN calls this a validation error
+        return _envelope(name, {"success": False, "error": {"__type": "Validation Error",
+                                                             "message": "NUL characters are not accepted"}}, 409)
     try:
         principal = _ckan_principal()
         result = ckan.call(name, get_session(), principal, params, _base_url(), storage=storage_dir())
@@ -103,6 +110,24 @@ def ckan_action(name: str):
     except CityGovError as exc:
         return _error(name, exc)
     return _envelope(name, {"success": True, "result": result}, 200)
+
+
+@cache
+def ckan_openapi_document() -> dict[str, Any]:
+    """The OpenAPI document of the Action API and the DCAT export (``openapi_ckan.yaml`` next to this module)."""
+    import yaml
+
+    doc = yaml.safe_load((Path(__file__).resolve().parent / "openapi_ckan.yaml").read_text(encoding="utf-8"))
+    for path, item in doc["paths"].items():  # every action may refuse NUL characters (409 Validation Error)
+        if path.startswith("/api/3/action/"):
+            for operation in item.values():
+                operation["responses"].setdefault("409", {"$ref": "#/components/responses/CkanError"})
+    return doc
+
+
+@ckan_bp.get("/api/3/openapi.json")
+def ckan_openapi():
+    return Response(orjson.dumps(ckan_openapi_document()), mimetype="application/json")
 
 
 @ckan_bp.get("/opendata/download/<dist_id>/<path:filename>")
@@ -150,6 +175,7 @@ def dcat_catalog(fmt: str):
     try:
         page = int(request.args.get("page", "1"))
         assert page >= 1
+        page = min(page, 2**40)  # any page past the last is empty; never an offset the database overflows on
     except (ValueError, AssertionError):
         raise ValidationFailed("page must be a positive integer", errors=[{"field": "page", "message": "positive integer"}]) from None
     per_page = 100

@@ -45,6 +45,8 @@ def _bad(value: str) -> ValidationFailed:
 
 def parse_period(value: str | None) -> Period:
     v = (value or "").strip().upper()
+    if not 1990 <= int(v[:4] if v[:4].isdigit() else 0) <= 2200:  # before building dates: year 0 / 9999-12 crashed
+        raise _bad(str(value))
     if m := _QUARTER.match(v):
         y, q = int(m[1]), int(m[2])
         start = datetime(y, 3 * q - 2, 1, tzinfo=UTC)

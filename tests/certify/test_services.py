@@ -49,7 +49,7 @@ def test_run_issue_verify_revoke(db_session, world):
     services.certificate_revoke(db_session, world.reviewer, cert.serial, reason="interface withdrawn")
     revoked = services.verify(db_session, cert.document, keys)
     assert not revoked["valid"] and revoked["checks"]["revocation"] == "failed"
-    actions = [e.action for e in db_session.exec(select(AuditEvent).where(AuditEvent.object_id == cert.serial))]
+    actions = [e.action for e in db_session.exec(select(AuditEvent).where(AuditEvent.object_id == cert.serial).order_by(AuditEvent.seq))]
     assert actions == ["registry:certificate:issue", "registry:certificate:revoke"]
 
 

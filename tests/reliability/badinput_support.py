@@ -25,7 +25,6 @@ import signal
 import socket
 import sys
 import threading
-import time
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path

@@ -17,7 +17,6 @@ import threading
 import time
 import urllib.parse
 
-import pytest
 
 from tests.reliability.crash_support import FAULT_ENV, eve_lines, instance, write_eve  # noqa: F401
 

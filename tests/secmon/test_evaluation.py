@@ -416,3 +416,18 @@ def test_gap_threshold_is_data_and_exact(db_session, world, tmp_path):
     w.write_text(base + "gap_minutes: 0.5\n", encoding="utf-8")
     with pytest.raises(ValidationFailed, match="gap_minutes"):
         ev.evaluation_build(db_session, world["principal"], "2024-Q1", weights_path=str(w), now=NOW)
+
+
+def test_periods_outside_the_supported_years_are_refused_not_crashed():
+    """Schemathesis found `{"period": "0000"}` answered with a 500 (datetime year 0 built before the range
+    check); every year outside 1990-2200 is a clear validation error."""
+    import pytest
+
+    from kernel.errors import ValidationFailed
+    from secmon.evaluation.periods import parse_period
+
+    for bad in ("0000", "0000-Q1", "9999-Q4", "9999-12", "1989", "2201-01"):
+        with pytest.raises(ValidationFailed):
+            parse_period(bad)
+    assert parse_period(" 2024-q1 ").label == "2024-Q1"
+    assert parse_period("2200-12").kind == "month"

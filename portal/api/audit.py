@@ -24,6 +24,14 @@ def _arg(name: str) -> str | None:
     return value if value not in (None, "") else None
 
 
+def _time_arg(name: str) -> str | None:
+    """A time filter: absent is no filter; present but empty is not an RFC 3339 time (as the document says)."""
+    value = request.args.get(name)
+    if value is not None and not value.strip():
+        raise BadRequest(f"{name} must be an RFC 3339 time")
+    return value
+
+
 @bp.get("/audit/checkpoint")
 @public
 def get_checkpoint():
@@ -67,8 +75,8 @@ def browse_events():
         actor=_arg("actor"),
         object_type=_arg("object_type"),
         object_id=_arg("object_id"),
-        since=_arg("since"),
-        until=_arg("until"),
+        since=_time_arg("since"),
+        until=_time_arg("until"),
         limit=_arg("limit"),
         offset=_arg("offset"),
     )

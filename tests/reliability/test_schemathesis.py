@@ -100,6 +100,7 @@ RULES: dict[str, list[tuple[int, str]]] = {
     "POST /secmon/assets/systems": [(422, "unknown organisation"), (422, "no registry project")],
     "DELETE /secmon/assets/networks": [(422, '"field": "cidr"')],
     "GET /secmon/search": [(422, "give at least one filter")],
+    "POST /secmon/rulesets/builds": [(422, "at least one .rules file")],
     "POST /secmon/responses": [(422, "propose at least one"), (422, "invalid field(s); nothing proposed"),
                                (422, "incident")],
     "GET /audit/entries": [(400, "beyond the tree size"), (400, "larger than"), (400, "is before start")],
@@ -117,7 +118,7 @@ EMBEDDED_DOCUMENTS = {
     "POST /standards/lint", "POST /standards/{name}/versions/{version}/validate", "POST /projects/import",
     "POST /secmon/assets/import", "POST /secmon/incidents/rules/check", "POST /secmon/eve", "POST /certifications",
     "POST /projects/{project_id}/acceptance", "POST /opendata/datasets/{name}/distributions",
-    "POST /standards/{name}/compatibility",
+    "POST /standards/{name}/compatibility", "POST /secmon/rulesets/builds",
 }
 
 

@@ -7,14 +7,13 @@ Skips with a reason where Chromium is not installed; `.ci/run` installs it.
 
 import os
 import shutil
-import socket
 import subprocess
 import sys
-import time
-import urllib.request
 from pathlib import Path
 
 import pytest
+
+from tests.served import free_port, wait_healthy
 
 CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
 DRIVER = shutil.which("chromedriver") or "/usr/bin/chromedriver"
@@ -40,18 +39,11 @@ def server(tmp_path_factory):
     import json
 
     password = json.loads(demo.stdout)["login"]["password"]
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        port = s.getsockname()[1]
+    port = free_port()
     proc = subprocess.Popen(_citygov() + ["serve", "--port", str(port)], env=env, stdout=subprocess.DEVNULL,
                             stderr=subprocess.DEVNULL)
     base = f"http://127.0.0.1:{port}"
-    for _ in range(150):
-        try:
-            urllib.request.urlopen(base + "/healthz", timeout=1)
-            break
-        except OSError:
-            time.sleep(0.1)
+    wait_healthy(base, proc, timeout=30)
     yield base, password
     proc.terminate()
     proc.wait(timeout=10)

@@ -12,10 +12,7 @@ from __future__ import annotations
 import json
 import os
 import re
-import socket
 import subprocess
-import time
-import urllib.request
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
@@ -23,6 +20,7 @@ import pytest
 
 from tests.portal.test_browser import CHROMIUM, DRIVER, _citygov, browser  # noqa: F401 - module fixture
 from tests.portal.test_browser_journeys import _login, artifacts, axe_check  # noqa: F401 - module fixtures
+from tests.served import free_port, wait_healthy
 
 pytestmark = pytest.mark.skipif(not (Path(CHROMIUM).exists() and Path(DRIVER).exists()),
                                 reason="Chromium and chromedriver not installed (apt-get install chromium chromium-driver)")
@@ -62,18 +60,11 @@ def server(tmp_path_factory):
                          env=env, capture_output=True, text=True, timeout=300, stdin=subprocess.DEVNULL)
     assert ing.returncode == 0, ing.stderr
     assert json.loads(ing.stdout)["correlation"]["incidents_created"] == 1
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        port = s.getsockname()[1]
+    port = free_port()
     proc = subprocess.Popen(_citygov() + ["serve", "--port", str(port)], env=env, stdout=subprocess.DEVNULL,
                             stderr=subprocess.DEVNULL)
     base = f"http://127.0.0.1:{port}"
-    for _ in range(150):
-        try:
-            urllib.request.urlopen(base + "/healthz", timeout=1)
-            break
-        except OSError:
-            time.sleep(0.1)
+    wait_healthy(base, proc, timeout=30)
     yield base, password
     proc.terminate()
     proc.wait(timeout=10)

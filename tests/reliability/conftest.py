@@ -14,11 +14,8 @@ from __future__ import annotations
 
 import json
 import os
-import socket
 import subprocess
-import sys
 import tempfile
-import time
 import urllib.error
 import urllib.request
 from dataclasses import dataclass, field
@@ -27,6 +24,7 @@ from pathlib import Path
 import pytest
 
 from tests.conftest import PG_ENV, _backends, _fresh_postgres_url
+from tests.served import citygov_cmd, free_port, wait_healthy
 
 # role → demo user (portal/demo.py USERS; ``admin`` is created by ``citygov init``)
 ROLE_USERS = {
@@ -66,18 +64,8 @@ class ServedInstance:
         return {} if role == "anonymous" else {"Authorization": f"Bearer {self.tokens[role]}"}
 
 
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
-def _citygov(*args: str) -> list[str]:
-    return [sys.executable, "-c", "from portal.cli import main; main()", *args]
-
-
 def _run(env: dict[str, str], *args: str, timeout: int = 600) -> str:
-    done = subprocess.run(_citygov(*args), env=env, capture_output=True, text=True, timeout=timeout,
+    done = subprocess.run(citygov_cmd(*args), env=env, capture_output=True, text=True, timeout=timeout,
                           stdin=subprocess.DEVNULL)
     if done.returncode != 0:
         raise RuntimeError(f"citygov {' '.join(args)} failed ({done.returncode}): {done.stderr[-3000:]}")
@@ -85,18 +73,7 @@ def _run(env: dict[str, str], *args: str, timeout: int = 600) -> str:
 
 
 def _wait_until_up(served: ServedInstance, proc: subprocess.Popen, timeout: float = 60.0) -> None:
-    base_url = served.base_url
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if proc.poll() is not None:
-            raise RuntimeError(f"citygov serve exited with {proc.returncode}: {served.server_output()}")
-        try:
-            with urllib.request.urlopen(base_url + "/healthz", timeout=2) as resp:
-                if resp.status == 200:
-                    return
-        except (urllib.error.URLError, ConnectionError, TimeoutError):
-            time.sleep(0.1)
-    raise RuntimeError("citygov serve did not answer /healthz in time")
+    wait_healthy(served.base_url, proc, timeout=timeout, output=served.server_output)
 
 
 def _drop_database(url: str) -> None:
@@ -132,12 +109,12 @@ def served_instance(request, tmp_path_factory):
     summary = json.loads(_run(env, "demo", "--format", "json"))
     served = ServedInstance(base_url="", instance=instance, database_url=database_url,
                             password=summary["login"]["password"], backend=backend)
-    port = _free_port()
+    port = free_port()
     served.base_url = f"http://127.0.0.1:{port}"
     # outside pytest's rotated temporary folders, so a failure can still be read after the run
     served.log = Path(tempfile.gettempdir()) / f"citygov-reliability-serve-{backend}-{os.getpid()}.log"
     log = served.log.open("w", encoding="utf-8")
-    proc = subprocess.Popen(_citygov("serve", "--port", str(port), "--threads", "4"), env=env, text=True,
+    proc = subprocess.Popen(citygov_cmd("serve", "--port", str(port), "--threads", "4"), env=env, text=True,
                             stdout=log, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL)
     try:
         _wait_until_up(served, proc)

@@ -14,12 +14,8 @@ from __future__ import annotations
 import json
 import os
 import signal
-import socket
 import subprocess
-import sys
 import time
-import urllib.error
-import urllib.request
 import uuid
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -27,6 +23,8 @@ from pathlib import Path
 import pytest
 import sqlalchemy as sa
 from sqlalchemy.engine import make_url
+
+from tests.served import citygov_cmd, free_port, wait_healthy
 
 PG_ENV = "CITYGOV_TEST_DATABASE_URL"
 PASSWORD = "correct horse battery staple"
@@ -37,16 +35,6 @@ def backends() -> list:
     return [pytest.param("sqlite", id="sqlite"),
             pytest.param("postgresql", id="postgresql",
                          marks=pytest.mark.skipif(not os.environ.get(PG_ENV), reason=f"PostgreSQL tests need {PG_ENV}"))]
-
-
-def citygov_cmd(*args: str) -> list[str]:
-    return [sys.executable, "-c", "from portal.cli import main; main()", *args]
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
 
 
 def create_pg_database() -> str:
@@ -124,15 +112,8 @@ class Instance:
         log.close()
         self.procs.append(proc)
         base = f"http://127.0.0.1:{port}"
-        for _ in range(300):
-            try:
-                with urllib.request.urlopen(base + "/healthz", timeout=2):
-                    return proc, base
-            except (urllib.error.URLError, ConnectionError, OSError):
-                if proc.poll() is not None:
-                    raise AssertionError("citygov serve exited") from None
-                time.sleep(0.1)
-        raise AssertionError("citygov serve did not come up")
+        wait_healthy(base, proc, timeout=30)
+        return proc, base
 
     @staticmethod
     def kill9(proc: subprocess.Popen) -> None:

@@ -11,10 +11,7 @@ from __future__ import annotations
 
 import json
 import os
-import socket
 import subprocess
-import sys
-import time
 import urllib.error
 import urllib.request
 from pathlib import Path
@@ -23,39 +20,23 @@ import pytest
 import sqlalchemy as sa
 from sqlalchemy.engine import make_url
 
+from tests.served import citygov_cmd, free_port, wait_healthy
+
 PG_ENV = "CITYGOV_TEST_DATABASE_URL"
 PASSWORD = "correct horse battery staple"
 
 
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
-def _citygov(*args: str) -> list[str]:
-    return [sys.executable, "-c", "from portal.cli import main; main()", *args]
-
-
 class Server:
     def __init__(self, env: dict[str, str], log: Path):
-        self.port = _free_port()
+        self.port = free_port()
         self.base = f"http://127.0.0.1:{self.port}"
         self.log = log
         with log.open("w") as fh:
-            self.proc = subprocess.Popen(_citygov("serve", "--port", str(self.port), "--threads", "4"), env=env,
+            self.proc = subprocess.Popen(citygov_cmd("serve", "--port", str(self.port), "--threads", "4"), env=env,
                                          stdout=fh, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL)
 
     def wait_ready(self) -> None:
-        for _ in range(600):
-            if self.proc.poll() is not None:
-                raise AssertionError(f"server exited: {self.log.read_text()[-2000:]}")
-            try:
-                with urllib.request.urlopen(self.base + "/healthz", timeout=2):
-                    return
-            except (urllib.error.URLError, ConnectionError):
-                time.sleep(0.1)
-        raise AssertionError(f"server did not come up: {self.log.read_text()[-2000:]}")
+        wait_healthy(self.base, self.proc, output=self.log.read_text)
 
     def call(self, method: str, path: str, body=None, *, token: str | None = None,
              content_type: str = "application/json") -> tuple[int, dict]:
@@ -115,7 +96,7 @@ def two_servers(request, tmp_path):
     env = {**os.environ, "CITYGOV_INSTANCE_PATH": str(tmp_path / "inst"), "CITYGOV_DATABASE_URL": url,
            "CITYGOV_ADMIN_PASSWORD": PASSWORD, "CITYGOV_LOG_LEVEL": "WARNING"}
     env.pop("CITYGOV_SECRET_KEY", None)
-    init = subprocess.run(_citygov("init", "--format", "json"), env=env, capture_output=True, text=True, check=False,
+    init = subprocess.run(citygov_cmd("init", "--format", "json"), env=env, capture_output=True, text=True, check=False,
                           timeout=300, stdin=subprocess.DEVNULL)
     assert init.returncode == 0, init.stderr
     servers = [Server(env, tmp_path / "a.log"), Server(env, tmp_path / "b.log")]

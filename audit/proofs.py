@@ -29,14 +29,15 @@ def current_size(session: Session) -> int:
 
 
 def parse_int(name: str, value: Any) -> int:
+    """A non-negative integer up to 10^18 (the documented maximum) from an int or a decimal string."""
     if isinstance(value, bool):
         raise BadRequest(f"{name} must be an integer")
+    if isinstance(value, str) and re.fullmatch(r"[0-9]{1,19}", value.strip()):
+        value = int(value.strip())
     if isinstance(value, int):
         if value < 0 or value > 10**18:
-            raise BadRequest(f"{name} must be a non-negative integer, got {value}")
+            raise BadRequest(f"{name} must be a non-negative integer up to 10^18, got {value}")
         return value
-    if isinstance(value, str) and re.fullmatch(r"[0-9]{1,18}", value.strip()):
-        return int(value.strip())
     raise BadRequest(f"{name} must be a non-negative integer, got {value!r}")
 
 

@@ -71,15 +71,37 @@ class NameConverter(BaseConverter):
     regex = r"(?!(?:check|diff|lint)(?![a-z0-9._-]))[a-z0-9][a-z0-9._-]{0,119}"
 
 
+def nul_at(value: Any, pointer: str = "") -> str | None:
+    """The JSON pointer of the first NUL character in a string, or in any key or string inside a list or dict
+    (``""`` for the value itself); None when there is none."""
+    if isinstance(value, str):
+        return pointer if "\x00" in value else None
+    if isinstance(value, dict):
+        for k, v in value.items():
+            here = pointer + "/" + str(k).replace("~", "~0").replace("/", "~1")
+            if "\x00" in str(k):
+                return here
+            found = nul_at(v, here)
+            if found is not None:
+                return found
+    if isinstance(value, list):
+        for i, v in enumerate(value):
+            found = nul_at(v, f"{pointer}/{i}")
+            if found is not None:
+                return found
+    return None
+
+
 def has_nul(value: Any) -> bool:
     """Whether a string, or any key or string inside a list or dict, holds a NUL character."""
-    if isinstance(value, str):
-        return "\x00" in value
-    if isinstance(value, dict):
-        return any(has_nul(k) or has_nul(v) for k, v in value.items())
-    if isinstance(value, list):
-        return any(has_nul(v) for v in value)
-    return False
+    return nul_at(value) is not None
+
+
+def accepts_nul(view):
+    """Mark a view whose JSON body is a document it only reports on and never stores (a lint): a NUL in it is
+    a finding of the report, not a reason to refuse the request. The path and query are still checked."""
+    view.citygov_accepts_nul = True
+    return view
 
 
 def _refuse_nul() -> None:
@@ -88,8 +110,13 @@ def _refuse_nul() -> None:
     and JSON body (parsed only when the raw body contains an escaped NUL)."""
     if not request.path.startswith(API_PREFIX + "/"):
         return
-    if "\x00" in request.path or any(has_nul(k) or has_nul(v) for k, v in request.args.items(multi=True)):
-        raise BadRequest("NUL characters are not accepted")
+    if "\x00" in request.path:
+        raise BadRequest("NUL characters are not accepted (in the path)")
+    for k, v in request.args.items(multi=True):
+        if has_nul(k) or has_nul(v):
+            raise BadRequest(f"NUL characters are not accepted (in the query parameter '{k.replace(chr(0), '')}')")
+    if getattr(current_app.view_functions.get(request.endpoint), "citygov_accepts_nul", False):
+        return
     mimetype = request.mimetype
     if mimetype == "application/json" or (mimetype.startswith("application/") and mimetype.endswith("+json")):
         raw = request.get_data(cache=True)
@@ -98,8 +125,9 @@ def _refuse_nul() -> None:
                 parsed = orjson.loads(raw)
             except orjson.JSONDecodeError:
                 return  # json_body answers malformed JSON
-            if has_nul(parsed):
-                raise BadRequest("NUL characters are not accepted")
+            where = nul_at(parsed)
+            if where is not None:
+                raise BadRequest(f"NUL characters are not accepted (in the JSON body at '{where}')")
 
 
 def init_app(app: Flask) -> None:

@@ -6,7 +6,7 @@ from flask import Blueprint, request
 
 from kernel.clock import isoformat
 from kernel.errors import NotAuthenticated, UnsupportedMediaType
-from portal.api import json_body, ok, public, query_int
+from portal.api import accepts_nul, json_body, ok, public, query_int
 from portal.auth import current_principal
 from portal.db import get_session
 from portal.lazy import lazy
@@ -59,6 +59,7 @@ def list_rulesets():
 
 
 @bp.post("/secmon/rules/lint")
+@accepts_nul
 def lint_rules():
     from kernel import authorize
     from secmon.lint import lint_ruleset, summarize

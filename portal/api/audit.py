@@ -24,6 +24,15 @@ def _arg(name: str) -> str | None:
     return value if value not in (None, "") else None
 
 
+def _proof_arg(name: str) -> str | None:
+    """A tree coordinate (index, hash, size, first, second, start, end): absent is the default, present but empty is
+    neither an integer nor a hash (as the document says), so it is refused rather than read as absent."""
+    value = request.args.get(name)
+    if value is not None and not value.strip():
+        raise BadRequest(f"query parameter {name!r} is empty")
+    return value
+
+
 def _time_arg(name: str) -> str | None:
     """A time filter: absent is no filter; present but empty is not an RFC 3339 time (as the document says)."""
     value = request.args.get(name)
@@ -42,7 +51,7 @@ def get_checkpoint():
 @bp.get("/audit/proof/inclusion")
 @public
 def get_inclusion_proof():
-    index, leaf_hash, size = _arg("index"), _arg("hash"), _arg("size")
+    index, leaf_hash, size = _proof_arg("index"), _proof_arg("hash"), _proof_arg("size")
     if (index is None) == (leaf_hash is None):
         raise BadRequest("give exactly one of the query parameters 'index' and 'hash'")
     session = get_session()
@@ -54,16 +63,16 @@ def get_inclusion_proof():
 @bp.get("/audit/proof/consistency")
 @public
 def get_consistency_proof():
-    first = _arg("first")
+    first = _proof_arg("first")
     if first is None:
         raise BadRequest("query parameter 'first' is required")
-    return ok(proofs.consistency_proof(get_session(), first, _arg("second")))
+    return ok(proofs.consistency_proof(get_session(), first, _proof_arg("second")))
 
 
 @bp.get("/audit/entries")
 @public
 def get_entries():
-    return ok(proofs.entries(get_session(), _arg("start") or 0, _arg("end")))
+    return ok(proofs.entries(get_session(), _proof_arg("start") or 0, _proof_arg("end")))
 
 
 @bp.get("/audit/events")

@@ -77,6 +77,11 @@ def test_public_endpoints(client, runner, events):
         ("proof/consistency", {"first": "1e3"}, 400),
         ("entries", {"start": "x"}, 400),
         ("entries", {"start": "5", "end": "1"}, 400),
+        # present but empty is neither an integer nor a hash: refused, not read as absent (found by Schemathesis)
+        ("proof/inclusion", {"index": "0", "size": "", "hash": ""}, 400),
+        ("proof/inclusion", {"index": "0", "size": ""}, 400),
+        ("proof/consistency", {"first": "1", "second": ""}, 400),
+        ("entries", {"start": ""}, 400),
     ],
 )
 def test_bad_input_is_a_problem_not_a_500(client, events, path, query, status):

@@ -17,7 +17,15 @@ Framework-free: no Flask, no portal. Sub-modules:
 from opendata import policies  # noqa: F401  (registers the opendata policies)
 from opendata import search  # noqa: F401  (its ORM hook keeps the catalog's full-text index in step with every flush)
 
-from opendata.recognizers import Detector, Finding, default_detector
-from opendata.validators import AreaCodes
-
 __all__ = ["AreaCodes", "Detector", "Finding", "default_detector"]
+
+_LAZY = {"Detector": "opendata.recognizers", "Finding": "opendata.recognizers",
+         "default_detector": "opendata.recognizers", "AreaCodes": "opendata.validators"}
+
+
+def __getattr__(name: str):  # the detection API, imported when first used (a catalog command does not load it)
+    if name in _LAZY:
+        import importlib
+
+        return getattr(importlib.import_module(_LAZY[name]), name)
+    raise AttributeError(f"module 'opendata' has no attribute {name!r}")

@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import hashlib
 import secrets
-from dataclasses import dataclass
 from datetime import datetime
 
 from sqlmodel import select
@@ -17,43 +16,16 @@ import audit
 from kernel.clock import as_utc, utcnow
 from kernel.db import Session
 from kernel.errors import Conflict, NotAuthorized, NotFound, ValidationFailed
-from kernel.permissions import authorize, is_allowed, policy
+from kernel.permissions import authorize, is_allowed
 from kernel.principal import Principal
 from opendata.catalog import dataset_get
 from opendata.models import AccessApplication, Dataset, Distribution, Download
+from opendata.policies import AppRef
 
 __all__ = ["KEY_PREFIX", "access_apply", "access_decide", "access_dict", "access_for_key", "access_get", "access_key_issue",
            "access_list", "access_revoke", "download_authorize"]
 
 KEY_PREFIX = "odk_"
-
-
-@policy("opendata:access:apply")
-def _can_apply(principal: Principal, _ds) -> bool:
-    return not principal.is_anonymous
-
-
-@policy("opendata:access:decide")
-def _can_decide(principal: Principal, ds) -> bool:
-    from opendata.policies import can_approve
-
-    return can_approve(principal, ds)
-
-
-@dataclass(frozen=True)
-class AppRef:
-    """What the read policy judges: who applied, for which dataset."""
-
-    applicant: str
-    dataset: Dataset | None
-
-
-@policy("opendata:access:read")
-def _can_read(principal: Principal, ref: AppRef | None) -> bool:
-    """The applicant, or whoever decides on the dataset's applications."""
-    if ref is None:
-        return not principal.is_anonymous
-    return principal.actor == ref.applicant or (ref.dataset is not None and _can_decide(principal, ref.dataset))
 
 
 def _hash(key: str) -> str:

@@ -5,10 +5,13 @@
 * Approval, publication and withdrawal: a steward of the owning department or a commission admin --
   the service also requires the approver to differ from the steward who prepared the release.
 * Published datasets are readable by everyone.
+* Conditional access: anyone signed in applies; whoever approves the dataset's releases decides; an
+  application is read by its applicant and by those who decide on it.
 """
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from typing import Any
 
 from kernel.permissions import policy
@@ -55,3 +58,32 @@ def can_read(principal: Principal, ds: Any) -> bool:
     if getattr(ds, "state", None) == "published":
         return True
     return _steward_of(principal, ds) or principal.has_role(Role.COMMISSION_ADMIN, Role.COMMISSION_REVIEWER)
+
+
+# --------------------------------------------------------------------------------- conditional access
+
+
+@policy("opendata:access:apply")
+def can_apply(principal: Principal, _ds: Any) -> bool:
+    return not principal.is_anonymous
+
+
+@policy("opendata:access:decide")
+def can_decide(principal: Principal, ds: Any) -> bool:
+    return can_approve(principal, ds)
+
+
+@dataclass(frozen=True)
+class AppRef:
+    """What the access read policy judges: who applied, for which dataset."""
+
+    applicant: str
+    dataset: Any | None
+
+
+@policy("opendata:access:read")
+def can_read_application(principal: Principal, ref: AppRef | None) -> bool:
+    """The applicant, or whoever decides on the dataset's applications."""
+    if ref is None:
+        return not principal.is_anonymous
+    return principal.actor == ref.applicant or (ref.dataset is not None and can_decide(principal, ref.dataset))

@@ -14,7 +14,10 @@ from flask import Flask
 from portal.config import instance_path_from_env
 
 
-def create_app(overrides: dict[str, Any] | None = None) -> Flask:
+def create_app(overrides: dict[str, Any] | None = None, *, http: bool = True) -> Flask:
+    """``http=False`` builds the app a command-line command needs (configuration, database, policies, i18n)
+    without the web pages and the API: nothing is served, so the ~40 page and API modules are not imported
+    (what keeps a cold ``citygov projects similar`` under a second). Commands that serve use the full app."""
     instance_path = (overrides or {}).get("INSTANCE_PATH") or instance_path_from_env()
     kwargs = {"instance_path": instance_path} if instance_path else {}
     app = Flask(__name__, instance_relative_config=True, **kwargs)
@@ -24,7 +27,7 @@ def create_app(overrides: dict[str, Any] | None = None) -> Flask:
 
     config.load(app, overrides)
 
-    from portal import api, auth, db, errors, i18n, observability, security, web
+    from portal import auth, db, errors, i18n, observability, security
 
     observability.init_app(app)
     db.init_app(app)
@@ -32,9 +35,13 @@ def create_app(overrides: dict[str, Any] | None = None) -> Flask:
     i18n.init_app(app)
     auth.init_app(app)
     errors.init_app(app)
-    web.init_app(app)
-    api.init_app(app)
+    if http:
+        from portal import api, web
+
+        web.init_app(app)
+        api.init_app(app)
     _import_domain_policies()
+    _configure_index_store(app)
     security.trust_proxies(app)
 
     @app.get("/healthz")
@@ -56,6 +63,18 @@ def create_app(overrides: dict[str, Any] | None = None) -> Flask:
     return app
 
 
+def _configure_index_store(app: Flask) -> None:
+    """Every process of this instance (servers and commands alike) maps the same persisted similarity index
+    (``<instance>/registry-index``, or ``REGISTRY_INDEX_PATH``)."""
+    from pathlib import Path
+
+    from portal.db import get_db
+    from registry import indexstore
+
+    directory = app.config.get("REGISTRY_INDEX_PATH") or str(Path(app.instance_path) / "registry-index")
+    indexstore.configure(get_db(app).engine, directory)
+
+
 def _import_domain_policies() -> None:
     """Import each package so its ``@policy`` functions are registered before any request."""
     import importlib
@@ -65,7 +84,7 @@ def _import_domain_policies() -> None:
     # the packages (their __init__ registers their policies) and the sub-packages / modules whose policies the
     # API and page modules would otherwise register only when their (lazily imported) services are first used
     for pkg in ("audit", "standards", "registry", "registry.certify", "secmon", "secmon.evaluation", "opendata",
-                "opendata.access", "opendata.sample_policies"):
+                "opendata.sample_policies"):
         try:
             importlib.import_module(pkg)
         except ModuleNotFoundError as exc:

@@ -70,18 +70,6 @@ def openapi_schemas() -> dict:
     return out
 
 
-@bp.record_once
-def _configure_index_store(state) -> None:
-    """Every process of this instance maps the same persisted similarity index (``<instance>/registry-index``)."""
-    from pathlib import Path
-
-    from portal.db import get_db
-    from registry import indexstore
-
-    directory = state.app.config.get("REGISTRY_INDEX_PATH") or str(Path(state.app.instance_path) / "registry-index")
-    indexstore.configure(get_db(state.app).engine, directory)
-
-
 # ------------------------------------------------------------------------------------- helpers
 
 

@@ -15,7 +15,6 @@ Framework-free: no Flask, no portal. Sub-modules:
 """
 
 from opendata import policies  # noqa: F401  (registers the opendata policies)
-from opendata import search  # noqa: F401  (its ORM hook keeps the catalog's full-text index in step with every flush)
 
 __all__ = ["AreaCodes", "Detector", "Finding", "default_detector"]
 

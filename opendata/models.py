@@ -145,3 +145,8 @@ class DatasetTag(SQLModel, table=True):
 
     dataset_id: str = Field(sa_column=Column(String(32), ForeignKey("opendata_dataset.id", ondelete="CASCADE"), primary_key=True))
     tag: str = Field(sa_column=Column(String(200), primary_key=True))
+
+
+# the full-text index's ORM hook keeps the catalog's search documents in step with every flush: wherever these
+# tables are mapped, it is registered
+from opendata import search  # noqa: E402,F401

@@ -16,7 +16,8 @@ from portal.config import instance_path_from_env
 
 def create_app(overrides: dict[str, Any] | None = None, *, http: bool = True) -> Flask:
     """``http=False`` builds the app a command-line command needs (configuration, database, policies, i18n)
-    without the web pages and the API: nothing is served, so the ~40 page and API modules are not imported
+    without the web pages and the API, and maps only the core tables up front: nothing is served, so the ~40
+    page and API modules are not imported and a package's tables are mapped when its services are first used
     (what keeps a cold ``citygov projects similar`` under a second). Commands that serve use the full app."""
     instance_path = (overrides or {}).get("INSTANCE_PATH") or instance_path_from_env()
     kwargs = {"instance_path": instance_path} if instance_path else {}
@@ -30,7 +31,7 @@ def create_app(overrides: dict[str, Any] | None = None, *, http: bool = True) ->
     from portal import auth, db, errors, i18n, observability, security
 
     observability.init_app(app)
-    db.init_app(app)
+    db.init_app(app, all_models=http)
     security.init_app(app)
     i18n.init_app(app)
     auth.init_app(app)

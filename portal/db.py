@@ -41,9 +41,15 @@ POOL_SIZE = 16
 READ_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
 
 
-def import_models() -> None:
-    """Import every ``models`` module of every schema package (``<pkg>/models.py`` and
-    ``<pkg>/<sub>/models.py``) so that ``SQLModel.metadata`` knows all tables.
+#: the tables every process touches (the audit log, users, organisations, tokens, jobs)
+CORE_PACKAGES = ("audit", "portal")
+
+
+def import_models(packages: Iterable[str] = SCHEMA_PACKAGES) -> None:
+    """Import every ``models`` module of the given schema packages (``<pkg>/models.py`` and
+    ``<pkg>/<sub>/models.py``; default: all) so that ``SQLModel.metadata`` knows their tables. A package's
+    tables refer only to its own and to the core's, and its services import its models, so a command may start
+    with the core alone: the rest are mapped when first used (each costs ~3 ms of start-up a table).
 
     The tables' pydantic validators are built on first use (``defer_build``), not for all ~60 tables at
     start-up: a command that touches three tables does not pay for the other fifty-seven."""
@@ -53,7 +59,7 @@ def import_models() -> None:
 
     SQLModel.model_config["defer_build"] = True
 
-    for pkg in SCHEMA_PACKAGES:
+    for pkg in packages:
         try:
             package = importlib.import_module(pkg)
         except ModuleNotFoundError as exc:
@@ -139,8 +145,9 @@ class Database:
         self.engine.dispose()
 
 
-def init_app(app: Flask) -> None:
-    import_models()
+def init_app(app: Flask, *, all_models: bool = True) -> None:
+    """``all_models=False``: map only the core tables now (a command-line process; see :func:`import_models`)."""
+    import_models(SCHEMA_PACKAGES if all_models else CORE_PACKAGES)
     db = Database(app.config["DATABASE_URL"], echo=bool(app.config.get("SQL_ECHO")))
     app.extensions[EXTENSION_KEY] = db
     app.before_request(_begin_reading)

@@ -13,8 +13,10 @@ built the index, or caught up with many changes, writes a snapshot: a new folder
 plain ``.npy`` arrays (CSR and CSC matrices, document frequencies, liveness), the ids and the structured
 features, then atomically repoints ``CURRENT`` to it. A cold process (``citygov projects similar``, a new
 web server worker) memory-maps the current snapshot — the operating system shares the pages between
-processes — and reads only the rows changed after it. A snapshot of another database (other ``uid``) or of
-a rewound one (``seq`` above the counter) is ignored and rebuilt.
+processes — and reads only the rows changed after it. A snapshot of another database (other ``uid``), of
+a rewound one (``seq`` above the counter) or made with another zh↔en glossary (its data's digest: the vectors
+depend on it) is ignored and rebuilt. The snapshot also carries the glossary pairs derived from that data, so
+a cold process does not parse and validate the glossary again.
 
 Within a transaction that has itself bumped the counter, the process index is advanced only to the last
 committed value, so a change that is later rolled back never reaches the shared index.
@@ -274,7 +276,8 @@ def _save(key: str, live: LiveIndex) -> None:
         (tmp / "ids.txt").write_text("\n".join(idx.ids), encoding="utf-8")
         (tmp / "features.txt").write_text("\n".join(_FS.join(sorted(f)) for f in idx.features), encoding="utf-8")
         meta = {"format": FORMAT, "uid": live.uid, "seq": live.seq, "rows": len(idx.ids), "live": idx.live,
-                "n_features": sim.N_FEATURES}
+                "n_features": sim.N_FEATURES, "glossary": sim.glossary_digest()}
+        (tmp / "glossary.json").write_text(json.dumps(sim.glossary_pairs(), ensure_ascii=False), encoding="utf-8")
         (tmp / "meta.json").write_text(json.dumps(meta), encoding="utf-8")
         os.replace(tmp, root / name)
         pointer = root / f".CURRENT-{os.getpid()}"
@@ -299,8 +302,9 @@ def _load(key: str, uid: str, seq: int) -> LiveIndex | None:
         snap = root / name
         meta = json.loads((snap / "meta.json").read_text(encoding="utf-8"))
         if meta.get("format") != FORMAT or meta.get("uid") != uid or int(meta["seq"]) > seq \
-                or meta.get("n_features") != sim.N_FEATURES:
-            return None
+                or meta.get("n_features") != sim.N_FEATURES or meta.get("glossary") != sim.glossary_digest():
+            return None  # another library, a rewound one, or vectors made with another glossary: rebuild
+        sim.adopt_glossary_pairs(meta["glossary"], json.loads((snap / "glossary.json").read_text(encoding="utf-8")))
         a = {n: np.load(snap / f"{n}.npy", mmap_mode="r", allow_pickle=False)
              for n in ("csr_data", "csr_indices", "csr_indptr", "csc_data", "csc_indices", "csc_indptr", "df", "alive")}
         ids = (snap / "ids.txt").read_text(encoding="utf-8")

@@ -63,16 +63,50 @@ _ASCII_WORD = re.compile(r"[a-z]")
 _CJK = "\u3400-\u9fff"
 
 
-@cache
-def glossary() -> tuple[re.Pattern[str] | None, dict[str, str]]:
-    """English term → Chinese term, from ``registry/data/glossary.yaml`` (validated) and the bilingual titles of
-    the proposal schema's code lists ("宽带网络 broadband network"), and the compiled matcher (longest first)."""
+def _glossary_text() -> str:
     from importlib import resources
 
+    return resources.files("registry").joinpath("data/glossary.yaml").read_text(encoding="utf-8")
+
+
+@cache
+def glossary_digest() -> str:
+    """The digest of what the glossary is made from (``glossary.yaml`` and the proposal schema, whose code lists
+    carry bilingual titles): the text model's data. A persisted index records it and is rebuilt when it changes
+    (an official edits the glossary: every stored vector was made with the old one)."""
+    import hashlib
+
+    from registry.proposal import packaged_schema_text
+
+    h = hashlib.sha256(_glossary_text().encode("utf-8"))
+    h.update(b"\x00")
+    h.update(packaged_schema_text().encode("utf-8"))
+    return h.hexdigest()[:32]
+
+
+#: glossary pairs already derived from the data of a given digest (a persisted index carries them, so a cold
+#: process need not parse and validate the YAML again); only ever used for that same digest
+_DERIVED: dict[str, dict[str, str]] = {}
+
+
+def adopt_glossary_pairs(digest: str, pairs: dict[str, str]) -> None:
+    """Use ``pairs`` (derived earlier from the data of ``digest``) instead of deriving them again, if the data
+    has not changed since."""
+    if digest == glossary_digest() and isinstance(pairs, dict):
+        _DERIVED.setdefault(digest, {str(k): str(v) for k, v in pairs.items()})
+
+
+@cache
+def glossary_pairs() -> dict[str, str]:
+    """English term → Chinese term, from ``registry/data/glossary.yaml`` (validated) and the bilingual titles of
+    the proposal schema's code lists ("宽带网络 broadband network")."""
+    derived = _DERIVED.get(glossary_digest())
+    if derived is not None:
+        return derived
     import jsonschema
     import yaml
 
-    doc = yaml.safe_load(resources.files("registry").joinpath("data/glossary.yaml").read_text(encoding="utf-8"))
+    doc = yaml.safe_load(_glossary_text())
     jsonschema.validate(doc, _GLOSSARY_SCHEMA)
     pairs: dict[str, str] = {}
     try:
@@ -94,7 +128,13 @@ def glossary() -> tuple[re.Pattern[str] | None, dict[str, str]]:
         ens = entry["en"] if isinstance(entry["en"], list) else [entry["en"]]
         for en in ens:
             pairs[normalise(en)] = normalise(entry["zh"])
-    pairs = {k: v for k, v in pairs.items() if k and v}
+    return {k: v for k, v in pairs.items() if k and v}
+
+
+@cache
+def glossary() -> tuple[re.Pattern[str] | None, dict[str, str]]:
+    """The glossary's pairs (see :func:`glossary_pairs`) and their compiled matcher (longest first)."""
+    pairs = glossary_pairs()
     if not pairs:
         return None, {}
     alternation = "|".join(re.escape(k) for k in sorted(pairs, key=len, reverse=True))

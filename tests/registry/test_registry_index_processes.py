@@ -118,3 +118,40 @@ def test_snapshot_is_mapped_caught_up_and_refused_when_foreign(world, tmp_path):
     meta.write_text(json.dumps({**doc, "uid": "someone-else"}))
     indexstore._LIVE.clear()
     assert indexstore.live_index(s).source == "built"
+
+
+def test_snapshot_made_with_another_glossary_is_rebuilt(world, tmp_path, monkeypatch):
+    """The stored vectors depend on the zh↔en glossary (data officials edit): a snapshot made with another
+    glossary is refused and rebuilt; one made with the same glossary hands its derived pairs to a cold process."""
+    from registry import indexstore
+    from registry import services as reg
+    from registry import similarity as sim
+    from tests.registry.conftest import proposal
+
+    s, admin = world.session, world.p["admin"]
+    rows = [(1, proposal(organisation=world.org_a.code, title="Video surveillance 视频监控平台", state="approved",
+                         approved_on="2024-01-01", decision_ref="G-1"))]
+    reg.project_import(s, admin, rows, resolve_org=lambda ref: world.org_a.id)
+    indexstore.configure(s.get_bind(), tmp_path / "idx")
+    assert indexstore.refresh(s).source == "built"
+    snap = tmp_path / "idx" / (tmp_path / "idx" / "CURRENT").read_text()
+    assert json.loads((snap / "meta.json").read_text())["glossary"] == sim.glossary_digest()
+    assert json.loads((snap / "glossary.json").read_text(encoding="utf-8")) == sim.glossary_pairs()
+    # same glossary: mapped
+    indexstore._LIVE.clear()
+    assert indexstore.live_index(s).source == "snapshot"
+    # an official edits the glossary: the snapshot's vectors are stale, so it is rebuilt
+    edited = sim._glossary_text() + "  - {zh: 城市大脑, en: city brain}\n"
+    monkeypatch.setattr(sim, "_glossary_text", lambda: edited)
+    for fn in (sim.glossary_digest, sim.glossary_pairs, sim.glossary):
+        fn.cache_clear()
+    try:
+        indexstore._LIVE.clear()
+        live = indexstore.live_index(s)
+        assert live.source == "built"
+        assert sim.glossary_pairs()["city brain"] == "城市大脑"
+    finally:
+        monkeypatch.undo()
+        for fn in (sim.glossary_digest, sim.glossary_pairs, sim.glossary):
+            fn.cache_clear()
+        indexstore._LIVE.clear()

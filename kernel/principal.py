@@ -63,6 +63,14 @@ class Principal:
             return f"system:{self.name}"
         return "anonymous"
 
+    @property
+    def owner(self) -> str:
+        """Whom what this principal creates belongs to: the person (``user:<id>``) whether they act in a browser
+        session or through one of their API tokens (the audit log still names the token: :attr:`actor`)."""
+        if self.kind in ("user", "token") and self.id:
+            return f"user:{self.id}"
+        return self.actor
+
 
 ANONYMOUS = Principal(kind="anonymous")
 

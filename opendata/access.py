@@ -22,7 +22,7 @@ from opendata.catalog import dataset_get
 from opendata.models import AccessApplication, Dataset, Distribution, Download
 from opendata.policies import AppRef
 
-__all__ = ["KEY_PREFIX", "access_apply", "access_decide", "access_dict", "access_for_key", "access_get", "access_key_issue",
+__all__ = ["KEY_PREFIX", "access_apply", "download_log", "access_decide", "access_dict", "access_for_key", "access_get", "access_key_issue",
            "access_list", "access_revoke", "download_authorize"]
 
 KEY_PREFIX = "odk_"
@@ -42,10 +42,10 @@ def access_apply(session: Session, principal: Principal, ident: str, *, purpose:
     if len(purpose) > 4000:
         raise ValidationFailed("the purpose is too long", errors=[{"pointer": "/purpose", "message": "at most 4000 characters"}])
     if session.exec(select(AccessApplication).where(AccessApplication.dataset_id == ds.id,
-                                                    AccessApplication.applicant == principal.actor,
+                                                    AccessApplication.applicant == principal.owner,
                                                     AccessApplication.state == "pending")).first() is not None:
         raise Conflict("you already have a pending application for this dataset")
-    app = AccessApplication(dataset_id=ds.id, applicant=principal.actor, applicant_name=principal.name,
+    app = AccessApplication(dataset_id=ds.id, applicant=principal.owner, applicant_name=principal.name,
                             applicant_org=principal.org_id, purpose=purpose.strip())
     session.add(app)
     session.flush()
@@ -88,7 +88,7 @@ def access_key_issue(session: Session, principal: Principal, app_id: str) -> tup
     """The applicant collects the key of an approved application (shown once; collecting again
     replaces the previous key, which stops working at once)."""
     app = access_get(session, principal, app_id)
-    if principal.actor != app.applicant:
+    if principal.owner != app.applicant:
         raise NotAuthorized("only the applicant collects the access key")
     if app.state != "approved":
         raise Conflict(f"application is {app.state}")
@@ -120,7 +120,7 @@ def access_list(session: Session, principal: Principal, *, inbox: bool = False, 
     if state:
         q = q.where(AccessApplication.state == state)
     if not inbox:
-        return list(session.exec(q.where(AccessApplication.applicant == principal.actor)))
+        return list(session.exec(q.where(AccessApplication.applicant == principal.owner)))
     datasets = {d.id: d for d in session.exec(select(Dataset).where(
         Dataset.id.in_(select(AccessApplication.dataset_id).distinct())))}
     allowed = [i for i, d in datasets.items() if is_allowed(principal, "opendata:access:decide", d)]
@@ -182,7 +182,42 @@ def download_authorize(session: Session, principal: Principal, dist: Distributio
         if app.dataset_id != ds.id:
             raise NotAuthorized("this access key is for another dataset")
     row = Download(dataset_id=ds.id, distribution_id=dist.id, application_id=app.id if app else None,
-                   actor=app.applicant if app else principal.actor)
+                   actor=app.applicant if app else principal.owner)
     session.add(row)
     session.commit()
     return row
+
+
+def download_log(session: Session, principal: Principal, *, dataset: str | None = None, limit: int = 100,
+                 offset: int = 0) -> tuple[list[dict], int]:
+    """Who downloaded what, when: the downloads of every dataset the principal decides on (a steward of the
+    owning department, the commission's admins), newest first, and their total; ``dataset`` (name or id)
+    narrows it to one dataset (not found for a dataset the principal may not see)."""
+    from sqlalchemy import func, or_
+
+    if principal.is_anonymous:
+        raise NotAuthorized("sign in to read the download log")
+    if not 1 <= limit <= 1000 or offset < 0:
+        raise ValidationFailed("limit is 1..1000 and offset >= 0", errors=[{"pointer": "/limit", "message": "1..1000"}])
+    if dataset:
+        ds = session.exec(select(Dataset).where(or_(Dataset.name == dataset, Dataset.id == dataset))).first()
+        if ds is None or not is_allowed(principal, "opendata:download:list", ds):
+            raise NotFound(f"no dataset {dataset!r} whose downloads you may read")
+        allowed = [ds.id]
+    else:
+        seen = session.exec(select(Dataset).where(Dataset.id.in_(select(Download.dataset_id).distinct())))
+        allowed = [d.id for d in seen if is_allowed(principal, "opendata:download:list", d)]
+    where = Download.dataset_id.in_(allowed or [""])
+    total = session.exec(select(func.count()).select_from(Download).where(where)).one()
+    q = (select(Download, Dataset, Distribution, AccessApplication)
+         .join(Dataset, Dataset.id == Download.dataset_id)
+         .join(Distribution, Distribution.id == Download.distribution_id)
+         .outerjoin(AccessApplication, AccessApplication.id == Download.application_id)
+         .where(where).order_by(Download.at.desc(), Download.id.desc()).offset(offset).limit(limit))
+    rows = [{"at": as_utc(d.at).isoformat(), "dataset": ds.name, "dataset_title": ds.title_zh, "grade": ds.grade,
+             "distribution": dist.title, "filename": dist.filename, "sha256": dist.sha256, "actor": d.actor,
+             "application": app.id if app else None, "applicant_name": app.applicant_name if app else None,
+             "applicant_org": app.applicant_org if app else None,
+             "key_prefix": app.key_prefix if app else None}
+            for d, ds, dist, app in session.exec(q)]
+    return rows, int(total)

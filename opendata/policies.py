@@ -86,4 +86,10 @@ def can_read_application(principal: Principal, ref: AppRef | None) -> bool:
     """The applicant, or whoever decides on the dataset's applications."""
     if ref is None:
         return not principal.is_anonymous
-    return principal.actor == ref.applicant or (ref.dataset is not None and can_decide(principal, ref.dataset))
+    return principal.owner == ref.applicant or (ref.dataset is not None and can_decide(principal, ref.dataset))
+
+
+@policy("opendata:download:list")
+def can_list_downloads(principal: Principal, ds: Any) -> bool:
+    """The download log of a dataset: whoever decides on its releases and access."""
+    return can_approve(principal, ds)

@@ -1,6 +1,7 @@
 """Stale datasets: published datasets not updated within their declared frequency (``frequencies``
 in ``data/catalog.yaml`` gives the days) are flagged once, with an audit entry naming the owning
-department; the steward page shows the flag until the dataset is republished."""
+department; the steward page shows the flag until the dataset is republished, and the owning department's
+stewards get a notice (:func:`stale_notice`, sent by the portal's scheduler job)."""
 
 from __future__ import annotations
 
@@ -15,7 +16,7 @@ from kernel.principal import Principal
 from opendata.catalog import vocab
 from opendata.models import Dataset
 
-__all__ = ["flag_stale"]
+__all__ = ["flag_stale", "stale_notice"]
 
 
 def flag_stale(session: Session, principal: Principal, *, now: datetime | None = None) -> list[Dataset]:
@@ -36,3 +37,16 @@ def flag_stale(session: Session, principal: Principal, *, now: datetime | None =
             flagged.append(ds)
     session.commit()
     return flagged
+
+
+def stale_notice(ds: Dataset, *, base_url: str = "") -> tuple[str, str]:
+    """The subject and text of the notice to the owning department's stewards (Chinese first, then English)."""
+    days = vocab()["frequencies"].get(ds.frequency)
+    last = as_utc(ds.updated_at).date().isoformat()
+    link = f"{base_url.rstrip('/')}/opendata/steward" if base_url else "/opendata/steward"
+    subject = f"[citygov 开放数据] 数据集逾期未更新 / dataset overdue for update: {ds.title_zh[:80]} ({ds.name})"
+    text = (f"数据集「{ds.title_zh}」（{ds.name}）声明的更新频率为 {ds.frequency}（{days} 天），"
+            f"最近一次更新为 {last}，已逾期。请更新数据并重新发布：{link}\n\n"
+            f"The dataset {ds.name} declares the update frequency {ds.frequency} ({days} days); it was last updated on "
+            f"{last} and is overdue. Please update and republish it: {link}\n")
+    return subject, text

@@ -15,6 +15,10 @@ Settings (environment variable → config key):
   ``X-Forwarded-For``/``-Proto`` is believed (JSON list or comma-separated; default none),
   ``CITYGOV_TOKEN_DEFAULT_DAYS``, ``CITYGOV_AUDIT_ORIGIN`` (checkpoint origin line),
   ``CITYGOV_BABEL_DEFAULT_LOCALE`` (``zh_CN``).
+- ``MAIL_SMTP`` (instance ``config.py``, or ``CITYGOV_MAIL_SMTP`` as a JSON object): the SMTP relay for notices
+  to users (stale datasets to their stewards): ``{"host", "port", "sender", "starttls", "username",
+  "password"}``; without it the relay of ``SECMON_NOTIFY["smtp"]`` is used, else no e-mail is sent.
+- ``CITYGOV_PUBLIC_URL`` → ``PUBLIC_URL``: the address users reach the portal at, for links in e-mails.
 """
 
 from __future__ import annotations

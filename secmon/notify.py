@@ -13,13 +13,13 @@ import urllib.error
 import urllib.request
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
-from email.message import EmailMessage
 
 from sqlalchemy import select
 
 import audit
 from kernel import Principal, authorize, new_id, utcnow
 from kernel.db import Session
+from kernel.mail import send_email
 from secmon.incidents import OPEN_STATES, incident_dict
 from secmon.models import SecmonIncident, SecmonNotification
 
@@ -116,19 +116,10 @@ def _send_webhook(hook: Webhook, body: bytes, timeout: float) -> int:
 
 
 def _send_email(smtp: Smtp, inc: SecmonIncident, body: bytes) -> None:
-    msg = EmailMessage()
-    msg["Subject"] = f"[citygov secmon] {inc.severity.upper()} incident: {inc.title[:150]}"
-    msg["From"] = smtp.sender
-    msg["To"] = ", ".join(smtp.recipients)
-    msg.set_content(f"Incident {inc.id} ({inc.severity}) on system {inc.system_id or '-'}\n"
-                    f"{inc.title}\nsource {inc.src_ip} → {inc.dest_ip}, {inc.alert_count} alerts, "
-                    f"first {inc.first_seen}, last {inc.last_seen}\n\n" + body.decode())
-    with smtplib.SMTP(smtp.host, smtp.port, timeout=smtp.timeout) as s:
-        if smtp.starttls:
-            s.starttls()
-        if smtp.username:
-            s.login(smtp.username, smtp.password or "")
-        s.send_message(msg)
+    send_email(smtp, smtp.recipients, f"[citygov secmon] {inc.severity.upper()} incident: {inc.title[:150]}",
+               f"Incident {inc.id} ({inc.severity}) on system {inc.system_id or '-'}\n"
+               f"{inc.title}\nsource {inc.src_ip} → {inc.dest_ip}, {inc.alert_count} alerts, "
+               f"first {inc.first_seen}, last {inc.last_seen}\n\n" + body.decode())
 
 
 def notifications_deliver(session: Session, principal: Principal, config: NotifyConfig, *,

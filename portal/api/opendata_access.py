@@ -1,6 +1,7 @@
 """Conditional access to open data over HTTP: apply, the applicant's and the steward's lists, decide
 (approve with an expiry / reject with a reason), collect the scoped key (applicant only, shown once),
-revoke. Every step is audited by :mod:`opendata.access`."""
+revoke; and the download log of the datasets the caller decides on. Every step is audited by
+:mod:`opendata.access`."""
 
 from __future__ import annotations
 
@@ -9,7 +10,7 @@ from datetime import timedelta
 from flask import Blueprint, request
 
 from kernel.errors import ValidationFailed
-from portal.api import json_body, ok
+from portal.api import json_body, ok, query_int
 from portal.auth import current_principal
 from portal.db import get_session
 
@@ -77,3 +78,14 @@ def revoke(app_id: str):
     body = json_body("OpendataAccessRevoke")
     session = get_session()
     return ok(access_dict(session, access_revoke(session, current_principal(), app_id, reason=body["reason"])))
+
+
+@bp.get("/opendata/downloads")
+def download_log():
+    from opendata.access import download_log as log
+
+    limit = query_int("limit", 100, minimum=1, maximum=1000)
+    offset = query_int("offset", 0, minimum=0)
+    dataset = request.args.get("dataset") or None
+    items, total = log(get_session(), current_principal(), dataset=dataset, limit=limit, offset=offset)
+    return ok({"items": items, "total": total, "limit": limit, "offset": offset})

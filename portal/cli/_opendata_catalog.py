@@ -274,6 +274,28 @@ def add_commands(group: click.Group) -> None:
                 _fail(exc, fmt)
             emit({"id": a.id, "state": a.state}, fmt, f"{a.id}: {a.state}")
 
+    @group.command("downloads")
+    @click.option("--dataset", help="One dataset (name or id).")
+    @click.option("--limit", type=click.IntRange(1, 1000), default=100, show_default=True)
+    @click.option("--offset", type=click.IntRange(0), default=0)
+    @click.option("--as", "as_user", help="Read as this user (default: the system principal: every dataset).")
+    @format_option
+    def downloads_cmd(dataset, limit, offset, as_user, fmt):
+        """The download log: who downloaded which file of which dataset, when, with which access key."""
+        from opendata.access import download_log
+
+        with cli_session("opendata") as (session, system):
+            try:
+                who = _principal(session, as_user) if as_user else system
+                items, total = download_log(session, who, dataset=dataset, limit=limit,
+                                            offset=offset)
+            except CityGovError as exc:
+                _fail(exc, fmt)
+        emit({"items": items, "total": total}, fmt, lambda d: "\n".join(
+            [f"{r['at'][:19]}  {r['dataset']:<24} {r['filename']:<28} {r['actor']}"
+             + (f"  key {r['key_prefix']}…" if r["key_prefix"] else "") for r in d["items"]]
+            + [f"({len(d['items'])} of {d['total']})"]))
+
     @group.command("harvest")
     @click.argument("file", type=click.Path(dir_okay=False, exists=True))
     @click.option("--rdf-format", type=click.Choice(["ttl", "jsonld", "rdf"]), default="ttl", show_default=True)

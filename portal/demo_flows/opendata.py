@@ -9,7 +9,8 @@
    k-anonymous on its declared quasi-identifiers; a company applies for access to it and the owner
    approves with an expiry; the company collects its scoped key (written to demo-data/clinic-access-key.txt).
    A second application (a person's) waits in the transport bureau's inbox (/opendata/access/inbox) and
-   a third was rejected with a reason, so both pages show each state.
+   a third was rejected with a reason, so both pages show each state. The company downloads the file with
+   its key and a citizen downloads an open one: the stewards' download log (/opendata/downloads) shows both.
 """
 
 from __future__ import annotations
@@ -55,12 +56,13 @@ def _tables(folder, rnd):
 
 
 def run(ctx: DemoContext) -> dict:
+    from sqlalchemy import func
     from sqlmodel import select
 
     from opendata.catalog import dataset_create, dataset_grade, distribution_add
     from opendata.desensitize import desensitize
     from opendata.generate import write_csv
-    from opendata.models import Dataset, Distribution
+    from opendata.models import Dataset, Distribution, Download
     from opendata.policy import suggest_policy
     from opendata.release import ReleaseRefused, dataset_approve, dataset_check, dataset_publish
     from opendata.scan import scan_table
@@ -136,6 +138,15 @@ def run(ctx: DemoContext) -> dict:
         access, key = access_key_issue(s, applicant, access.id)  # the applicant collects it; the steward never sees it
         (folder / "clinic-access-key.txt").write_text(key + "\n", encoding="utf-8")
         (folder / "clinic-access-key.txt").chmod(0o600)
+        # downloads are logged (the steward's /opendata/downloads): the applicant's, with the key, and a public one
+        from kernel.principal import ANONYMOUS
+        from opendata.access import download_authorize
+
+        for ds_name, who, with_key in (("sz-clinic-visits", applicant, key), ("sz-metro-ridership", ANONYMOUS, None)):
+            ds_row = s.exec(select(Dataset).where(Dataset.name == ds_name)).first()
+            dist = s.exec(select(Distribution).where(Distribution.dataset_id == ds_row.id)).first() if ds_row else None
+            if dist is not None and ds_row.state == "published":
+                download_authorize(s, who, dist, key=with_key)
     if s.exec(select(AccessApplication).where(AccessApplication.dataset_id == clinic.id,
                                               AccessApplication.state.in_(("pending", "rejected")))).first() is None:
         person = ctx.users["futian.submitter"]
@@ -146,4 +157,5 @@ def run(ctx: DemoContext) -> dict:
             "gate": "passed" if result.gate and result.gate["passed"] else "refused",
             "published_datasets": len(published), "refused_first": refused_first,
             "access_application": access.state, "access_key_file": str(folder / "clinic-access-key.txt"),
+            "downloads_logged": s.exec(select(func.count()).select_from(Download)).one(),
             "catalog": "/api/3/action/package_search  /catalog.ttl"}

@@ -1,6 +1,7 @@
 """Conditional access pages: the applicant's page (apply from a dataset page, follow the decision,
 collect the scoped key once) and the steward's inbox (approve with a validity, reject with a reason,
-revoke). The services in :mod:`opendata.access` check every permission and audit every step."""
+revoke), and the download log of the datasets a steward decides on. The services in :mod:`opendata.access`
+check every permission and audit every step."""
 
 from __future__ import annotations
 
@@ -16,6 +17,8 @@ from portal.web.nav import N_, add
 
 add("web.opendata_access_mine", N_("My data access"), None, anonymous=False, order=47)
 add("web.opendata_access_inbox", N_("Access applications"), None, anonymous=False, order=48,
+    visible=lambda p: p.has_role(Role.DATA_STEWARD, Role.COMMISSION_ADMIN))
+add("web.opendata_downloads", N_("Download log"), None, anonymous=False, order=49,
     visible=lambda p: p.has_role(Role.DATA_STEWARD, Role.COMMISSION_ADMIN))
 
 
@@ -125,3 +128,19 @@ def opendata_access_revoke(app_id: str):
         session.rollback()
         _flash_error(exc)
     return redirect(url_for("web.opendata_access_inbox"))
+
+
+@bp.get("/opendata/downloads")
+def opendata_downloads():
+    """Who downloaded what, when, from the datasets the steward's department owns (all, for the commission)."""
+    from opendata.access import download_log
+
+    principal, session = _logged_in(), get_session()
+    if not principal.has_role(Role.DATA_STEWARD, Role.COMMISSION_ADMIN):
+        raise NotAuthorized("the download log is for data stewards and the commission")
+    dataset = (request.args.get("dataset") or "").strip() or None
+    page = max(1, request.args.get("page", 1, type=int) or 1)
+    per_page = 100
+    items, total = download_log(session, principal, dataset=dataset, limit=per_page, offset=(page - 1) * per_page)
+    return render_template("web/opendata_downloads.html", items=items, total=total, dataset=dataset, page=page,
+                           pages=max(1, -(-total // per_page)))

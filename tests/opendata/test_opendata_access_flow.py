@@ -145,3 +145,53 @@ def test_withdraw_form(client, auth, db_session, served):  # noqa: F811
     ev = db_session.exec(select(AuditEvent).where(AuditEvent.action == "opendata:dataset:withdraw")
                          .order_by(AuditEvent.seq.desc())).first()
     assert ev.details["reason"] == "superseded by a new survey"
+
+
+def test_download_log(client, auth, db_session, served, runner):  # noqa: F811
+    """Every download is logged (who, what, when, with which key) and the owning department's stewards read the log
+    over the API, on /opendata/downloads and with `citygov opendata downloads`; nobody else does."""
+    company = auth.user("vendor", org=make_org(db_session, "V-LOG", kind="vendor"))
+    hc = auth.headers(company)
+    steward = _transport_steward(auth, db_session)
+    hs = auth.headers(steward)
+    outsider = auth.user("data_steward", org=make_org(db_session, "SZ-HEALTH-LOG"))
+    app_id = client.post("/api/v1/opendata/datasets/bus-stops/access-applications",
+                         json={"purpose": "download log study"}, headers=hc).json["id"]
+    client.post(f"/api/v1/opendata/access-applications/{app_id}/decision", json={"decision": "approve", "days": 30},
+                headers=hs)
+    key = client.post(f"/api/v1/opendata/access-applications/{app_id}/key", headers=hc).json["key"]
+    url = _resource_url(client)
+    assert client.get(url, headers={"X-CKAN-API-Key": key}).status_code == 200
+    assert client.get(url).status_code == 403  # refused downloads are not logged as downloads
+    log = client.get("/api/v1/opendata/downloads", headers=hs)
+    assert log.status_code == 200 and log.json["total"] >= 1
+    first = log.json["items"][0]
+    # the person, not the token they used (the audit log names the token)
+    assert first["dataset"] == "bus-stops" and first["actor"] == f"user:{company.id}"
+    assert first["applicant_name"] == company.username
+    assert first["application"] == app_id and first["key_prefix"] == key[:10] and key not in str(log.json)
+    assert client.get("/api/v1/opendata/downloads?dataset=bus-stops&limit=1", headers=hs).json["items"] == [first]
+    # another department's steward: nothing, and one of our datasets is "not found"; the public: sign in
+    assert client.get("/api/v1/opendata/downloads", headers=auth.headers(outsider)).json == \
+        {"items": [], "total": 0, "limit": 100, "offset": 0}
+    assert client.get("/api/v1/opendata/downloads?dataset=bus-stops", headers=auth.headers(outsider)).status_code == 404
+    assert client.get("/api/v1/opendata/downloads").status_code == 401
+    assert client.get("/api/v1/opendata/downloads?limit=0", headers=hs).status_code == 400
+    # the page and the command
+    auth.login(client, steward.username)
+    html = client.get("/opendata/downloads").get_data(as_text=True)
+    assert "下载记录" in html and company.username in html and key[:10] in html
+    client.post("/logout", data={"csrf_token": csrf_token(client.get("/opendata/downloads"))})
+    auth.login(client, outsider.username)
+    assert company.username not in client.get("/opendata/downloads").get_data(as_text=True)
+    client.post("/logout", data={"csrf_token": csrf_token(client.get("/opendata/downloads"))})
+    auth.login(client, company.username)
+    assert client.get("/opendata/downloads").status_code == 403
+    # applied with an API token, the application is the person's: their browser session sees it too
+    assert "download log study" in client.get("/opendata/access").get_data(as_text=True)
+    got = runner.invoke(args=["opendata", "downloads", "--dataset", "bus-stops", "--format", "json"])
+    assert got.exit_code == 0, got.output
+    import json
+
+    assert json.loads(got.output)["items"][0]["application"] == app_id
+    assert runner.invoke(args=["opendata", "downloads", "--dataset", "no-such"]).exit_code == 2

@@ -194,3 +194,32 @@ def auth(db_session):
     from tests.factories import AuthActions
 
     return AuthActions(db_session)
+
+
+@pytest.fixture
+def smtp_receiver():
+    """A real SMTP server on loopback (aiosmtpd): yields ``(port, messages)``, the envelopes it received."""
+    pytest.importorskip("aiosmtpd")
+    import socket
+
+    from aiosmtpd.controller import Controller
+    from aiosmtpd.handlers import Sink
+
+    class Collect(Sink):
+        def __init__(self):
+            self.messages = []
+
+        async def handle_DATA(self, server, session, envelope):  # noqa: N802
+            self.messages.append(envelope)
+            return "250 OK"
+
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    handler = Collect()
+    controller = Controller(handler, hostname="127.0.0.1", port=port)
+    controller.start()
+    try:
+        yield port, handler.messages
+    finally:
+        controller.stop()

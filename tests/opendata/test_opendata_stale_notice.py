@@ -6,7 +6,6 @@ from __future__ import annotations
 import socket
 from datetime import timedelta
 
-import pytest
 
 from kernel.clock import utcnow
 from kernel.principal import system_principal
@@ -16,32 +15,6 @@ from opendata.stale import flag_stale
 from portal.scheduler_jobs.opendata import mail_relay, notify_owners
 from tests.factories import make_org, make_user, principal_of
 from tests.opendata.test_opendata_release import META, _clean_rows, _csv
-
-
-@pytest.fixture
-def smtp_receiver():
-    pytest.importorskip("aiosmtpd")
-    from aiosmtpd.controller import Controller
-    from aiosmtpd.handlers import Sink
-
-    class Collect(Sink):
-        def __init__(self):
-            self.messages = []
-
-        async def handle_DATA(self, server, session, envelope):  # noqa: N802
-            self.messages.append(envelope)
-            return "250 OK"
-
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        port = probe.getsockname()[1]
-    handler = Collect()
-    controller = Controller(handler, hostname="127.0.0.1", port=port)
-    controller.start()
-    try:
-        yield port, handler.messages
-    finally:
-        controller.stop()
 
 
 def _published_stale(db_session, tmp_path):

@@ -180,27 +180,8 @@ class _Receiver(BaseHTTPRequestHandler):
         pass
 
 
-def test_alarm_webhook_and_email_with_real_receivers(db_session, world):
-    pytest.importorskip("aiosmtpd")
-    from aiosmtpd.controller import Controller
-    from aiosmtpd.handlers import Sink
-
-    class Collect(Sink):
-        def __init__(self):
-            self.messages = []
-
-        async def handle_DATA(self, server, session, envelope):  # noqa: N802
-            self.messages.append(envelope)
-            return "250 OK"
-
-    import socket
-
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        smtp_port = probe.getsockname()[1]
-    handler = Collect()
-    smtp = Controller(handler, hostname="127.0.0.1", port=smtp_port)
-    smtp.start()
+def test_alarm_webhook_and_email_with_real_receivers(db_session, world, smtp_receiver):
+    smtp_port, messages = smtp_receiver
     _Receiver.got, _Receiver.fail_first = [], 2
     http = HTTPServer(("127.0.0.1", 0), _Receiver)
     t = threading.Thread(target=http.serve_forever, daemon=True)
@@ -222,16 +203,15 @@ def test_alarm_webhook_and_email_with_real_receivers(db_session, world):
         assert notify.notifications_deliver(db_session, SYS, cfg, now=now)["attempted"] == 0  # backoff
         second = notify.notifications_deliver(db_session, SYS, cfg, now=now + timedelta(seconds=11))
         assert second["delivered"] == 2
-        assert len(_Receiver.got) == n_alarm and len(handler.messages) == n_alarm
+        assert len(_Receiver.got) == n_alarm and len(messages) == n_alarm
         for sig, body in _Receiver.got:  # HMAC-SHA256 over the exact body
             assert sig == "sha256=" + hmac.new(b"s3cret", body, hashlib.sha256).hexdigest()
             assert json.loads(body)["incident"]["severity"] in ("high", "critical")
-        assert b"CRITICAL incident" in handler.messages[0].content or b"HIGH incident" in handler.messages[0].content
+        assert b"CRITICAL incident" in messages[0].content or b"HIGH incident" in messages[0].content
         log = notify.notification_log(db_session, SYS)
         assert {x["status"] for x in log} == {"delivered"} and max(x["attempts"] for x in log) == 2
     finally:
         http.shutdown()
-        smtp.stop()
 
 
 def test_webhook_gives_up_after_max_attempts(db_session, world):

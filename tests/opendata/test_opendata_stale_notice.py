@@ -6,7 +6,6 @@ from __future__ import annotations
 import socket
 from datetime import timedelta
 
-
 from kernel.clock import utcnow
 from kernel.principal import system_principal
 from opendata.catalog import dataset_create, dataset_grade, distribution_add

@@ -292,7 +292,7 @@ def add_commands(group: click.Group) -> None:
             except CityGovError as exc:
                 _fail(exc, fmt)
         emit({"items": items, "total": total}, fmt, lambda d: "\n".join(
-            [f"{r['at'][:19]}  {r['dataset']:<24} {r['filename']:<28} {r['actor']}"
+            [f"{r['at'][:19]}  {r['dataset']:<24} {r['filename']:<28} {r['applicant_name'] or r['actor']}"
              + (f"  key {r['key_prefix']}…" if r["key_prefix"] else "") for r in d["items"]]
             + [f"({len(d['items'])} of {d['total']})"]))
 

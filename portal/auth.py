@@ -1,4 +1,5 @@
-"""Who is calling: bearer tokens for the API, the signed session cookie for the web pages."""
+"""Who is calling: bearer tokens for the API, the signed session cookie (backed by a server-side session record,
+:mod:`portal.accounts.websessions`) for the web pages."""
 
 from __future__ import annotations
 
@@ -10,6 +11,7 @@ from flask import Flask, g, request, session
 from kernel.errors import NotAuthenticated
 from kernel.principal import ANONYMOUS, Principal
 from portal.accounts import services as accounts
+from portal.accounts import websessions
 from portal.accounts.models import User
 from portal.db import get_session
 
@@ -34,14 +36,19 @@ def _load_principal() -> Principal:
         return ANONYMOUS
     db = get_session()
     user = db.get(User, user_id)
-    if user is None or not user.active or session.get("pw") != _password_epoch(user):
-        session.clear()
+    if user is None or not user.active or session.get("pw") != _password_epoch(user) \
+            or not websessions.session_valid(db, session.get("sid"), user.id):
+        session.clear()  # logged out elsewhere (a copied cookie), expired, password changed or user disabled
         return ANONYMOUS
     return accounts.principal_for_user(db, user)
 
 
 def login_session(user: User) -> None:
+    from flask import current_app
+
     session.clear()
+    session["sid"] = websessions.open_session(get_session(), user,
+                                              lifetime=current_app.permanent_session_lifetime)
     session["user_id"] = user.id
     session["pw"] = _password_epoch(user)  # a password change ends other sessions
     session.permanent = True
@@ -53,6 +60,8 @@ def _password_epoch(user: User) -> str:
 
 
 def logout_session() -> None:
+    """Log out: the session's server-side record goes, so a copy of the cookie no longer signs anyone in."""
+    websessions.close_session(get_session(), session.get("sid"))
     session.clear()
 
 

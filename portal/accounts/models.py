@@ -78,3 +78,16 @@ class LoginAttempt(SQLModel, table=True):
     remote_addr: str = Field(default="", max_length=64, index=True)
     at: datetime = Field(default_factory=utcnow, sa_column=_ts(nullable=False, index=True))
     succeeded: bool = Field(default=False)
+
+
+class WebSession(SQLModel, table=True):
+    """A browser session signed in: its cookie carries a random id, this row its SHA-256. Logging out deletes
+    the row, so a copy of the cookie is worth nothing afterwards (the cookie is signed, not a credential
+    on its own); a password change deletes all of the user's rows."""
+
+    __tablename__ = "portal_web_session"
+
+    id_hash: str = Field(primary_key=True, max_length=64)
+    user_id: str = Field(foreign_key="portal_user.id", max_length=32, index=True)
+    created_at: datetime = Field(default_factory=utcnow, sa_column=_ts(nullable=False))
+    expires_at: datetime = Field(sa_column=_ts(nullable=False))

@@ -283,6 +283,9 @@ def password_change(session: Session, principal: Principal, user_ref: str, new_p
         raise ValidationFailed("password too weak", errors=[{"field": "password", "message": p} for p in problems])
     user.password_hash = hash_password(new_password)
     session.add(user)
+    from portal.accounts.websessions import close_all
+
+    close_all(session, user.id)  # every browser session of the user ends (the one that changed it logs in again)
     session.flush()
     audit.record(session, principal, "portal:user:password", object_type="user", object_id=user.id,
                  state=_user_state(session, user))

@@ -103,6 +103,43 @@ def test_v3_3_x_password_change_ends_other_sessions(app, auth, db_session):
     assert resp.status_code == 302 and "/login" in resp.headers["Location"]
 
 
+def test_v3_3_1_logout_invalidates_a_copied_session_cookie(app, auth, db_session):
+    """The cookie is signed, not a credential on its own: logging out deletes the server-side session record, so
+    a copy taken before (another browser, a stolen cookie) is anonymous afterwards; other sessions of the same user
+    live on; an expired record signs nobody in."""
+    from datetime import timedelta
+
+    from sqlmodel import select
+
+    from kernel.clock import utcnow
+    from portal.accounts.models import WebSession
+
+    user = auth.user(Role.DEPARTMENT_SUBMITTER)
+    client, other = FlaskClient(app), FlaskClient(app)
+    _login(client, user.username)
+    _login(other, user.username)
+    rows = db_session.exec(select(WebSession).where(WebSession.user_id == user.id)).all()
+    assert len(rows) == 2 and all(len(r.id_hash) == 64 for r in rows)
+    with client.session_transaction() as sess:
+        assert sess["sid"] not in {r.id_hash for r in rows}  # only the hash is stored
+    copy = FlaskClient(app)
+    copy.set_cookie("session", client.get_cookie("session").value)
+    assert copy.get("/account").status_code == 200
+    page = client.get("/account")
+    client.post("/logout", data={"csrf_token": csrf_token(page)})
+    resp = copy.get("/account")
+    assert resp.status_code == 302 and "/login" in resp.headers["Location"]
+    assert other.get("/account").status_code == 200  # the user's other session is not touched
+    # a record past its lifetime signs nobody in
+    db_session.expire_all()
+    (live,) = db_session.exec(select(WebSession).where(WebSession.user_id == user.id)).all()
+    live.expires_at = utcnow() - timedelta(seconds=1)
+    db_session.add(live)
+    db_session.commit()
+    resp = other.get("/account")
+    assert resp.status_code == 302 and "/login" in resp.headers["Location"]
+
+
 # ---------------------------------------------------------------- V3.4.1-3: cookie attributes
 
 

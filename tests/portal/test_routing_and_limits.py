@@ -33,6 +33,29 @@ def test_search_wildcards_are_literal(client, auth, db_session, q, expected):
     assert found == (expected if expected is not None else set(titles))
 
 
+@pytest.mark.parametrize("q", ["100%", '"引号"', "A_B", "a_b 接", "平台", "覆盖的", "Ab", "没有这个标题"])
+def test_title_search_through_the_index_answers_as_like(db_session, q):
+    """On SQLite a title search of three or more characters reads the FTS5 trigram index (registry_0004): the same
+    answer as a LIKE over every title (on SQLite case-insensitive for Latin letters), renames followed."""
+    from sqlmodel import select
+
+    from registry.models import Project
+    from tests.factories import make_org
+
+    org = make_org(db_session, "TRIGRAM-DEP")
+    sysp = system_principal("t")
+    titles = ["100% 覆盖的平台", "a_b 接口平台", 'AB 的"引号"平台', "普通的平台", "ab 小写平台"]
+    made = [reg.project_create(db_session, sysp, proposal(title=t), org_id=org.id) for t in titles]
+    renamed = made[3]
+    reg.project_update(db_session, sysp, renamed.id, proposal(title="改名后的覆盖的系统"), revision=renamed.revision)
+    live = [p.title for p in db_session.exec(select(Project).where(Project.org_id == org.id))]
+    assert "普通的平台" not in live and "改名后的覆盖的系统" in live
+    sqlite = db_session.get_bind().dialect.name == "sqlite"
+    expected = {t for t in live if (q.lower() in t.lower() if sqlite else q in t)}
+    items, total = reg.project_list(db_session, sysp, filters={"q": q, "org_id": org.id}, per_page=100)
+    assert {p.title for p in items} == expected and total == len(expected)
+
+
 # ---------------------------------------------------------------- fixed paths vs <id> routes
 
 

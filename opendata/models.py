@@ -65,6 +65,8 @@ class Dataset(SQLModel, table=True):
     published_at: datetime | None = Field(default=None, sa_column=_ts(True))
     #: set by the stale-dataset job when the data is older than its declared update frequency
     stale_since: datetime | None = Field(default=None, sa_column=_ts(True))
+    #: when the owners were told (e-mail delivered); a notice not delivered is tried again on the next run
+    stale_notified_at: datetime | None = Field(default=None, sa_column=_ts(True))
 
 
 class Distribution(SQLModel, table=True):

@@ -146,6 +146,7 @@ def dataset_publish(session: Session, principal: Principal, ident: str, *, stora
             raise Conflict(f"distribution {d.filename} is not the file that passed the check")
     first = ds.published_at is None
     ds.state, ds.published_at, ds.updated_at, ds.stale_since = "published", utcnow(), utcnow(), None
+    ds.stale_notified_at = None
     if not first:
         ds.version += 1
     session.add(ds)

@@ -16,7 +16,7 @@ from kernel.principal import Principal
 from opendata.catalog import vocab
 from opendata.models import Dataset
 
-__all__ = ["flag_stale", "stale_notice"]
+__all__ = ["flag_stale", "mark_notified", "stale_notice", "unnotified"]
 
 
 def flag_stale(session: Session, principal: Principal, *, now: datetime | None = None) -> list[Dataset]:
@@ -37,6 +37,21 @@ def flag_stale(session: Session, principal: Principal, *, now: datetime | None =
             flagged.append(ds)
     session.commit()
     return flagged
+
+
+def unnotified(session: Session) -> list[Dataset]:
+    """Published stale datasets whose owners have not been told yet (never, or the notice failed)."""
+    return list(session.exec(select(Dataset).where(Dataset.state == "published", Dataset.stale_since.is_not(None),
+                                                   Dataset.stale_notified_at.is_(None)).order_by(Dataset.name)))
+
+
+def mark_notified(session: Session, principal: Principal, ds: Dataset, *, recipients: int) -> None:
+    """Record that the owners of ``ds`` were told (audited with the number of recipients, never their addresses)."""
+    ds.stale_notified_at = utcnow()
+    session.add(ds)
+    audit.record(session, principal, "opendata:dataset:stale-notice", object_type="opendata_dataset", object_id=ds.id,
+                 details={"name": ds.name, "owner_org": ds.org_id, "recipients": recipients})
+    session.commit()
 
 
 def stale_notice(ds: Dataset, *, base_url: str = "") -> tuple[str, str]:

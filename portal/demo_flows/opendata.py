@@ -10,7 +10,7 @@
    approves with an expiry; the company collects its scoped key (written to demo-data/clinic-access-key.txt).
    A second application (a person's) waits in the transport bureau's inbox (/opendata/access/inbox) and
    a third was rejected with a reason, so both pages show each state. The company downloads the file with
-   its key and a citizen downloads an open one: the stewards' download log (/opendata/downloads) shows both.
+   its key and a citizen downloads an open one: the stewards' download log (/opendata/usage-log) shows both.
 """
 
 from __future__ import annotations

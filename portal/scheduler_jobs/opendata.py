@@ -14,14 +14,15 @@ JOBS = [
 def flag_stale_datasets() -> str:
     from flask import current_app
 
-    from opendata.stale import flag_stale
+    from opendata.stale import flag_stale, unnotified
     from portal.cli._common import cli_session
 
     with cli_session("scheduler:opendata-stale") as (session, system):
         got = flag_stale(session, system)
         out = f"{len(got)} stale dataset(s) flagged" + (": " + ", ".join(d.name for d in got) if got else "")
-        if got:
-            out += "; " + notify_owners(session, got, current_app.config)
+        waiting = unnotified(session)  # newly flagged, and those whose notice failed on an earlier run
+        if waiting:
+            out += "; " + notify_owners(session, system, waiting, current_app.config)
         return out
 
 
@@ -41,15 +42,16 @@ def mail_relay(config):
         Relay.from_mapping((mapping(config.get("SECMON_NOTIFY")) or {}).get("smtp"))
 
 
-def notify_owners(session, datasets, config) -> str:
-    """E-mail each newly stale dataset's owners — the active data stewards of its department with an address."""
+def notify_owners(session, principal, datasets, config) -> str:
+    """E-mail each stale dataset's owners — the active data stewards of its department with an address — and
+    record the notice (a dataset whose notice could not be delivered stays waiting for the next run)."""
     import smtplib
 
     from sqlmodel import select
 
     from kernel.mail import send_email
     from kernel.principal import Role
-    from opendata.stale import stale_notice
+    from opendata.stale import mark_notified, stale_notice
     from portal.accounts.models import Membership, User
 
     relay = mail_relay(config)
@@ -67,7 +69,9 @@ def notify_owners(session, datasets, config) -> str:
         subject, text = stale_notice(ds, base_url=str(config.get("PUBLIC_URL") or ""))
         try:
             send_email(relay, to, subject, text)
-            sent += 1
         except (OSError, smtplib.SMTPException) as exc:
             failed.append(f"{ds.name}: {type(exc).__name__}: {exc}")
+            continue
+        mark_notified(session, principal, ds, recipients=len(to))
+        sent += 1
     return f"{sent} notice(s) e-mailed to owners" + (f"; not sent: {'; '.join(failed)}" if failed else "")

@@ -130,7 +130,7 @@ def opendata_access_revoke(app_id: str):
     return redirect(url_for("web.opendata_access_inbox"))
 
 
-@bp.get("/opendata/downloads")
+@bp.get("/opendata/usage-log")
 def opendata_downloads():
     """Who downloaded what, when, from the datasets the steward's department owns (all, for the commission)."""
     from opendata.access import download_log

@@ -179,14 +179,14 @@ def test_download_log(client, auth, db_session, served, runner):  # noqa: F811
     assert client.get("/api/v1/opendata/downloads?limit=0", headers=hs).status_code == 400
     # the page and the command
     auth.login(client, steward.username)
-    html = client.get("/opendata/downloads").get_data(as_text=True)
+    html = client.get("/opendata/usage-log").get_data(as_text=True)
     assert "下载记录" in html and company.username in html and key[:10] in html
-    client.post("/logout", data={"csrf_token": csrf_token(client.get("/opendata/downloads"))})
+    client.post("/logout", data={"csrf_token": csrf_token(client.get("/opendata/usage-log"))})
     auth.login(client, outsider.username)
-    assert company.username not in client.get("/opendata/downloads").get_data(as_text=True)
-    client.post("/logout", data={"csrf_token": csrf_token(client.get("/opendata/downloads"))})
+    assert company.username not in client.get("/opendata/usage-log").get_data(as_text=True)
+    client.post("/logout", data={"csrf_token": csrf_token(client.get("/opendata/usage-log"))})
     auth.login(client, company.username)
-    assert client.get("/opendata/downloads").status_code == 403
+    assert client.get("/opendata/usage-log").status_code == 403
     # applied with an API token, the application is the person's: their browser session sees it too
     assert "download log study" in client.get("/opendata/access").get_data(as_text=True)
     got = runner.invoke(args=["opendata", "downloads", "--dataset", "bus-stops", "--format", "json"])

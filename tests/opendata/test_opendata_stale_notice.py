@@ -10,7 +10,7 @@ from kernel.clock import utcnow
 from kernel.principal import system_principal
 from opendata.catalog import dataset_create, dataset_grade, distribution_add
 from opendata.release import dataset_approve, dataset_check, dataset_publish
-from opendata.stale import flag_stale
+from opendata.stale import flag_stale, unnotified
 from portal.scheduler_jobs.opendata import mail_relay, notify_owners
 from tests.factories import make_org, make_user, principal_of
 from tests.opendata.test_opendata_release import META, _clean_rows, _csv
@@ -44,8 +44,9 @@ def test_stale_dataset_owners_are_emailed(db_session, tmp_path, smtp_receiver):
     assert [d.name for d in got] == ["bus-stops"]
     config = {"MAIL_SMTP": {"host": "127.0.0.1", "port": port, "sender": "opendata@city.example"},
               "PUBLIC_URL": "https://data.city.example"}
-    out = notify_owners(db_session, got, config)
+    out = notify_owners(db_session, system_principal("test"), got, config)
     assert out == "1 notice(s) e-mailed to owners", out
+    assert unnotified(db_session) == []  # told once: the next run does not e-mail again
     (msg,) = messages
     # only the active stewards of the owning department who have an address
     assert msg.rcpt_tos == ["alice@trans.example"] and msg.mail_from == "opendata@city.example"
@@ -61,7 +62,8 @@ def test_stale_dataset_owners_are_emailed(db_session, tmp_path, smtp_receiver):
 def test_without_relay_or_address_nothing_is_sent_and_the_job_says_so(db_session, tmp_path, smtp_receiver):
     port, messages = smtp_receiver
     got = _published_stale(db_session, tmp_path)
-    assert "no mail relay configured" in notify_owners(db_session, got, {})
+    sysp = system_principal("test")
+    assert "no mail relay configured" in notify_owners(db_session, sysp, got, {})
     # the incident alarms' relay is used when no MAIL_SMTP is set
     relay = mail_relay({"SECMON_NOTIFY": {"smtp": {"host": "127.0.0.1", "port": port, "recipients": ["soc@x"]}}})
     assert relay is not None and relay.port == port
@@ -69,6 +71,16 @@ def test_without_relay_or_address_nothing_is_sent_and_the_job_says_so(db_session
     with socket.socket() as probe:
         probe.bind(("127.0.0.1", 0))
         closed = probe.getsockname()[1]
-    out = notify_owners(db_session, got, {"MAIL_SMTP": {"host": "127.0.0.1", "port": closed, "timeout": 2}})
+    out = notify_owners(db_session, sysp, got, {"MAIL_SMTP": {"host": "127.0.0.1", "port": closed, "timeout": 2}})
     assert out.startswith("0 notice(s)") and "bus-stops: ConnectionRefusedError" in out
     assert messages == []
+    # nothing was lost: the dataset waits for the next run, which delivers and records the notice
+    assert [d.name for d in unnotified(db_session)] == ["bus-stops"]
+    out = notify_owners(db_session, sysp, unnotified(db_session), {"MAIL_SMTP": {"host": "127.0.0.1", "port": port}})
+    assert out == "1 notice(s) e-mailed to owners" and len(messages) == 1 and unnotified(db_session) == []
+    from sqlmodel import select
+
+    from audit.models import AuditEvent
+
+    ev = db_session.exec(select(AuditEvent).where(AuditEvent.action == "opendata:dataset:stale-notice")).one()
+    assert ev.details["recipients"] == 1 and "alice@trans.example" not in str(ev.details)

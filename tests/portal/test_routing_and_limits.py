@@ -167,7 +167,10 @@ def _post(port, path, body, content_type, chunked=False):
             except (BrokenPipeError, ConnectionResetError):
                 pass  # the server answered and closed once the limit was passed: read that answer
         else:
-            conn.request("POST", path, body=body, headers={"Content-Type": content_type})
+            try:
+                conn.request("POST", path, body=body, headers={"Content-Type": content_type})
+            except (BrokenPipeError, ConnectionResetError):
+                pass  # a declared length over the limit: the server may answer and close before the body is sent
         res = conn.getresponse()
         return res.status, res.getheader("Content-Type"), res.getheader("Content-Security-Policy"), res.read()
     finally:

@@ -186,14 +186,20 @@ def peak_rss_mb() -> float:
 
 
 def _all_tables(conn) -> list[str]:
-    """Every table of the schema (PostgreSQL partitions are counted through their parent)."""
+    """Every table of the schema (PostgreSQL partitions are counted through their parent). SQLite's full-text
+    indexes (FTS5 virtual tables and their shadow tables) are index structures kept by triggers, not data: the
+    rows they index are counted."""
     if conn.dialect.name == "postgresql":
         names = conn.execute(sa.text(
             "SELECT c.relname FROM pg_class c WHERE c.relkind IN ('r', 'p') AND NOT c.relispartition "
             "AND c.relnamespace = current_schema()::regnamespace")).scalars().all()
+        virtual: list[str] = []
     else:
         names = sa.inspect(conn).get_table_names()
-    return sorted(n for n in names if n != "alembic_version")
+        virtual = list(conn.execute(sa.text(
+            "SELECT name FROM sqlite_master WHERE type = 'table' AND sql LIKE 'CREATE VIRTUAL TABLE%'")).scalars())
+    return sorted(n for n in names if n != "alembic_version"
+                  and not any(n == v or n.startswith(v + "_") for v in virtual))
 
 
 def row_counts(session) -> dict[str, int]:

@@ -6,17 +6,7 @@ from __future__ import annotations
 import smtplib
 from dataclasses import dataclass
 from email.message import EmailMessage
-from typing import Any, Protocol
-
-
-class SmtpRelay(Protocol):
-    host: str
-    port: int
-    sender: str
-    starttls: bool
-    username: str | None
-    password: str | None
-    timeout: float
+from typing import Any
 
 
 @dataclass(frozen=True)
@@ -40,7 +30,7 @@ class Relay:
                    timeout=float(m.get("timeout", 10.0)))
 
 
-def send_email(relay: SmtpRelay, recipients: list[str], subject: str, text: str) -> None:
+def send_email(relay: Relay, recipients: list[str], subject: str, text: str) -> None:
     """Send ``text`` to ``recipients`` (raises ``OSError`` / ``smtplib.SMTPException`` when the relay refuses)."""
     msg = EmailMessage()
     msg["Subject"] = subject.replace("\r", " ").replace("\n", " ")[:200]

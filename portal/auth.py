@@ -6,7 +6,7 @@ from __future__ import annotations
 import functools
 import hashlib
 
-from flask import Flask, g, request, session
+from flask import Flask, current_app, g, request, session
 
 from kernel.errors import NotAuthenticated
 from kernel.principal import ANONYMOUS, Principal
@@ -44,8 +44,6 @@ def _load_principal() -> Principal:
 
 
 def login_session(user: User) -> None:
-    from flask import current_app
-
     session.clear()
     session["sid"] = websessions.open_session(get_session(), user,
                                               lifetime=current_app.permanent_session_lifetime)

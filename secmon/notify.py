@@ -19,7 +19,7 @@ from sqlalchemy import select
 import audit
 from kernel import Principal, authorize, new_id, utcnow
 from kernel.db import Session
-from kernel.mail import send_email
+from kernel.mail import Relay, send_email
 from secmon.incidents import OPEN_STATES, incident_dict
 from secmon.models import SecmonIncident, SecmonNotification
 
@@ -32,16 +32,11 @@ class Webhook:
     secret: str
 
 
-@dataclass
-class Smtp:
-    host: str
-    port: int
-    sender: str
-    recipients: list[str]
-    starttls: bool = False
-    username: str | None = None
-    password: str | None = None
-    timeout: float = 10.0
+@dataclass(frozen=True)
+class Smtp(Relay):
+    """The alarm e-mail channel: a relay (``kernel.mail.Relay``) and the duty recipients."""
+
+    recipients: list[str] = field(default_factory=list)
 
 
 @dataclass
@@ -57,12 +52,9 @@ class NotifyConfig:
     def from_mapping(cls, m: dict | None) -> "NotifyConfig":
         m = m or {}
         hooks = [Webhook(h["url"], h["secret"]) for h in m.get("webhooks", []) if h.get("url") and h.get("secret")]
-        smtp = None
-        s = m.get("smtp")
-        if s and s.get("host") and s.get("recipients"):
-            smtp = Smtp(host=s["host"], port=int(s.get("port", 25)), sender=s.get("sender", "citygov@localhost"),
-                        recipients=list(s["recipients"]), starttls=bool(s.get("starttls", False)),
-                        username=s.get("username"), password=s.get("password"))
+        s = m.get("smtp") or {}
+        relay = Relay.from_mapping(s) if s.get("recipients") else None
+        smtp = Smtp(**vars(relay), recipients=list(s["recipients"])) if relay is not None else None
         return cls(webhooks=hooks, smtp=smtp, levels=frozenset(m.get("levels", ["high", "critical"])),
                    max_attempts=int(m.get("max_attempts", 5)), backoff_seconds=float(m.get("backoff_seconds", 30)))
 

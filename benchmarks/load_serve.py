@@ -82,6 +82,24 @@ def cpu_seconds(pid: int) -> float:
     return t.user + t.system
 
 
+def own_cpu_seconds() -> float:
+    """User + system CPU seconds of this process (the load generator) so far."""
+    import resource
+
+    r = resource.getrusage(resource.RUSAGE_SELF)
+    return r.ru_utime + r.ru_stime
+
+
+def machine_cpu() -> tuple[float, float]:
+    """(busy, total) jiffies of the whole machine so far (Linux ``/proc/stat``; zeros elsewhere)."""
+    try:
+        fields = [float(x) for x in Path("/proc/stat").read_text().split("\n", 1)[0].split()[1:]]
+    except OSError:
+        return 0.0, 0.0
+    idle = fields[3] + (fields[4] if len(fields) > 4 else 0.0)
+    return sum(fields) - idle, sum(fields)
+
+
 def free_port() -> int:
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
@@ -621,20 +639,30 @@ def main() -> None:
                                     "--duration", str(int(args.duration)), "--format", "raw", "-o", str(spy_out)],
                                    stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
         main_rec = Recorder()
-        cpu0 = sum(cpu_seconds(p.pid) for p in servers.serves)
+        cpu0s = [cpu_seconds(p.pid) for p in servers.serves]
+        cpu0 = sum(cpu0s)
+        gen0, machine0 = own_cpu_seconds(), machine_cpu()
         main_wall = run_phase(f"http://127.0.0.1:{servers.port}", classes, n, args.duration, main_rec)
-        cpu_main = sum(cpu_seconds(p.pid) for p in servers.serves) - cpu0
+        per_server = [cpu_seconds(p.pid) - c for p, c in zip(servers.serves, cpu0s)]
+        cpu_main = sum(per_server)
+        gen_cpu, machine1 = own_cpu_seconds() - gen0, machine_cpu()
+        busy = (machine1[0] - machine0[0]) / max(machine1[1] - machine0[1], 1.0)
         loads["after main"] = loadavg()
         figures = report(main_rec, main_wall, peer, peer_wall, args, loads, cpu_ms)
         n_main = sum(len(t) for t in main_rec.times.values())
         n_peer = sum(len(t) for t in peer.times.values())
         figures["server_cpu"] = {"citygov_s": round(cpu_main, 2), "citygov_ms_per_request": round(1000 * cpu_main / max(n_main, 1), 2),
-                                 "citygov_cores": round(cpu_main / main_wall, 2), "peer_s": round(cpu_peer, 2),
-                                 "peer_ms_per_request": round(1000 * cpu_peer / max(n_peer, 1), 3)}
+                                 "citygov_cores": round(cpu_main / main_wall, 2),
+                                 "cores_per_server": [round(c / main_wall, 2) for c in per_server], "peer_s": round(cpu_peer, 2),
+                                 "peer_ms_per_request": round(1000 * cpu_peer / max(n_peer, 1), 3),
+                                 "generator_ms_per_request": round(1000 * gen_cpu / max(n_main, 1), 2),
+                                 "machine_busy": round(busy, 3)}
         c = figures["server_cpu"]
         print(f"server CPU: citygov {c['citygov_s']} s = {c['citygov_ms_per_request']} ms per request "
-              f"({c['citygov_cores']} cores busy; reads and writes together); bare peer {c['peer_ms_per_request']} ms "
+              f"({c['citygov_cores']} cores busy: {' + '.join(map(str, c['cores_per_server']))} by process; reads and writes together); bare peer {c['peer_ms_per_request']} ms "
               f"per request — CPU time does not depend on how busy the machine is, latency does")
+        print(f"load generator CPU: {c['generator_ms_per_request']} ms per request; the machine's cores were "
+              f"{100 * c['machine_busy']:.0f} % busy during the main phase")
         figures["projects"] = meta["projects"]
         wal = args.workdir / "run" / "inst" / "citygov.sqlite-wal"
         figures["wal_mb"] = round(wal.stat().st_size / 1e6, 1) if wal.exists() else 0.0

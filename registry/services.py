@@ -311,23 +311,32 @@ def precheck_data(session, principal: Principal, data: dict[str, Any]) -> dict[s
 
 #: a title search of at least this many characters is answered from the trigram index on SQLite (registry_0004)
 TRIGRAM_MIN = 3
+_TITLE_FTS = "SELECT rowid FROM registry_project_title_fts WHERE registry_project_title_fts MATCH :title_phrase"
 
 
-def _title_contains(text: str, dialect: str | None):
-    """Titles holding ``text`` (``LIKE '%…%'``, wildcards escaped). On SQLite, with three characters or more, the
-    rows come from the FTS5 trigram index first and ``LIKE`` only confirms them (same answer, no scan)."""
-    cond = Project.title.contains(text, autoescape=True)  # type: ignore[attr-defined]
+def _uses_title_index(filters: dict[str, Any] | None, dialect: str | None) -> bool:
+    return dialect == "sqlite" and len(str((filters or {}).get("q") or "")) >= TRIGRAM_MIN
+
+
+def _title_phrase(text: str) -> str:
+    return '"' + text.replace('"', '""') + '"'
+
+
+def _title_contains(text: str, dialect: str | None, *, scan_order: bool = False):
+    """Titles holding ``text``, case-insensitively (``LIKE``/``ILIKE '%…%'``, wildcards escaped). On SQLite, with
+    three characters or more, the rows come from the FTS5 trigram index instead (no scan; its case folding
+    covers every script, LIKE's only Latin letters). ``scan_order``: let the planner walk the ORDER BY index and
+    test each row's membership (worth it when the phrase matches many rows; see :func:`project_list`)."""
     if dialect == "sqlite" and len(text) >= TRIGRAM_MIN:
-        phrase = '"' + text.replace('"', '""') + '"'
-        found = sa.text("registry_project.rowid IN (SELECT rowid FROM registry_project_title_fts "
-                        "WHERE registry_project_title_fts MATCH :title_phrase)").bindparams(title_phrase=phrase)
-        cond = sa.and_(found, cond)
-    return cond
+        rowid = "+registry_project.rowid" if scan_order else "registry_project.rowid"
+        return sa.text(f"{rowid} IN ({_TITLE_FTS})").bindparams(title_phrase=_title_phrase(text))
+    return Project.title.icontains(text, autoescape=True)  # type: ignore[attr-defined]
 
 
-def _filtered(principal: Principal, filters: dict[str, Any] | None, q=None, *, dialect: str | None = None):
+def _filtered(principal: Principal, filters: dict[str, Any] | None, q=None, *, dialect: str | None = None,
+              scan_order: bool = False):
     """``q`` (default ``select(Project)``) restricted to what ``principal`` may see and to ``filters``
-    (``dialect``: the database's, to use its title index)."""
+    (``dialect``: the database's, to use its title index; ``scan_order``: see :func:`_title_contains`)."""
     filters = filters or {}
     q = select(Project) if q is None else q
     cond = visible_filter(principal)
@@ -345,7 +354,7 @@ def _filtered(principal: Principal, filters: dict[str, Any] | None, q=None, *, d
     if filters.get("budget_max") is not None:
         q = q.where(Project.budget <= float(filters["budget_max"]))
     if filters.get("q"):
-        q = q.where(_title_contains(str(filters["q"]), dialect))
+        q = q.where(_title_contains(str(filters["q"]), dialect, scan_order=scan_order))
     return q
 
 
@@ -363,14 +372,30 @@ def project_list(session, principal: Principal, *, filters: dict[str, Any] | Non
     from the ``(filter, order, id)`` indexes alone (``registry_0003``)."""
     authorize(principal, "registry:project:list")
     dialect = session.get_bind().dialect.name
-    total = session.exec(_filtered(principal, filters, select(func.count()).select_from(Project),
-                                   dialect=dialect)).one()
+    only_title = visible_filter(principal) is None and not any(v for k, v in (filters or {}).items() if k != "q")
+    if only_title and _uses_title_index(filters, dialect):  # the index counts its matches itself
+        total = session.execute(sa.text(f"SELECT count(*) FROM ({_TITLE_FTS})"),
+                                {"title_phrase": _title_phrase(str(filters["q"]))}).scalar_one()
+    else:
+        total = session.exec(_filtered(principal, filters, select(func.count()).select_from(Project),
+                                       dialect=dialect)).one()
+    if not total:
+        return [], 0
     col = {"updated_at": Project.updated_at, "budget": Project.budget, "title": Project.title,
            "created_at": Project.created_at}.get(order.lstrip("-"), Project.updated_at)
     desc = order.startswith("-")
-    ids_q = _filtered(principal, filters, select(Project.id), dialect=dialect)
+    offset = (max(page, 1) - 1) * per_page
+    # A title phrase matching many rows: walking the order's index and testing membership finds the page after
+    # about (offset + per_page) × rows / matches entries, where reading every match's row to sort them costs
+    # `total` row reads (wide rows: the proposal document) — 1 ms instead of 10 for a common word at 100,000
+    # projects. SQLite cannot weigh the two itself (it has no estimate of an FTS phrase's matches).
+    scan_order = False
+    if _uses_title_index(filters, dialect):
+        rows_max = session.execute(sa.text("SELECT max(rowid) FROM registry_project")).scalar_one() or 0
+        scan_order = int(total) ** 2 * 20 > (offset + per_page) * rows_max
+    ids_q = _filtered(principal, filters, select(Project.id), dialect=dialect, scan_order=scan_order)
     ids_q = ids_q.order_by(col.desc() if desc else col.asc(), Project.id.desc() if desc else Project.id.asc())
-    ids = list(session.exec(ids_q.offset((max(page, 1) - 1) * per_page).limit(per_page)))
+    ids = list(session.exec(ids_q.offset(offset).limit(per_page)))
     if not ids:
         return [], int(total)
     q = select(Project).where(Project.id.in_(ids))  # type: ignore[attr-defined]

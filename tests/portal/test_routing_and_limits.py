@@ -36,7 +36,8 @@ def test_search_wildcards_are_literal(client, auth, db_session, q, expected):
 @pytest.mark.parametrize("q", ["100%", '"引号"', "A_B", "a_b 接", "平台", "覆盖的", "Ab", "没有这个标题"])
 def test_title_search_through_the_index_answers_as_like(db_session, q):
     """On SQLite a title search of three or more characters reads the FTS5 trigram index (registry_0004): the same
-    answer as a LIKE over every title (on SQLite case-insensitive for Latin letters), renames followed."""
+    answer as a case-insensitive substring test of every title (shorter ones and PostgreSQL: ILIKE), renames
+    followed."""
     from sqlmodel import select
 
     from registry.models import Project
@@ -50,10 +51,28 @@ def test_title_search_through_the_index_answers_as_like(db_session, q):
     reg.project_update(db_session, sysp, renamed.id, proposal(title="改名后的覆盖的系统"), revision=renamed.revision)
     live = [p.title for p in db_session.exec(select(Project).where(Project.org_id == org.id))]
     assert "普通的平台" not in live and "改名后的覆盖的系统" in live
-    sqlite = db_session.get_bind().dialect.name == "sqlite"
-    expected = {t for t in live if (q.lower() in t.lower() if sqlite else q in t)}
+    expected = {t for t in live if q.lower() in t.lower()}
     items, total = reg.project_list(db_session, sysp, filters={"q": q, "org_id": org.id}, per_page=100)
     assert {p.title for p in items} == expected and total == len(expected)
+
+
+def test_title_search_pages_follow_the_order_whichever_plan(db_session):
+    """A common phrase (the plan walks the order's index) and a rare one (the plan reads the matches and sorts)
+    page through the same rows in the same order as sorting every match."""
+    from tests.factories import make_org
+
+    org = make_org(db_session, "TRIGRAM-PAGES")
+    sysp = system_principal("t")
+    made = [reg.project_create(db_session, sysp, proposal(title=("共享平台" if i % 3 else "独立系统") + f"第{i}期"),
+                               org_id=org.id) for i in range(30)]
+    for q in ("共享平台", "独立系统第9期"):
+        want = [p.id for p in sorted((p for p in made if q in p.title), key=lambda p: (p.updated_at, p.id), reverse=True)]
+        got = []
+        for page in range(1, 6):
+            items, total = reg.project_list(db_session, sysp, filters={"q": q}, page=page, per_page=5)
+            assert total == len(want)
+            got += [p.id for p in items]
+        assert got == want
 
 
 # ---------------------------------------------------------------- fixed paths vs <id> routes

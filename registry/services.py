@@ -323,11 +323,14 @@ def _title_phrase(text: str) -> str:
 
 
 def _title_contains(text: str, dialect: str | None, *, scan_order: bool = False):
-    """Titles holding ``text``, case-insensitively (``LIKE``/``ILIKE '%…%'``, wildcards escaped). On SQLite, with
-    three characters or more, the rows come from the FTS5 trigram index instead (no scan; its case folding
-    covers every script, LIKE's only Latin letters). ``scan_order``: let the planner walk the ORDER BY index and
-    test each row's membership (worth it when the phrase matches many rows; see :func:`project_list`)."""
-    if dialect == "sqlite" and len(text) >= TRIGRAM_MIN:
+    """Titles holding ``text``, case-insensitively (wildcards escaped). PostgreSQL: ``ILIKE``. SQLite: with three
+    characters or more, the rows come from the FTS5 trigram index (no scan; its case folding covers every
+    script), shorter text is a ``LIKE`` (case-insensitive for Latin letters; ``lower()`` would only slow the
+    scan). ``scan_order``: let the planner walk the ORDER BY index and test each row's membership (worth it
+    when the phrase matches many rows; see :func:`project_list`)."""
+    if dialect == "sqlite":
+        if len(text) < TRIGRAM_MIN:
+            return Project.title.contains(text, autoescape=True)  # type: ignore[attr-defined]
         rowid = "+registry_project.rowid" if scan_order else "registry_project.rowid"
         return sa.text(f"{rowid} IN ({_TITLE_FTS})").bindparams(title_phrase=_title_phrase(text))
     return Project.title.icontains(text, autoescape=True)  # type: ignore[attr-defined]

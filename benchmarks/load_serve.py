@@ -2,7 +2,7 @@
 
     python benchmarks/load_serve.py                       # 100,000 projects, 200 req/s for 60 s
     python benchmarks/load_serve.py --quick               # 5,000 projects, 100 req/s for 15 s
-    python benchmarks/load_serve.py --rate 300 --duration 120 --threads 8 --profile
+    python benchmarks/load_serve.py --rate 300 --duration 120 --workers 2 --threads 4 --profile
 
 What it does:
 
@@ -12,9 +12,9 @@ What it does:
    transitions, audit events, the duplicate index), ``citygov secmon ingest`` of the T-Pot EVE set from
    ``$CITYGOV_SHARED_DATA`` (all but ``eve.json.17.gz``, which is pushed during the run), a signed audit
    checkpoint, a sensor for the HTTP push and API tokens (commission admin, a department submitter).
-2. **Serve**: a copy of the seeded instance under ``citygov serve`` (waitress, ``--threads``), and the
-   bare-library peer: a waitress server with the same thread count answering ``hello`` from a plain WSGI
-   function. Both are subprocesses on loopback.
+2. **Serve**: a copy of the seeded instance under ``citygov serve --workers N --threads T`` (waitress in N
+   processes on one port, one per core by default), and the bare-library peer: a waitress server with T threads
+   answering ``hello`` from a plain WSGI function. Both are subprocesses on loopback.
 3. **Peer phase**: the bare ``hello`` endpoint at the same request rate (locust, same client settings).
 4. **Main phase** (locust as a library, ``FastHttpUser``): the read mix at ``--rate`` requests/s — project
    list / search / detail / similar, standards list / show, audit checkpoint / inclusion / consistency
@@ -24,7 +24,7 @@ What it does:
 5. **Report**: per endpoint the requests, throughput, latency p50 / p95 / p99 / max (client-side, from
    every request), errors (any non-2xx or transport error), the ratio of p50 / p99 to the bare peer's,
    the load average before and after each phase, and the targets (0 errors; reads p99 < 200 ms; reads
-   that compute nothing p99 < 50 ms). ``--json FILE`` writes the figures; ``--profile`` samples the server
+   that compute nothing p99 < 50 ms). ``--json FILE`` writes the figures; ``--profile`` samples the workers
    with py-spy during the main phase and prints where request threads spend their time.
 
 The machine's load matters (the client, the server and anything else share the cores): the load average is
@@ -237,32 +237,32 @@ def _wait(url: str, proc: subprocess.Popen, log: Path, timeout: float = 120) -> 
 
 
 class Servers:
-    """``citygov serve`` on a fresh copy of the seeded instance, and the bare waitress peer."""
+    """``citygov serve --workers N`` on a fresh copy of the seeded instance, and the bare waitress peer."""
 
-    def __init__(self, seeded: Path, run_dir: Path, threads: int, count: int = 1):
+    def __init__(self, seeded: Path, run_dir: Path, threads: int, workers: int = 1):
+        import psutil
+
         shutil.rmtree(run_dir, ignore_errors=True)
         shutil.copytree(seeded / "inst", run_dir / "inst")
         self.env = _env(run_dir / "inst")
-        self.ports = [free_port() for _ in range(count)]
-        self.port, self.hello_port = self.ports[0], free_port()
+        self.port, self.hello_port = free_port(), free_port()
         self.log = run_dir / "serve.log"
-        self.procs: list[subprocess.Popen] = []
-        self.serves: list[subprocess.Popen] = []
         with self.log.open("w") as log:
-            for i, port in enumerate(self.ports):  # several processes on one database, as behind a balancer
-                extra = ["--no-worker"] if i else []  # one job worker is enough
-                proc = subprocess.Popen(
-                    [sys.executable, "-c", "from portal.cli import main; main()", "serve", "--port", str(port),
-                     "--threads", str(threads), *extra], env=self.env, cwd=ROOT, stdout=log, stderr=subprocess.STDOUT)
-                self.procs.append(proc)
-                self.serves.append(proc)
-            self.serve = self.serves[0]
+            self.serve = subprocess.Popen(
+                [sys.executable, "-c", "from portal.cli import main; main()", "serve", "--port", str(self.port),
+                 "--threads", str(threads), "--workers", str(workers)],
+                env=self.env, cwd=ROOT, stdout=log, stderr=subprocess.STDOUT)
             self.hello = subprocess.Popen([sys.executable, "-c", HELLO, str(self.hello_port), str(threads)],
                                           cwd=ROOT, stdout=log, stderr=subprocess.STDOUT)
-            self.procs.append(self.hello)
-        for port, proc in zip(self.ports, self.serves):
-            _wait(f"http://127.0.0.1:{port}/healthz", proc, self.log)
+        self.procs = [self.serve, self.hello]
+        _wait(f"http://127.0.0.1:{self.port}/healthz", self.serve, self.log)
         _wait(f"http://127.0.0.1:{self.hello_port}/", self.hello, self.log)
+        #: the processes that serve: the workers (with one worker, the serve process itself)
+        self.serving = psutil.Process(self.serve.pid).children() if workers > 1 else [psutil.Process(self.serve.pid)]
+
+    def cpu_seconds(self) -> list[float]:
+        """CPU seconds of each serving process so far."""
+        return [cpu_seconds(p.pid) for p in self.serving]
 
     def close(self) -> None:
         for p in self.procs:
@@ -338,7 +338,7 @@ def run_phase(host: str, user_classes: list, users: int, duration: float, record
     return time.perf_counter() - t0
 
 
-def make_users(meta: dict, args, hosts: list[str]):
+def make_users(meta: dict, args):
     from urllib.parse import quote
 
     from locust import FastHttpUser, constant_throughput, task
@@ -387,7 +387,6 @@ def make_users(meta: dict, args, hosts: list[str]):
     per_user = args.rate / n_readers
 
     class Reader(FastHttpUser):
-        abstract = True
         wait_time = constant_throughput(per_user)
 
         @task
@@ -397,9 +396,7 @@ def make_users(meta: dict, args, hosts: list[str]):
                 if r.status_code != 200:
                     r.failure(f"{r.status_code} {(r.text or '')[:200]}")
 
-    # readers spread evenly over the server processes (a balancer's round robin); writers go to the first
-    readers = [type(f"Reader{i}", (Reader,), {"host": h, "fixed_count": n_readers // len(hosts)})
-               for i, h in enumerate(hosts)]
+    Reader.fixed_count = n_readers
 
     lines = eve_lines()
 
@@ -437,7 +434,7 @@ def make_users(meta: dict, args, hosts: list[str]):
 
     KINDS["POST /api/v1/projects?submit=1"] = "write"
     Sensor.fixed_count = Submitter.fixed_count = 1
-    return [*readers, Sensor, Submitter], (n_readers // len(hosts)) * len(hosts) + 2, url_of
+    return [Reader, Sensor, Submitter], n_readers + 2, url_of
 
 
 def eve_lines():
@@ -480,7 +477,7 @@ def hello_users(rate: float):
 # ---------------------------------------------------------------------------------------------- report
 
 
-def cpu_per_endpoint(base: str, meta: dict, pid: int, url_of, samples: int) -> dict[str, float]:
+def cpu_per_endpoint(base: str, meta: dict, servers: Servers, url_of, samples: int) -> dict[str, float]:
     """Server CPU ms per request of each read endpoint, one request at a time (no concurrency): the cost
     of the work itself, which a busy machine does not inflate the way it inflates latency."""
     import urllib.request
@@ -490,10 +487,10 @@ def cpu_per_endpoint(base: str, meta: dict, pid: int, url_of, samples: int) -> d
     for _w, name, _k in READ_MIX:
         for _ in range(2):  # warm
             urllib.request.urlopen(urllib.request.Request(base + url_of(name), headers=headers), timeout=120).read()
-        c0 = cpu_seconds(pid)
+        c0 = sum(servers.cpu_seconds())
         for _ in range(samples):
             urllib.request.urlopen(urllib.request.Request(base + url_of(name), headers=headers), timeout=120).read()
-        out[name] = 1000 * (cpu_seconds(pid) - c0) / samples
+        out[name] = 1000 * (sum(servers.cpu_seconds()) - c0) / samples
     return out
 
 
@@ -592,8 +589,9 @@ def main() -> None:
     ap.add_argument("--rate", type=float, default=200, help="read requests per second offered")
     ap.add_argument("--duration", type=float, default=60, help="seconds of the main phase")
     ap.add_argument("--peer-duration", type=float, default=None, help="seconds of the bare-waitress phase")
-    ap.add_argument("--threads", type=int, default=8, help="waitress threads (citygov serve --threads)")
-    ap.add_argument("--servers", type=int, default=1, help="citygov serve processes on the one database")
+    ap.add_argument("--threads", type=int, default=4, help="waitress threads per worker (citygov serve --threads)")
+    ap.add_argument("--workers", type=int, default=os.cpu_count() or 1,
+                    help="worker processes (citygov serve --workers; default: one per core)")
     ap.add_argument("--eve-batch", type=int, default=500, help="EVE events per push (0: no ingestion)")
     ap.add_argument("--eve-every", type=float, default=1.0, help="seconds between pushes")
     ap.add_argument("--proposals", type=float, default=1.0, help="proposal submissions per second (0: none)")
@@ -609,7 +607,7 @@ def main() -> None:
     peer_duration = args.peer_duration or max(10.0, args.duration / 4)
     seeded = seed(args.workdir, args.projects, reseed=args.reseed)
     meta = json.loads((seeded / "meta.json").read_text())
-    servers = Servers(seeded, args.workdir / "run", args.threads, args.servers)
+    servers = Servers(seeded, args.workdir / "run", args.threads, args.workers)
     loads: dict[str, str] = {}
     try:
         import urllib.request
@@ -627,23 +625,23 @@ def main() -> None:
         peer_wall = run_phase(f"http://127.0.0.1:{servers.hello_port}", users, n, peer_duration, peer)
         cpu_peer = cpu_seconds(servers.hello.pid) - cpu0
         loads["before main"] = loadavg()
-        classes, n, url_of = make_users(meta, args, [f"http://127.0.0.1:{p}" for p in servers.ports])
-        cpu_ms = cpu_per_endpoint(base, meta, servers.serve.pid, url_of, args.cpu_samples)
+        classes, n, url_of = make_users(meta, args)
+        cpu_ms = cpu_per_endpoint(base, meta, servers, url_of, args.cpu_samples)
         print(f"main phase: {args.rate:g} req/s of reads for {args.duration:g} s with EVE pushes "
               f"({args.eve_batch} events every {args.eve_every:g} s) and {args.proposals:g} proposals/s, "
-              f"{meta['projects']:,} projects, {args.servers} server process(es) × {args.threads} threads …", flush=True)
+              f"{meta['projects']:,} projects, {args.workers} worker process(es) × {args.threads} threads …", flush=True)
         spy = None
         if args.profile:
             spy_out = args.workdir / "run" / "py-spy.raw"
-            spy = subprocess.Popen(["py-spy", "record", "--pid", str(servers.serve.pid), "--idle", "--rate", "100",
+            spy = subprocess.Popen(["py-spy", "record", "--pid", str(servers.serve.pid), "--subprocesses", "--idle", "--rate", "100",
                                     "--duration", str(int(args.duration)), "--format", "raw", "-o", str(spy_out)],
                                    stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
         main_rec = Recorder()
-        cpu0s = [cpu_seconds(p.pid) for p in servers.serves]
+        cpu0s = servers.cpu_seconds()
         cpu0 = sum(cpu0s)
         gen0, machine0 = own_cpu_seconds(), machine_cpu()
         main_wall = run_phase(f"http://127.0.0.1:{servers.port}", classes, n, args.duration, main_rec)
-        per_server = [cpu_seconds(p.pid) - c for p, c in zip(servers.serves, cpu0s)]
+        per_server = [c1 - c0 for c1, c0 in zip(servers.cpu_seconds(), cpu0s)]
         cpu_main = sum(per_server)
         gen_cpu, machine1 = own_cpu_seconds() - gen0, machine_cpu()
         busy = (machine1[0] - machine0[0]) / max(machine1[1] - machine0[1], 1.0)
@@ -659,7 +657,7 @@ def main() -> None:
                                  "machine_busy": round(busy, 3)}
         c = figures["server_cpu"]
         print(f"server CPU: citygov {c['citygov_s']} s = {c['citygov_ms_per_request']} ms per request "
-              f"({c['citygov_cores']} cores busy: {' + '.join(map(str, c['cores_per_server']))} by process; reads and writes together); bare peer {c['peer_ms_per_request']} ms "
+              f"({c['citygov_cores']} cores busy: {' + '.join(map(str, c['cores_per_server']))} by worker; reads and writes together); bare peer {c['peer_ms_per_request']} ms "
               f"per request — CPU time does not depend on how busy the machine is, latency does")
         print(f"load generator CPU: {c['generator_ms_per_request']} ms per request; the machine's cores were "
               f"{100 * c['machine_busy']:.0f} % busy during the main phase")

@@ -8,6 +8,14 @@ Waitress refuses a body above ``max_request_body_size`` itself (before the app r
 
 from __future__ import annotations
 
+import logging
+import os
+import signal
+import socket
+import sys
+import time
+from collections.abc import Callable
+
 from waitress.channel import HTTPChannel
 from waitress.task import ErrorTask
 
@@ -53,14 +61,14 @@ class _Channel(HTTPChannel):
     error_task_class = _AppErrorTask
 
 
-def create_server(app, *, host: str = "127.0.0.1", port: int = 8000, threads: int = 8, **kw):
+def create_server(app, *, host: str = "127.0.0.1", port: int = 8000, threads: int = 4, **kw):
     """A waitress server for ``app`` whose body-size refusals are answered by the app. ``port=0`` picks a
-    free port (``server.effective_port``)."""
+    free port (``server.effective_port``); ``sockets=[…]`` serves sockets already listening instead."""
     from waitress.server import create_server as waitress_create
 
     limit = int(app.config["MAX_CONTENT_LENGTH"])
-    server = waitress_create(app, host=host, port=port, threads=threads, ident="citygov",
-                             max_request_body_size=limit, **kw)
+    where = {} if kw.get("sockets") else {"host": host, "port": port}
+    server = waitress_create(app, threads=threads, ident="citygov", max_request_body_size=limit, **where, **kw)
     for srv in [server, *getattr(server, "map", {}).values()]:
         if hasattr(srv, "channel_class"):
             srv.channel_class = _Channel
@@ -70,3 +78,115 @@ def create_server(app, *, host: str = "127.0.0.1", port: int = 8000, threads: in
 def serve(app, **kw) -> None:
     server = create_server(app, **kw)
     server.run()
+
+
+log = logging.getLogger("citygov.serving")
+
+#: a worker whose start raises this soon after the fork is not started again and again: the supervisor gives up
+_CRASH_LOOP_SECONDS = 5.0
+
+
+def _socket(host: str, port: int, *, reuse_port: bool) -> socket.socket:
+    family = socket.AF_INET6 if ":" in host else socket.AF_INET
+    sock = socket.socket(family, socket.SOCK_STREAM)
+    sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    if reuse_port:
+        sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEPORT, 1)
+    sock.bind((host, port))
+    return sock
+
+
+def _listen(sock: socket.socket) -> socket.socket:
+    sock.listen(1024)
+    sock.setblocking(False)
+    return sock
+
+
+def serve_workers(app, *, host: str, port: int, threads: int, workers: int,
+                  on_start: Callable[[int], None] | None = None) -> int:
+    """Serve with ``workers`` processes forked from this one, each running waitress with ``threads`` threads on
+    one port, supervised here: a worker that dies is started again, SIGTERM / SIGINT stop them all. Where the
+    system has ``SO_REUSEPORT`` (Linux, the BSDs) each worker listens on a socket of its own and the kernel
+    spreads new connections evenly over them (with one shared socket, whichever worker wakes first takes the
+    connection, and a client's kept-alive connections pile up on one worker); elsewhere they share one socket. One process runs Python on one core at a time (the
+    GIL), so a machine's cores serve in parallel only through processes. ``on_start(i)`` runs in worker ``i``
+    after the fork (``i == 0`` starts the background-job worker). Returns the exit status.
+
+    What a worker keeps in memory is either read through the database on every request or invalidated by a
+    counter in it (the similarity index, :mod:`registry.indexstore`), so the workers always agree. The caller
+    closes its pooled database connections before, and ``on_start`` drops the inherited pool in each worker."""
+    if not hasattr(os, "fork"):
+        raise RuntimeError("several worker processes need a POSIX system (fork); use --workers 1")
+    reuse_port = hasattr(socket, "SO_REUSEPORT")
+    # the supervisor's socket holds the port (bound, so a second instance fails here, not in its workers); with
+    # SO_REUSEPORT it never listens, so no connection waits on it
+    # first without SO_REUSEPORT: a port already served (by another instance too) is refused, never shared
+    sock = _socket(host, port, reuse_port=False)
+    if reuse_port:
+        sock.close()
+        sock = _socket(host, port, reuse_port=True)
+    else:
+        _listen(sock)
+    children: dict[int, tuple[int, float]] = {}  # pid -> (worker index, started)
+    stopping = False
+
+    def start(i: int) -> None:
+        pid = os.fork()
+        if pid == 0:  # the worker
+            code = 0
+            try:
+                signal.signal(signal.SIGTERM, signal.SIG_DFL)
+                signal.signal(signal.SIGINT, signal.SIG_IGN)  # the supervisor stops us on Ctrl-C
+                if on_start is not None:
+                    on_start(i)
+                own = _listen(_socket(host, port, reuse_port=True)) if reuse_port else sock
+                serve(app, sockets=[own], threads=threads)
+            except BaseException:  # noqa: BLE001 - report, then leave without running the parent's exit handlers
+                log.exception("worker %d failed", i)
+                code = 1
+            finally:
+                sys.stdout.flush()
+                sys.stderr.flush()
+                os._exit(code)
+        children[pid] = (i, time.monotonic())
+
+    def stop(signum, _frame) -> None:
+        nonlocal stopping
+        stopping = True
+        for pid in list(children):
+            try:
+                os.kill(pid, signal.SIGTERM)
+            except ProcessLookupError:
+                pass
+
+    previous = {s: signal.signal(s, stop) for s in (signal.SIGTERM, signal.SIGINT)}
+    try:
+        for i in range(workers):
+            start(i)
+        status = 0
+        while children:
+            try:
+                pid, wait_status = os.wait()
+            except ChildProcessError:
+                break
+            except InterruptedError:
+                continue
+            if pid not in children:
+                continue
+            i, started = children.pop(pid)
+            if stopping:
+                continue
+            code = os.waitstatus_to_exitcode(wait_status)
+            if code == 1 and time.monotonic() - started < _CRASH_LOOP_SECONDS:
+                log.error("worker %d failed right after starting; stopping", i)
+                status = 1
+                stop(signal.SIGTERM, None)
+                continue
+            log.warning("worker %d exited with %s; starting it again", i, code)
+            time.sleep(0.2)
+            start(i)
+        return status
+    finally:
+        for s, handler in previous.items():
+            signal.signal(s, handler)
+        sock.close()

@@ -229,9 +229,12 @@ def db_current(fmt):
 @cli.command("serve")
 @click.option("--host", default="127.0.0.1", show_default=True)
 @click.option("--port", default=8000, show_default=True, type=click.IntRange(1, 65535))
-@click.option("--threads", default=8, show_default=True, type=click.IntRange(1, 256))
+@click.option("--threads", default=4, show_default=True, type=click.IntRange(1, 256),
+              help="Request threads per worker process.")
+@click.option("--workers", default=1, show_default=True, type=click.IntRange(1, 64),
+              help="Worker processes on the one port (one per core serves a busy instance: see the README).")
 @click.option("--no-worker", is_flag=True, help="Do not run background jobs in this process (run `citygov jobs work`).")
-def serve(host, port, threads, no_worker):
+def serve(host, port, threads, workers, no_worker):
     """Serve the portal with waitress (production WSGI server) and a background-job worker thread."""
     from portal import db as db_mod
     from portal import serving
@@ -239,14 +242,38 @@ def serve(host, port, threads, no_worker):
     url = current_app.config["DATABASE_URL"]
     if db_mod.current_revisions(url) != db_mod.head_revisions(url):
         fail("the database schema is not up to date: run `citygov db upgrade`")
-    if not no_worker:
+    app = current_app._get_current_object()
+    database = db_mod.get_db(app)
+
+    def start_jobs() -> None:
         from portal.jobs import Worker
 
-        Worker(db_mod.get_db().sessionmaker).start()
-    click.echo(f"citygov serving on http://{host}:{port}/")
+        Worker(database.sessionmaker).start()
+
+    def on_start(i: int) -> None:
+        database.engine.dispose(close=False)  # the pool inherited from the supervisor belongs to it
+        if i == 0 and not no_worker:
+            start_jobs()
+
+    if workers > 1 and not hasattr(os, "fork"):
+        fail("--workers needs a POSIX system (fork); serve with --workers 1")
+    click.echo(f"citygov serving on http://{host}:{port}/" + (f" ({workers} worker processes)" if workers > 1 else ""))
     # bodies above MAX_CONTENT_LENGTH are refused by waitress before the app runs; portal.serving has the
     # app answer them (problem+json / error page) instead of waitress's plain text
-    serving.serve(current_app._get_current_object(), host=host, port=port, threads=threads)
+    try:
+        if workers == 1:
+            server = serving.create_server(app, host=host, port=port, threads=threads)
+            if not no_worker:
+                start_jobs()
+            server.run()
+            return
+        database.engine.dispose()  # the supervisor keeps no connection the workers would share
+        status = serving.serve_workers(app, host=host, port=port, threads=threads, workers=workers,
+                                       on_start=on_start)
+    except OSError as exc:
+        fail(f"cannot listen on {host}:{port}: {exc.strerror or exc}")
+    if status:
+        raise SystemExit(status)
 
 
 # --------------------------------------------------------------------------- users, orgs, tokens

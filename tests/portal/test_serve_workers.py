@@ -1,0 +1,112 @@
+"""`citygov serve --workers N`: N processes on one port, supervised.
+
+A real `citygov serve --workers 2` on a fresh instance: both workers take connections (the kernel spreads them
+with SO_REUSEPORT), a token made through one is honoured by the other, a worker killed with SIGKILL is started
+again while the other keeps answering, a second instance on the same port is refused, and SIGTERM stops all.
+"""
+
+from __future__ import annotations
+
+import http.client
+import json
+import os
+import signal
+import subprocess
+import time
+
+import psutil
+import pytest
+
+from tests.served import citygov_cmd, free_port, wait_healthy
+
+pytestmark = pytest.mark.skipif(not hasattr(os, "fork"), reason="--workers needs fork (POSIX)")
+
+PASSWORD = "correct horse battery staple"
+
+
+def _workers(proc: subprocess.Popen) -> list[psutil.Process]:
+    return psutil.Process(proc.pid).children()
+
+
+def _wait_for(check, timeout: float = 30.0):
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        value = check()
+        if value:
+            return value
+        time.sleep(0.1)
+    raise AssertionError("timed out")
+
+
+def _get(conn: http.client.HTTPConnection, path: str, headers: dict | None = None) -> tuple[int, dict]:
+    conn.request("GET", path, headers=headers or {})
+    resp = conn.getresponse()
+    return resp.status, json.loads(resp.read() or b"{}")
+
+
+def test_two_workers_share_the_port_agree_restart_and_stop(tmp_path):
+    env = {**os.environ, "CITYGOV_INSTANCE_PATH": str(tmp_path / "inst"), "CITYGOV_ADMIN_PASSWORD": PASSWORD}
+    env.pop("CITYGOV_DATABASE_URL", None)
+    env.pop("CITYGOV_SECRET_KEY", None)
+    init = subprocess.run(citygov_cmd("init", "--format", "json"), env=env, capture_output=True, text=True,
+                          timeout=120, stdin=subprocess.DEVNULL)
+    assert init.returncode == 0, init.stderr
+    port = free_port()
+    log = tmp_path / "serve.log"
+    with log.open("w") as fh:
+        proc = subprocess.Popen(citygov_cmd("serve", "--port", str(port), "--workers", "2", "--threads", "2"),
+                                env=env, stdout=fh, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL)
+    conns: list[http.client.HTTPConnection] = []
+    try:
+        wait_healthy(f"http://127.0.0.1:{port}", proc, output=log.read_text)
+        workers = _wait_for(lambda: len(_workers(proc)) == 2 and _workers(proc))
+        # 16 kept-alive connections: the kernel hands them to both workers (all to one: p = 2^-15)
+        conns = [http.client.HTTPConnection("127.0.0.1", port, timeout=30) for _ in range(16)]
+        for conn in conns:
+            assert _get(conn, "/healthz")[0] == 200
+
+        def serving(p: psutil.Process) -> int:
+            return sum(1 for c in p.net_connections("tcp") if c.status == psutil.CONN_ESTABLISHED and c.laddr.port == port)
+
+        assert all(serving(w) > 0 for w in workers), [serving(w) for w in workers]
+
+        # a token made through one worker is honoured by every connection, whichever worker holds it
+        conns[0].request("POST", "/api/v1/auth/token", body=json.dumps({"username": "admin", "password": PASSWORD}),
+                         headers={"Content-Type": "application/json"})
+        resp = conns[0].getresponse()
+        token = json.loads(resp.read())["token"]
+        assert resp.status in (200, 201)
+        for conn in conns:
+            status, me = _get(conn, "/api/v1/me", {"Authorization": f"Bearer {token}"})
+            assert status == 200 and "commission_admin" in me["roles"]
+        for conn in conns:
+            conn.close()
+
+        # a worker killed outright is started again; the other keeps answering meanwhile
+        victim = workers[1]
+        victim.send_signal(signal.SIGKILL)
+        victim.wait(10)
+        again = http.client.HTTPConnection("127.0.0.1", port, timeout=30)
+        assert _get(again, "/healthz")[0] == 200
+        again.close()
+        replaced = _wait_for(lambda: len(_workers(proc)) == 2 and victim.pid not in {w.pid for w in _workers(proc)})
+        assert replaced and proc.poll() is None
+        assert "starting it again" in log.read_text()
+
+        # the port is this instance's: a second one is refused with a clear error, not silently added
+        second = subprocess.run(citygov_cmd("serve", "--port", str(port), "--workers", "2"), env=env,
+                                capture_output=True, text=True, timeout=60, stdin=subprocess.DEVNULL)
+        assert second.returncode == 2 and "cannot listen" in second.stderr
+
+        pids = [w.pid for w in _workers(proc)]
+        proc.send_signal(signal.SIGTERM)
+        assert proc.wait(20) == 0
+        assert not any(psutil.pid_exists(pid) and psutil.Process(pid).status() != psutil.STATUS_ZOMBIE for pid in pids)
+    finally:
+        for conn in conns:
+            conn.close()
+        if proc.poll() is None:
+            for w in _workers(proc):
+                w.kill()
+            proc.kill()
+            proc.wait()

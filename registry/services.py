@@ -19,7 +19,6 @@ from typing import TYPE_CHECKING, Any
 
 import sqlalchemy as sa
 from sqlalchemy import func, or_
-from sqlalchemy.orm import defer
 from sqlmodel import select
 
 import audit
@@ -167,15 +166,25 @@ def _rank(session, *, data: dict[str, Any], org_id: str | None, project_id: str 
     feats = sim.features_of(data, org_id, data.get("district"))
     raw = index.query(text, feats, top=top * 3 + 10, exclude=([project_id] if project_id else []) + list(exclude))
     ids = [m.id for m in raw]
-    rows = {p.id: p for p in session.exec(select(Project).where(Project.id.in_(ids)))} if ids else {}  # type: ignore[attr-defined]
+    # the candidates' states first (a few columns), then the proposal documents of only those shown
+    states = dict(session.execute(sa.select(Project.id, Project.state).where(Project.id.in_(ids))).all()) if ids else {}  # type: ignore[attr-defined]
     marked = _marked(session, project_id)
-    out = []
+    chosen = []
     for m in raw:
-        p = rows.get(m.id)
-        if p is None or p.state not in lifecycle.IN_LIBRARY or m.score < min_score:
+        if states.get(m.id) not in lifecycle.IN_LIBRARY or m.score < min_score:
             continue
-        pair = marked.get(p.id)
+        pair = marked.get(m.id)
         if pair is not None and pair.verdict == "distinct" and not include_distinct:
+            continue
+        chosen.append((m, pair))
+        if len(chosen) >= top:
+            break
+    shown = [m.id for m, _ in chosen]
+    rows = {p.id: p for p in session.exec(select(Project).where(Project.id.in_(shown)))} if shown else {}  # type: ignore[attr-defined]
+    out = []
+    for m, pair in chosen:
+        p = rows.get(m.id)
+        if p is None:
             continue
         ptext, pfeats = _doc(p)
         out.append({"id": p.id, "title": p.title, "organisation": p.organisation, "district": p.district,
@@ -183,8 +192,6 @@ def _rank(session, *, data: dict[str, Any], org_id: str | None, project_id: str 
                     "structured_score": m.struct_score, "likely_duplicate": m.score >= LIKELY_DUPLICATE,
                     "marked": pair.verdict if pair is not None else None,
                     "why": sim.explain(text, feats, ptext, pfeats)})
-        if len(out) >= top:
-            break
     return out
 
 
@@ -361,14 +368,17 @@ def _filtered(principal: Principal, filters: dict[str, Any] | None, q=None, *, d
     return q
 
 
-#: the columns a list does not show (large JSON): loaded only when a caller touches them
-_DETAIL_COLUMNS = ("data", "precheck", "matches", "decision_reason")
+#: what a list shows of a project (``project_json(full=False)``, the projects page)
+SUMMARY_COLUMNS = ("id", "title", "organisation", "org_id", "district", "area", "construction_mode", "deployment",
+                   "budget", "start_year", "end_year", "mlps_level", "state", "decision", "revision", "created_at",
+                   "updated_at", "submitted_at")
 
 
 def project_list(session, principal: Principal, *, filters: dict[str, Any] | None = None, page: int = 1,
-                 per_page: int = 50, order: str = "-updated_at", summary: bool = False) -> tuple[list[Project], int]:
-    """A page of the projects ``principal`` may see and the total. ``summary``: leave the proposal document and
-    the check results unread (a list shows neither).
+                 per_page: int = 50, order: str = "-updated_at", summary: bool = False) -> tuple[list[Any], int]:
+    """A page of the projects ``principal`` may see and the total. ``summary``: rows of :data:`SUMMARY_COLUMNS`
+    (attributes named as the project's) instead of projects — no proposal document, no check results, no ORM
+    objects to build (a list shows none of them).
 
     The page is found by id first, then its rows are read: a project row carries its proposal document
     (~2 KB), so sorting or skipping whole rows read hundreds of MB at 100,000 projects, while the ids come
@@ -401,10 +411,11 @@ def project_list(session, principal: Principal, *, filters: dict[str, Any] | Non
     ids = list(session.exec(ids_q.offset(offset).limit(per_page)))
     if not ids:
         return [], int(total)
-    q = select(Project).where(Project.id.in_(ids))  # type: ignore[attr-defined]
     if summary:
-        q = q.options(*(defer(getattr(Project, c)) for c in _DETAIL_COLUMNS))
-    rows = {p.id: p for p in session.exec(q)}
+        q = sa.select(*(getattr(Project, c) for c in SUMMARY_COLUMNS)).where(Project.id.in_(ids))  # type: ignore[attr-defined]
+        rows = {r.id: r for r in session.execute(q)}
+    else:
+        rows = {p.id: p for p in session.exec(select(Project).where(Project.id.in_(ids)))}  # type: ignore[attr-defined]
     return [rows[i] for i in ids if i in rows], int(total)
 
 

@@ -15,6 +15,7 @@ the structured overlap (same capability tags, data resources, interfaces, organi
 
 from __future__ import annotations
 
+import functools
 import math
 import re
 import sys
@@ -44,7 +45,9 @@ _M2 = np.uint64(0xBF58476D1CE4E5B9)
 _SALT3 = np.uint64(0x94D049BB133111EB)
 
 
+@functools.lru_cache(maxsize=512)
 def normalise(text: str) -> str:
+    """NFKC, lower case, punctuation as spaces (cached: an explanation normalises the query once per match)."""
     text = unicodedata.normalize("NFKC", text or "").lower()
     return _PUNCT.sub(" ", text).strip()
 
@@ -180,12 +183,19 @@ def cross_language(a: str, b: str, *, limit: int = 8) -> list[str]:
     out: list[str] = []
     na, nb = normalise(a), normalise(b)
     for src, dst in ((na, nb), (nb, na)):
-        for m in pattern.finditer(src):
-            zh = pairs[m.group(1)]
-            item = f"{m.group(1)} ↔ {zh}"
-            if zh in dst and m.group(1) not in dst and item not in out:
+        for en, zh in _glossary_terms_in(src, pattern):
+            item = f"{en} ↔ {zh}"
+            if zh in dst and en not in dst and item not in out:
                 out.append(item)
     return out[:limit]
+
+
+@functools.lru_cache(maxsize=512)
+def _glossary_terms_in(text: str, pattern: re.Pattern[str]) -> tuple[tuple[str, str], ...]:
+    """The glossary's English terms found in a normalised text, with their Chinese (cached per text and
+    glossary pattern: a query is compared with each of its matches)."""
+    pairs = glossary()[1]
+    return tuple((m.group(1), pairs[m.group(1)]) for m in pattern.finditer(text))
 
 
 def _mix(h: np.ndarray) -> np.ndarray:
@@ -234,13 +244,25 @@ def features_of(data: dict[str, Any], org: str | None = None, district: str | No
     return frozenset(sys.intern(x) for x in out)
 
 
-def structured_score(a: frozenset[str], b: frozenset[str]) -> float:
+def _kind_counts(feats: Iterable[str]) -> dict[str, int]:
+    counts: dict[str, int] = {}
+    for x in feats:
+        counts[x[0]] = counts.get(x[0], 0) + 1
+    return counts
+
+
+def structured_score(a: frozenset[str], b: frozenset[str], a_counts: dict[str, int] | None = None) -> float:
+    """The weighted Jaccard overlap of two feature sets, kind by kind (``a_counts``: ``a``'s features per kind,
+    when ``a`` is scored against many)."""
+    ca = a_counts if a_counts is not None else _kind_counts(a)
+    cb = _kind_counts(b)
+    both = _kind_counts(a & b)
     score = 0.0
     for kind, weight in STRUCT_WEIGHTS.items():
-        sa = {x for x in a if x[0] == kind}
-        sb = {x for x in b if x[0] == kind}
-        if sa and sb:
-            score += weight * len(sa & sb) / len(sa | sb)
+        na, nb = ca.get(kind, 0), cb.get(kind, 0)
+        if na and nb:
+            common = both.get(kind, 0)
+            score += weight * common / (na + nb - common)
     return score
 
 
@@ -269,14 +291,21 @@ class Compressed:
                    np.zeros((cols if column_major else rows) + 1, np.int64), (rows, cols))
 
 
+def _slices(values: np.ndarray, starts: np.ndarray, ends: np.ndarray) -> np.ndarray:
+    """``values[s:e]`` for each (s, e), end to end: contiguous copies (faster than gathering an index array)."""
+    values = values.view(np.ndarray)  # a mapped snapshot's np.memmap: plain slices, no per-slice subclass hooks
+    if len(starts) == 0:
+        return values[:0].copy()
+    return np.concatenate([values[a:b] for a, b in zip(starts.tolist(), ends.tolist())])
+
+
 def take_rows(m: Any, rows: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """``(indptr, indices, data)`` of the given rows of a CSR matrix (``Compressed`` or scipy), in order."""
     starts, ends = m.indptr[rows], m.indptr[rows + 1]
     lens = (ends - starts).astype(np.int64)
     indptr = np.zeros(len(rows) + 1, dtype=np.int64)
     np.cumsum(lens, out=indptr[1:])
-    flat = np.arange(int(indptr[-1]), dtype=np.int64) + np.repeat(starts - indptr[:-1], lens)
-    return indptr, m.indices[flat], m.data[flat]
+    return indptr, _slices(m.indices, starts, ends), _slices(m.data, starts, ends)
 
 
 def _scipy_csr(m: Any) -> Any:
@@ -310,6 +339,7 @@ class SimilarityIndex:
         self.pending_start = 0  # rows >= pending_start are in self.pending
         self.pending: list[tuple[np.ndarray, np.ndarray]] = []
         self._pending_cache = None
+        self._slot: np.ndarray | None = None  # see _row_dots
         self._lock = threading.RLock()
 
     # ----------------------------------------------------------------------------- building
@@ -435,16 +465,22 @@ class SimilarityIndex:
             self._pending_cache = (len(self.pending), indptr, idx, dat)
         return self._pending_cache[1], self._pending_cache[2], self._pending_cache[3]
 
-    @staticmethod
-    def _row_dots(indptr: np.ndarray, indices: np.ndarray, data: np.ndarray, q_ids: np.ndarray,
+    def _row_dots(self, indptr: np.ndarray, indices: np.ndarray, data: np.ndarray, q_ids: np.ndarray,
                   q_w: np.ndarray) -> np.ndarray:
-        """Dot products of CSR rows with the sparse query (``q_ids`` sorted)."""
+        """Dot products of CSR rows with the sparse query (``q_ids`` distinct). Each query n-gram's weight is
+        found through a slot table over the feature space (one gather; a binary search per stored n-gram costs
+        several times more); the table is the index's, used under its lock and cleared after each use."""
         n = len(indptr) - 1
         if n == 0 or len(q_ids) == 0 or len(indices) == 0:
             return np.zeros(n, dtype=np.float32)
-        pos = np.searchsorted(q_ids, indices)
-        pos[pos >= len(q_ids)] = 0
-        contrib = np.where(q_ids[pos] == indices, data * q_w[pos], 0.0)
+        if self._slot is None:
+            self._slot = np.zeros(N_FEATURES, dtype=np.int32)  # zero pages: only the touched ones take memory
+        slot = self._slot
+        slot[q_ids] = np.arange(1, len(q_ids) + 1, dtype=np.int32)
+        try:
+            contrib = data * np.concatenate(([0.0], q_w)).astype(np.float32)[slot[indices]]
+        finally:
+            slot[q_ids] = 0
         row_of = np.repeat(np.arange(n), np.diff(indptr))
         return np.bincount(row_of, weights=contrib, minlength=n)
 
@@ -464,13 +500,10 @@ class SimilarityIndex:
         indptr = self.csc.indptr
         starts, ends = indptr[cols], indptr[cols + 1]
         lens = ends - starts
-        total = int(lens.sum())
-        if total == 0:
+        if int(lens.sum()) == 0:
             return np.zeros(n_base, dtype=np.float64)
-        offsets = np.repeat(starts - np.concatenate(([0], np.cumsum(lens)[:-1])), lens)
-        flat = np.arange(total) + offsets
-        rows = self.csc.indices[flat]
-        w = self.csc.data[flat] * np.repeat(weights, lens)
+        rows = _slices(self.csc.indices, starts, ends)
+        w = _slices(self.csc.data, starts, ends) * np.repeat(weights, lens)
         return np.bincount(rows, weights=w, minlength=n_base)
 
     def query(self, text: str, feats: frozenset[str] = frozenset(), *, top: int = 5,
@@ -514,8 +547,9 @@ class SimilarityIndex:
             shortlist = live[:max(50, top * 5)] if not (feats and n_base <= 5000) else live
             out = []
             tw = TEXT_WEIGHT_MIXED if latin_share(text) >= MIXED_LATIN_SHARE else TEXT_WEIGHT
+            counts = _kind_counts(feats)
             for p, ts in shortlist:
-                st = structured_score(feats, self.features[p]) if feats else 0.0
+                st = structured_score(feats, self.features[p], counts) if feats else 0.0
                 total = tw * ts + (1 - tw) * st if feats else ts
                 out.append(Match(self.ids[p], round(total, 4), round(ts, 4), round(st, 4)))
             out.sort(key=lambda m: (-m.score, m.id))

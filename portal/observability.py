@@ -7,6 +7,7 @@ import copy
 import json
 import logging
 import logging.handlers
+import os
 import queue
 import re
 import sys
@@ -74,7 +75,8 @@ def configure_logging(fmt: str = "text", level: str = "INFO") -> None:
     """citygov's log lines go to stderr from one writer thread: request threads only enqueue a record.
     (Writing from every request thread made them queue for the handler's lock while the holder waited
     for the GIL — a fifth of the request time under 8 concurrent clients, see benchmarks/load_serve.py.)"""
-    global _LISTENER
+    global _LISTENER, _CONFIGURED
+    _CONFIGURED = (fmt, level)
     root = logging.getLogger("citygov")
     for handler in list(root.handlers):
         if getattr(handler, "_citygov", False):
@@ -97,6 +99,21 @@ def configure_logging(fmt: str = "text", level: str = "INFO") -> None:
 
 
 atexit.register(_stop_listener)
+
+#: the last configure_logging arguments: a forked worker (``citygov serve --workers``) starts its own writer
+#: thread, since threads do not survive a fork (its records would queue up unwritten)
+_CONFIGURED: tuple[str, str] | None = None
+
+
+def _restart_in_child() -> None:
+    global _LISTENER
+    if _CONFIGURED is not None:
+        _LISTENER = None  # the parent's thread is not in this process; its queue object is replaced too
+        configure_logging(*_CONFIGURED)
+
+
+if hasattr(os, "register_at_fork"):
+    os.register_at_fork(after_in_child=_restart_in_child)
 
 
 class Metrics:

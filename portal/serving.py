@@ -67,6 +67,9 @@ def create_server(app, *, host: str = "127.0.0.1", port: int = 8000, threads: in
     from waitress.server import create_server as waitress_create
 
     limit = int(app.config["MAX_CONTENT_LENGTH"])
+    # waitress warns "Task queue depth is N" for every request that waits for a thread: under load, a line per
+    # request (and the cost of writing it); a busy server shows in the latency figures, not in this log
+    logging.getLogger("waitress.queue").setLevel(logging.ERROR)
     where = {} if kw.get("sockets") else {"host": host, "port": port}
     server = waitress_create(app, threads=threads, ident="citygov", max_request_body_size=limit, **where, **kw)
     for srv in [server, *getattr(server, "map", {}).values()]:

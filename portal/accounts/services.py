@@ -9,7 +9,7 @@ import secrets
 from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
 
-from sqlalchemy import func
+from sqlalchemy import bindparam, func
 from sqlmodel import Session, select
 
 import audit
@@ -356,25 +356,30 @@ def token_state(token: ApiToken) -> dict:
             "revoked": token.revoked_at is not None}
 
 
+#: a token, its owner, the owner's organisation and roles (a row per role) in one statement, built once: every
+#: API request runs it, so it reads columns, not ORM objects
+_TOKEN_PRINCIPAL = (
+    select(ApiToken.id, ApiToken.scopes, ApiToken.expires_at, ApiToken.revoked_at, ApiToken.last_used_at,
+           User.id, User.username, User.active, User.org_id, Organisation.kind, Membership.role)
+    .join(User, User.id == ApiToken.user_id)
+    .outerjoin(Organisation, Organisation.id == User.org_id)
+    .outerjoin(Membership, Membership.user_id == User.id)
+    .where(ApiToken.token_hash == bindparam("token_hash")))
+
+
 def principal_for_token(session: Session, secret: str) -> Principal:
     """The principal a bearer secret stands for; NotAuthenticated if unknown, expired or revoked."""
     if not secret.startswith(TOKEN_PREFIX) or len(secret) > 200:
         raise NotAuthenticated("invalid token")
-    # one statement for the token, its owner and the owner's organisation, one for the roles: every API request
-    # runs this, so it reads columns, not ORM objects
-    row = session.execute(
-        select(ApiToken.id, ApiToken.scopes, ApiToken.expires_at, ApiToken.revoked_at, ApiToken.last_used_at,
-               User.id, User.username, User.active, User.org_id, Organisation.kind)
-        .join(User, User.id == ApiToken.user_id).outerjoin(Organisation, Organisation.id == User.org_id)
-        .where(ApiToken.token_hash == _hash_token(secret))).first()
-    if row is None:
+    rows = session.execute(_TOKEN_PRINCIPAL, {"token_hash": _hash_token(secret)}).all()
+    if not rows:
         raise NotAuthenticated("invalid, expired or revoked token")
-    token_id, scopes, expires_at, revoked_at, last_used_at, user_id, username, active, org_id, org_kind = row
+    token_id, scopes, expires_at, revoked_at, last_used_at, user_id, username, active, org_id, org_kind, _ = rows[0]
     if revoked_at is not None or as_utc(expires_at) <= utcnow():
         raise NotAuthenticated("invalid, expired or revoked token")
     if not active:
         raise NotAuthenticated("token owner is inactive")
-    roles = frozenset(session.exec(select(Membership.role).where(Membership.user_id == user_id)))
+    roles = frozenset(r[-1] for r in rows if r[-1] is not None)
     now = utcnow()
     if last_used_at is None or (now - as_utc(last_used_at)) > timedelta(minutes=5):
         # coarse, so that reads rarely write; skipped (tried again next time) if a read request cannot write

@@ -110,3 +110,24 @@ def test_two_workers_share_the_port_agree_restart_and_stop(tmp_path):
                 w.kill()
             proc.kill()
             proc.wait()
+
+
+def test_a_forked_worker_writes_its_log_lines(capfd):
+    """citygov's log records are written by a thread, and threads do not survive a fork: a worker starts its own
+    writer, so what it logs is written (not queued for ever)."""
+    import logging
+
+    from portal.observability import configure_logging
+
+    configure_logging("text", "INFO")
+    log = logging.getLogger("citygov.test_fork")
+    pid = os.fork()
+    if pid == 0:  # the worker
+        try:
+            log.warning("line from worker %d", os.getpid())
+            time.sleep(0.5)
+        finally:
+            os._exit(0)
+    _, status = os.waitpid(pid, 0)
+    assert os.waitstatus_to_exitcode(status) == 0
+    assert f"line from worker {pid}" in capfd.readouterr().err

@@ -162,9 +162,11 @@ def list_projects():
     page = query_int("page", 1, minimum=1)
     per_page = query_int("per_page", 50, minimum=1, maximum=500)
     order = request.args.get("order", "-updated_at")
-    items, total = reg.project_list(get_session(), current_principal(), filters=_filters(), page=page,
-                                    per_page=per_page, order=order, summary=True)
-    return ok({"items": [_pj(p, full=False) for p in items], "total": total, "page": page, "per_page": per_page})
+    session, principal = get_session(), current_principal()
+    items, total = reg.project_list(session, principal, filters=_filters(), page=page, per_page=per_page,
+                                    order=order, summary=True)
+    return ok({"items": [reg.project_json(session, principal, p, full=False) for p in items], "total": total,
+               "page": page, "per_page": per_page})
 
 
 @bp.get("/projects/<oid:project_id>")

@@ -13,7 +13,7 @@ What it does:
    ``$CITYGOV_SHARED_DATA`` (all but ``eve.json.17.gz``, which is pushed during the run), a signed audit
    checkpoint, a sensor for the HTTP push and API tokens (commission admin, a department submitter).
 2. **Serve**: a copy of the seeded instance under ``citygov serve --workers N --threads T`` (waitress in N
-   processes on one port, one per core by default), and the bare-library peer: a waitress server with T threads
+   processes on one port; by default cores + 1 single-threaded workers), and the bare-library peer: a waitress server with T threads
    answering ``hello`` from a plain WSGI function. Both are subprocesses on loopback.
 3. **Peer phase**: the bare ``hello`` endpoint at the same request rate (locust, same client settings).
 4. **Main phase** (locust as a library, ``FastHttpUser``): the read mix at ``--rate`` requests/s — project
@@ -589,9 +589,9 @@ def main() -> None:
     ap.add_argument("--rate", type=float, default=200, help="read requests per second offered")
     ap.add_argument("--duration", type=float, default=60, help="seconds of the main phase")
     ap.add_argument("--peer-duration", type=float, default=None, help="seconds of the bare-waitress phase")
-    ap.add_argument("--threads", type=int, default=4, help="waitress threads per worker (citygov serve --threads)")
-    ap.add_argument("--workers", type=int, default=os.cpu_count() or 1,
-                    help="worker processes (citygov serve --workers; default: one per core)")
+    ap.add_argument("--threads", type=int, default=1, help="waitress threads per worker (citygov serve --threads)")
+    ap.add_argument("--workers", type=int, default=(os.cpu_count() or 1) + 1,
+                    help="worker processes (citygov serve --workers; default: cores + 1, the README's advice)")
     ap.add_argument("--eve-batch", type=int, default=500, help="EVE events per push (0: no ingestion)")
     ap.add_argument("--eve-every", type=float, default=1.0, help="seconds between pushes")
     ap.add_argument("--proposals", type=float, default=1.0, help="proposal submissions per second (0: none)")
@@ -613,8 +613,11 @@ def main() -> None:
         import urllib.request
 
         base = f"http://127.0.0.1:{servers.port}"
-        for path in ["/api/v1/projects?per_page=1", f"/api/v1/projects/{meta['project_ids'][0]}/similar?top=5",
-                     "/api/v1/secmon/alerts/top", "/api/3/action/package_search?q="]:  # warm-up (index load)
+        warm = ["/api/v1/projects?per_page=1", f"/api/v1/projects/{meta['project_ids'][0]}/similar?top=5",
+                "/api/v1/secmon/alerts/top", "/api/3/action/package_search?q="]
+        # warm-up (index loads) of every worker: each request is a new connection, which the kernel hands to any
+        # worker; 8 requests a path per worker leave a worker cold with a chance of (1 - 1/n)^(8n) < e^-8
+        for path in warm * (8 * args.workers):
             req = urllib.request.Request(base + path, headers={"Authorization": f"Bearer {meta['admin_token']}"})
             urllib.request.urlopen(req, timeout=600).read()
         loads["before peer"] = loadavg()

@@ -105,6 +105,20 @@ def _listen(sock: socket.socket) -> socket.socket:
     return sock
 
 
+def _exit_with_supervisor(supervisor: int, every: float = 1.0) -> None:
+    """End this worker when its supervisor is gone (killed outright, it cannot stop its workers, and a worker
+    left behind would keep serving the port with the old code)."""
+    import threading
+
+    def watch() -> None:
+        while os.getppid() == supervisor:
+            time.sleep(every)
+        log.warning("the supervisor %d is gone; worker %d stops", supervisor, os.getpid())
+        os._exit(0)
+
+    threading.Thread(target=watch, name="citygov-supervisor-watch", daemon=True).start()
+
+
 def serve_workers(app, *, host: str, port: int, threads: int, workers: int,
                   on_start: Callable[[int], None] | None = None) -> int:
     """Serve with ``workers`` processes forked from this one, each running waitress with ``threads`` threads on
@@ -133,11 +147,14 @@ def serve_workers(app, *, host: str, port: int, threads: int, workers: int,
     children: dict[int, tuple[int, float]] = {}  # pid -> (worker index, started)
     stopping = False
 
+    supervisor = os.getpid()
+
     def start(i: int) -> None:
         pid = os.fork()
         if pid == 0:  # the worker
             code = 0
             try:
+                _exit_with_supervisor(supervisor)
                 signal.signal(signal.SIGTERM, signal.SIG_DFL)
                 signal.signal(signal.SIGINT, signal.SIG_IGN)  # the supervisor stops us on Ctrl-C
                 if on_start is not None:

@@ -131,3 +131,33 @@ def test_a_forked_worker_writes_its_log_lines(capfd):
     _, status = os.waitpid(pid, 0)
     assert os.waitstatus_to_exitcode(status) == 0
     assert f"line from worker {pid}" in capfd.readouterr().err
+
+
+def test_workers_stop_when_the_supervisor_is_killed(tmp_path):
+    """SIGKILL to the supervisor cannot be handled: its workers notice and stop, so none is left serving."""
+    env = {**os.environ, "CITYGOV_INSTANCE_PATH": str(tmp_path / "inst"), "CITYGOV_ADMIN_PASSWORD": PASSWORD}
+    env.pop("CITYGOV_DATABASE_URL", None)
+    env.pop("CITYGOV_SECRET_KEY", None)
+    init = subprocess.run(citygov_cmd("init", "--format", "json"), env=env, capture_output=True, text=True,
+                          timeout=120, stdin=subprocess.DEVNULL)
+    assert init.returncode == 0, init.stderr
+    port = free_port()
+    log = tmp_path / "serve.log"
+    with log.open("w") as fh:
+        proc = subprocess.Popen(citygov_cmd("serve", "--port", str(port), "--workers", "2", "--threads", "1"),
+                                env=env, stdout=fh, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL)
+    workers: list[psutil.Process] = []
+    try:
+        wait_healthy(f"http://127.0.0.1:{port}", proc, output=log.read_text)
+        workers = _wait_for(lambda: len(_workers(proc)) == 2 and _workers(proc))
+        proc.kill()
+        proc.wait()
+        _gone, alive = psutil.wait_procs(workers, timeout=15)
+        assert not alive, [w.pid for w in alive]
+    finally:
+        if proc.poll() is None:
+            workers = workers or _workers(proc)
+            proc.kill()
+        for w in workers:
+            if w.is_running():
+                w.kill()

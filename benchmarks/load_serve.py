@@ -244,6 +244,8 @@ class Servers:
 
         shutil.rmtree(run_dir, ignore_errors=True)
         shutil.copytree(seeded / "inst", run_dir / "inst")
+        if hasattr(os, "sync"):  # the copy (~1 GB) on disk before the run: its write-back is not the server's
+            os.sync()
         self.env = _env(run_dir / "inst")
         self.port, self.hello_port = free_port(), free_port()
         self.log = run_dir / "serve.log"

@@ -153,13 +153,20 @@ def openapi_document() -> dict[str, Any]:
     module derives from code or data (``openapi_schemas()`` returning ``{name: schema}``)."""
     import yaml
 
-    doc = yaml.safe_load((OPENAPI_DIR / "base.yaml").read_text(encoding="utf-8"))
+    # our own files: libyaml's loader where PyYAML has it (~10× faster; the first request that checks a body
+    # waited ~0.7 s for the pure-Python parser)
+    loader = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
+
+    def load(text: str) -> Any:
+        return yaml.load(text, Loader=loader)  # noqa: S506 - a safe loader
+
+    doc = load((OPENAPI_DIR / "base.yaml").read_text(encoding="utf-8"))
     doc.setdefault("paths", {})
     components = doc.setdefault("components", {})
     for fragment_path in sorted(OPENAPI_DIR.glob("*.yaml")):
         if fragment_path.name == "base.yaml":
             continue
-        fragment = yaml.safe_load(fragment_path.read_text(encoding="utf-8")) or {}
+        fragment = load(fragment_path.read_text(encoding="utf-8")) or {}
         for path, item in (fragment.get("paths") or {}).items():
             if path in doc["paths"]:
                 raise RuntimeError(f"{fragment_path.name}: path {path} already documented")

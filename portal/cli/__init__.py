@@ -238,6 +238,7 @@ def serve(host, port, threads, workers, no_worker):
     """Serve the portal with waitress (production WSGI server) and a background-job worker thread."""
     from portal import db as db_mod
     from portal import serving
+    from portal.warmup import warm_up
 
     url = current_app.config["DATABASE_URL"]
     if db_mod.current_revisions(url) != db_mod.head_revisions(url):
@@ -252,6 +253,7 @@ def serve(host, port, threads, workers, no_worker):
 
     def on_start(i: int) -> None:
         database.engine.dispose(close=False)  # the pool inherited from the supervisor belongs to it
+        warm_up(app)  # before this worker listens: its first requests do not wait for lazy loads
         if i == 0 and not no_worker:
             start_jobs()
 
@@ -262,6 +264,7 @@ def serve(host, port, threads, workers, no_worker):
     # app answer them (problem+json / error page) instead of waitress's plain text
     try:
         if workers == 1:
+            warm_up(app)
             server = serving.create_server(app, host=host, port=port, threads=threads)
             if not no_worker:
                 start_jobs()

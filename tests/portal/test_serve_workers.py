@@ -60,6 +60,11 @@ def test_two_workers_share_the_port_agree_restart_and_stop(tmp_path):
     try:
         wait_healthy(f"http://127.0.0.1:{port}", proc, output=log.read_text)
         workers = _wait_for(lambda: len(_workers(proc)) == 2 and _workers(proc))
+
+        def listening(p: psutil.Process) -> bool:  # a worker listens once warmed up (portal.warmup)
+            return any(c.status == psutil.CONN_LISTEN and c.laddr.port == port for c in p.net_connections("tcp"))
+
+        _wait_for(lambda: all(listening(w) for w in workers))
         # 16 kept-alive connections: the kernel hands them to both workers (all to one: p = 2^-15)
         conns = [http.client.HTTPConnection("127.0.0.1", port, timeout=30) for _ in range(16)]
         for conn in conns:

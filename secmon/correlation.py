@@ -3,6 +3,7 @@ pure computations over it (matching an alert, its group key, severity score and 
 
 from __future__ import annotations
 
+import hashlib
 import json
 from dataclasses import dataclass
 from datetime import datetime, timedelta
@@ -123,6 +124,9 @@ class Rule:
 class Config:
     def __init__(self, doc: dict):
         self.doc = doc
+        #: identifies the configuration (a change of rules makes correlation read every unlinked alert again)
+        self.digest = hashlib.sha256(json.dumps(doc, sort_keys=True, ensure_ascii=False, default=str)
+                                     .encode("utf-8")).hexdigest()
         self.rules: list[Rule] = []
         for r in doc["rules"]:
             m = r.get("match", {})

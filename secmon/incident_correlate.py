@@ -15,7 +15,7 @@ import json
 from datetime import UTC, datetime
 from operator import itemgetter
 
-from sqlalchemy import select
+from sqlalchemy import bindparam, or_, select, update
 
 import audit
 from kernel import Principal, authorize, new_id, utcnow
@@ -25,6 +25,7 @@ from secmon.correlation import LEVEL_ORDER, Config, load_config, render_title
 from secmon.models import (
     SecmonIncident,
     SecmonSensor,
+    SecmonSource,
     SecmonSystem,
 )
 from secmon.netaddr import addr_int
@@ -118,10 +119,20 @@ def correlate(session: Session, principal: Principal, *, config: Config | None =
     memo: dict = {}
     finished: list[_Group] = []
     scanned = matched = 0
+    # what a pass reads: each source's alerts after its watermark (see _advance), from the start under a
+    # configuration other than the one the watermark was made with
+    src = SecmonSource.__table__.c
+    session.execute(update(SecmonSource.__table__).where(or_(src.correlated_config.is_(None),
+                                                             src.correlated_config != cfg.digest))
+                    .values(correlated_through=-1, correlated_config=cfg.digest))
+    seen: dict[int, int] = {}  # source -> highest offset read
+    matched_at: list[tuple[int, int]] = []  # (source, offset) of every alert a rule matched
     cur = _alert_cursor(session, sqlite)
     while part := cur.fetchmany(batch):
         for src_off, line_off, ts_raw, src_ip, dest_ip, sig, gid, sid, cat, sev, sensor_id in part:
             scanned += 1
+            if line_off > seen.get(src_off, -1):
+                seen[src_off] = line_off
             try:
                 dst_asset = asset_cache[dest_ip]
             except KeyError:
@@ -143,6 +154,7 @@ def correlate(session: Session, principal: Principal, *, config: Config | None =
             if rule is None:
                 continue
             matched += 1
+            matched_at.append((src_off, line_off))
             ts = parse(ts_raw) if parse is not None else ts_raw
             vals = (src_ip, dest_ip, target_ip, sig, sid, cat, sensors.get(sensor_id),
                     target.system_id if target is not None else f"ip:{target_ip}")
@@ -163,13 +175,33 @@ def correlate(session: Session, principal: Principal, *, config: Config | None =
     finished.extend(g for g in open_groups.values()
                     if g.alerts and (g.inc is not None or len(g.alerts) >= g.rule.min_alerts))
     cur.close()
+    _advance(session, seen, matched_at, finished)
     return _store(session, principal, cfg, finished, systems, now, sqlite, scanned, matched)
 
 
-# every alert not linked to an incident yet, in (time, source, offset) order; the time in its stored form
+def _advance(session: Session, seen: dict[int, int], matched_at: list[tuple[int, int]], finished: list[_Group]) -> None:
+    """Move each source's watermark past the alerts this pass settled: those no rule matches and those now linked
+    to an incident. A matched alert left unlinked (its group has fewer alerts than the rule asks for, so far)
+    holds its source's watermark below it: the next pass reads it again, as every pass did before."""
+    if not seen:
+        return
+    linked = {(a[0], a[1]) for g in finished for a in g.alerts}
+    held: dict[int, int] = {}
+    for src, off in matched_at:
+        if (src, off) not in linked and off < held.get(src, off + 1):
+            held[src] = off
+    marks = [{"sid": src, "mark": min(top, held[src] - 1) if src in held else top} for src, top in seen.items()]
+    c = SecmonSource.__table__.c
+    session.execute(update(SecmonSource.__table__).where(c.id == bindparam("sid"), c.correlated_through < bindparam("mark"))
+                    .values(correlated_through=bindparam("mark")), marks)
+
+
+# every alert after its source's watermark and not linked to an incident yet, in (time, source, offset) order; the
+# time in its stored form
 _ALERTS_SQL = (
     "SELECT a.source_id, a.line_offset, a.ts, a.src_ip, a.dest_ip, a.signature, a.gid, a.sid, a.category, a.severity, "
-    "a.sensor_id FROM secmon_alert a WHERE a.ts IS NOT NULL AND NOT EXISTS (SELECT 1 FROM secmon_incident_event l "
+    "a.sensor_id FROM secmon_source s JOIN secmon_alert a ON a.source_id = s.id AND a.line_offset > s.correlated_through "
+    "WHERE a.ts IS NOT NULL AND NOT EXISTS (SELECT 1 FROM secmon_incident_event l "
     "WHERE l.source_id = a.source_id AND l.line_offset = a.line_offset AND l.link = 'alert') "
     "ORDER BY a.ts, a.source_id, a.line_offset")
 

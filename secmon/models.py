@@ -93,6 +93,10 @@ class SecmonSource(SQLModel, table=True):
     quarantined: int = Field(default=0, sa_column=Column(BigInteger, nullable=False))
     created_at: datetime = Field(sa_column=Column(DateTime(timezone=True), nullable=False))
     updated_at: datetime = Field(sa_column=Column(DateTime(timezone=True), nullable=False))
+    #: every alert of this source at an offset up to this one is linked to an incident or matched by no rule of
+    #: the correlation configuration with digest ``correlated_config``: a pass reads only the alerts after it
+    correlated_through: int = Field(default=-1, sa_column=Column(BigInteger, nullable=False, server_default="-1"))
+    correlated_config: str | None = Field(default=None, sa_column=Column(String(64), nullable=True))
 
 
 class SecmonEvent(SQLModel, table=True):

@@ -8,11 +8,11 @@ import json
 from datetime import datetime, timedelta
 
 import pytest
-from sqlalchemy import delete, select
+from sqlalchemy import delete, select, update
 
 from kernel import system_principal
 from secmon import assets, incidents, services
-from secmon.models import SecmonIncident, SecmonIncidentEvent, SecmonIncidentTransition
+from secmon.models import SecmonIncident, SecmonIncidentEvent, SecmonIncidentTransition, SecmonSource
 from tests.factories import make_org
 
 SYS = system_principal("test")
@@ -136,9 +136,11 @@ def test_planted_campaigns_give_exactly_those_incidents(db_session, suricata_dat
     again = incidents.incidents_correlate(db_session, SYS)
     assert again["incidents_created"] == 0 and again["alerts_linked"] == 0
     assert services.eve_ingest(db_session, SYS, [p], sensor="tpot").events == 0
-    # a rebuild from scratch gives the same ids (deterministic)
+    # a rebuild from scratch gives the same ids (deterministic); the sources' correlation watermarks go with the
+    # incidents (they say which alerts are settled)
     for t in (SecmonIncidentEvent, SecmonIncidentTransition, SecmonIncident):
         db_session.execute(delete(t))
+    db_session.execute(update(SecmonSource).values(correlated_through=-1, correlated_config=None))
     db_session.commit()
     incidents.incidents_correlate(db_session, SYS)
     assert {i.id: i.alert_count for i in db_session.execute(select(SecmonIncident)).scalars()} == ids
@@ -248,3 +250,49 @@ def test_shadow_it_lists_uncovered_internal_addresses(db_session, suricata_data,
     rows = assets.shadow_it(db_session, SYS)
     assert rows == [{"address": "192.168.5.5", "events": 3}, {"address": "192.168.5.6", "events": 1}]
     assert {"address": "8.8.8.8", "events": 1} in assets.shadow_it(db_session, SYS, internal_only=False)
+
+
+def test_a_pass_reads_only_unsettled_alerts_and_a_held_alert_completes_its_group_later(db_session):
+    """Each source's watermark moves past the alerts a pass settled (no rule matches them, or they are linked):
+    the next pass does not read them again. A matched alert whose group is still short of the rule's
+    ``min_alerts`` holds the watermark and joins the group once a later push completes it. A changed
+    configuration reads everything again."""
+    import io
+
+    from secmon.correlation import default_path, load_config
+
+    doc = yaml_rules()
+    doc["rules"] = [{"id": "pair", "title": "{signature}", "match": {"sids": [9000001]},
+                     "group_by": ["src_ip", "signature"], "window_seconds": 86400, "max_gap_seconds": 3600,
+                     "min_alerts": 2}]
+    cfg = load_config(doc)
+    t0 = datetime(2026, 11, 30, 10, 0, 0)
+
+    def push(lines: list[str], name: str) -> None:
+        body = ("\n".join(lines) + "\n").encode()
+        services.eve_ingest_stream(db_session, SYS, io.BytesIO(body), sensor="push-sensor", name=name)
+
+    noise = [alert(t0 + timedelta(seconds=i), "198.51.100.9", "10.1.1.1", 2000000 + i, f"NOISE {i}", 3, 100 + i)
+             for i in range(20)]
+    push(noise + [alert(t0 + timedelta(seconds=30), "203.0.113.7", "10.1.1.2", 9000001, "PAIR", 1, 1)], "one")
+    first = incidents.incidents_correlate(db_session, SYS, config=cfg)
+    assert first["alerts_scanned"] == 21 and first["alerts_matched"] == 1 and first["incidents_created"] == 0
+    again = incidents.incidents_correlate(db_session, SYS, config=cfg)
+    assert again["alerts_scanned"] == 1  # the noise is settled; the held alert is read again
+    push([alert(t0 + timedelta(seconds=90), "203.0.113.7", "10.1.1.2", 9000001, "PAIR", 1, 2)], "two")
+    second = incidents.incidents_correlate(db_session, SYS, config=cfg)
+    assert second["alerts_scanned"] == 2 and second["incidents_created"] == 1
+    (inc,) = db_session.execute(select(SecmonIncident).where(SecmonIncident.rule_id == "pair")).scalars()
+    assert inc.alert_count == 2
+    assert incidents.incidents_correlate(db_session, SYS, config=cfg)["alerts_scanned"] == 0
+    # another configuration (the packaged one) reads every unlinked alert again
+    other = incidents.incidents_correlate(db_session, SYS, config=load_config(default_path()))
+    assert other["alerts_scanned"] == 20
+
+
+def yaml_rules() -> dict:
+    import yaml
+
+    from secmon.correlation import default_path
+
+    return yaml.safe_load(default_path().read_text(encoding="utf-8"))

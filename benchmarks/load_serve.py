@@ -13,7 +13,7 @@ What it does:
    ``$CITYGOV_SHARED_DATA`` (all but ``eve.json.17.gz``, which is pushed during the run), a signed audit
    checkpoint, a sensor for the HTTP push and API tokens (commission admin, a department submitter).
 2. **Serve**: a copy of the seeded instance under ``citygov serve --workers N --threads T`` (waitress in N
-   processes on one port; by default cores + 1 single-threaded workers), and the bare-library peer: a waitress server with T threads
+   processes on one port; by default 2 × cores single-threaded workers), and the bare-library peer: a waitress server with T threads
    answering ``hello`` from a plain WSGI function. Both are subprocesses on loopback.
 3. **Peer phase**: the bare ``hello`` endpoint at the same request rate (locust, same client settings).
 4. **Main phase** (locust as a library, ``FastHttpUser``): the read mix at ``--rate`` requests/s — project
@@ -592,8 +592,8 @@ def main() -> None:
     ap.add_argument("--duration", type=float, default=60, help="seconds of the main phase")
     ap.add_argument("--peer-duration", type=float, default=None, help="seconds of the bare-waitress phase")
     ap.add_argument("--threads", type=int, default=1, help="waitress threads per worker (citygov serve --threads)")
-    ap.add_argument("--workers", type=int, default=(os.cpu_count() or 1) + 1,
-                    help="worker processes (citygov serve --workers; default: cores + 1, the README's advice)")
+    ap.add_argument("--workers", type=int, default=2 * (os.cpu_count() or 1),
+                    help="worker processes (citygov serve --workers; default: 2 × cores, the README's advice)")
     ap.add_argument("--eve-batch", type=int, default=500, help="EVE events per push (0: no ingestion)")
     ap.add_argument("--eve-every", type=float, default=1.0, help="seconds between pushes")
     ap.add_argument("--proposals", type=float, default=1.0, help="proposal submissions per second (0: none)")

@@ -125,9 +125,10 @@ def serve_workers(app, *, host: str, port: int, threads: int, workers: int,
     one port, supervised here: a worker that dies is started again, SIGTERM / SIGINT stop them all. Where the
     system has ``SO_REUSEPORT`` (Linux, the BSDs) each worker listens on a socket of its own and the kernel
     spreads new connections evenly over them (with one shared socket, whichever worker wakes first takes the
-    connection, and a client's kept-alive connections pile up on one worker); elsewhere they share one socket. One process runs Python on one core at a time (the
-    GIL), so a machine's cores serve in parallel only through processes. ``on_start(i)`` runs in worker ``i``
-    after the fork (``i == 0`` starts the background-job worker). Returns the exit status.
+    connection, and a client's kept-alive connections pile up on one worker); elsewhere they share one socket.
+    One process runs Python on one core at a time (the GIL), so a machine's cores serve in parallel only
+    through processes. ``on_start(i)`` runs in worker ``i`` after the fork, before it listens (warm-up; ``i ==
+    0`` starts the background-job worker). Returns the exit status.
 
     What a worker keeps in memory is either read through the database on every request or invalidated by a
     counter in it (the similarity index, :mod:`registry.indexstore`), so the workers always agree. The caller
@@ -135,9 +136,9 @@ def serve_workers(app, *, host: str, port: int, threads: int, workers: int,
     if not hasattr(os, "fork"):
         raise RuntimeError("several worker processes need a POSIX system (fork); use --workers 1")
     reuse_port = hasattr(socket, "SO_REUSEPORT")
-    # the supervisor's socket holds the port (bound, so a second instance fails here, not in its workers); with
-    # SO_REUSEPORT it never listens, so no connection waits on it
-    # first without SO_REUSEPORT: a port already served (by another instance too) is refused, never shared
+    # The supervisor's socket holds the port. It is bound first without SO_REUSEPORT, so a port already served
+    # (by another instance too) is refused here, never shared; with SO_REUSEPORT it then never listens, so no
+    # connection waits on it.
     sock = _socket(host, port, reuse_port=False)
     if reuse_port:
         sock.close()
@@ -146,7 +147,6 @@ def serve_workers(app, *, host: str, port: int, threads: int, workers: int,
         _listen(sock)
     children: dict[int, tuple[int, float]] = {}  # pid -> (worker index, started)
     stopping = False
-
     supervisor = os.getpid()
 
     def start(i: int) -> None:
@@ -162,7 +162,10 @@ def serve_workers(app, *, host: str, port: int, threads: int, workers: int,
                 own = _listen(_socket(host, port, reuse_port=True)) if reuse_port else sock
                 serve(app, sockets=[own], threads=threads)
             except BaseException:  # noqa: BLE001 - report, then leave without running the parent's exit handlers
-                log.exception("worker %d failed", i)
+                import traceback
+
+                print(f"citygov serve: worker {i} failed", file=sys.stderr)  # written now: os._exit drains no log queue
+                traceback.print_exc()
                 code = 1
             finally:
                 sys.stdout.flush()

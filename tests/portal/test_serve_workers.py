@@ -44,7 +44,8 @@ def _get(conn: http.client.HTTPConnection, path: str, headers: dict | None = Non
     return resp.status, json.loads(resp.read() or b"{}")
 
 
-def test_two_workers_share_the_port_agree_restart_and_stop(tmp_path):
+def _serve(tmp_path, threads: int) -> tuple[subprocess.Popen, int, dict, object]:
+    """``citygov init`` of a fresh instance, then ``citygov serve --workers 2``: (process, port, env, log path)."""
     env = {**os.environ, "CITYGOV_INSTANCE_PATH": str(tmp_path / "inst"), "CITYGOV_ADMIN_PASSWORD": PASSWORD}
     env.pop("CITYGOV_DATABASE_URL", None)
     env.pop("CITYGOV_SECRET_KEY", None)
@@ -54,8 +55,13 @@ def test_two_workers_share_the_port_agree_restart_and_stop(tmp_path):
     port = free_port()
     log = tmp_path / "serve.log"
     with log.open("w") as fh:
-        proc = subprocess.Popen(citygov_cmd("serve", "--port", str(port), "--workers", "2", "--threads", "2"),
+        proc = subprocess.Popen(citygov_cmd("serve", "--port", str(port), "--workers", "2", "--threads", str(threads)),
                                 env=env, stdout=fh, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL)
+    return proc, port, env, log
+
+
+def test_two_workers_share_the_port_agree_restart_and_stop(tmp_path):
+    proc, port, env, log = _serve(tmp_path, threads=2)
     conns: list[http.client.HTTPConnection] = []
     try:
         wait_healthy(f"http://127.0.0.1:{port}", proc, output=log.read_text)
@@ -140,17 +146,7 @@ def test_a_forked_worker_writes_its_log_lines(capfd):
 
 def test_workers_stop_when_the_supervisor_is_killed(tmp_path):
     """SIGKILL to the supervisor cannot be handled: its workers notice and stop, so none is left serving."""
-    env = {**os.environ, "CITYGOV_INSTANCE_PATH": str(tmp_path / "inst"), "CITYGOV_ADMIN_PASSWORD": PASSWORD}
-    env.pop("CITYGOV_DATABASE_URL", None)
-    env.pop("CITYGOV_SECRET_KEY", None)
-    init = subprocess.run(citygov_cmd("init", "--format", "json"), env=env, capture_output=True, text=True,
-                          timeout=120, stdin=subprocess.DEVNULL)
-    assert init.returncode == 0, init.stderr
-    port = free_port()
-    log = tmp_path / "serve.log"
-    with log.open("w") as fh:
-        proc = subprocess.Popen(citygov_cmd("serve", "--port", str(port), "--workers", "2", "--threads", "1"),
-                                env=env, stdout=fh, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL)
+    proc, port, _env, log = _serve(tmp_path, threads=1)
     workers: list[psutil.Process] = []
     try:
         wait_healthy(f"http://127.0.0.1:{port}", proc, output=log.read_text)

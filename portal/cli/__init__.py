@@ -265,6 +265,7 @@ def serve(host, port, threads, workers, no_worker):
     try:
         if workers == 1:
             warm_up(app)
+            serving.tune_gil(threads)
             server = serving.create_server(app, host=host, port=port, threads=threads)
             if not no_worker:
                 start_jobs()

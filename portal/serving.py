@@ -90,10 +90,11 @@ def serve(app, **kw) -> None:
 
 def tune_gil(threads: int) -> None:
     """With one request thread, the only other thread that needs the GIL is waitress's I/O loop, which takes
-    it briefly several times a request (read, hand over, write): at CPython's 5 ms switch interval it waited
-    behind each computing request, and every request waited for it. At 0.5 ms (measured at 200 req/s, four
-    workers, 100,000 projects): reads p50 53 → 15 ms, p99 137 → 99 ms at the same CPU. With several request
-    threads a shorter interval only makes computing threads trade the GIL more often, so it stays."""
+    it briefly several times a request (read, hand over, write); at CPython's 5 ms switch interval it waits
+    behind each computing request, and every request waits for it. A/B at 200 req/s with the writes (four
+    workers, 100,000 projects, alternating runs): reads p99 177–188 ms at 0.5 ms against 194–269 ms at 5 ms,
+    server CPU 6.4–6.7 against 7.0–7.7 ms a request. With several request threads a shorter interval only
+    makes computing threads trade the GIL more often, so it stays."""
     if threads == 1:
         sys.setswitchinterval(ONE_THREAD_SWITCH_INTERVAL)
 

@@ -385,7 +385,8 @@ def project_list(session, principal: Principal, *, filters: dict[str, Any] | Non
     from the ``(filter, order, id)`` indexes alone (``registry_0003``)."""
     authorize(principal, "registry:project:list")
     dialect = session.get_bind().dialect.name
-    only_title = visible_filter(principal) is None and not any(v for k, v in (filters or {}).items() if k != "q")
+    only_title = visible_filter(principal) is None and all(v in (None, "") for k, v in (filters or {}).items()
+                                                           if k != "q")
     if only_title and _uses_title_index(filters, dialect):  # the index counts its matches itself
         total = session.execute(sa.text(f"SELECT count(*) FROM ({_TITLE_FTS})"),
                                 {"title_phrase": _title_phrase(str(filters["q"]))}).scalar_one()

@@ -39,21 +39,20 @@ def load_config(source: str | Path | bytes | dict | None = None) -> "Config":
     ValidationFailed listing every schema error with its JSON path. A file is read again when it changed."""
     if source is None:
         source = default_path()
-    if isinstance(source, (str, Path)):
-        try:
-            st = Path(source).stat()
-        except OSError:
-            st = None
-        if st is not None:
-            key = (str(source), st.st_mtime_ns, st.st_size)
-            cfg = _LOADED.get(key)
-            if cfg is None:
-                cfg = _load_config(Path(source).read_bytes() if Path(source).is_file() else source)
-                if len(_LOADED) > 16:
-                    _LOADED.clear()
-                _LOADED[key] = cfg
-            return cfg
-    return _load_config(source)
+    if not isinstance(source, (str, Path)):
+        return _load_config(source)
+    try:
+        st = Path(source).stat()
+    except OSError:
+        return _load_config(source)  # reports the file as unreadable
+    key = (str(source), st.st_mtime_ns, st.st_size)
+    cfg = _LOADED.get(key)
+    if cfg is None:
+        cfg = _load_config(source)
+        if len(_LOADED) > 16:
+            _LOADED.clear()
+        _LOADED[key] = cfg
+    return cfg
 
 
 def _load_config(source: str | Path | bytes | dict) -> "Config":

@@ -188,8 +188,8 @@ def _advance(session: Session, seen: dict[int, int], matched_at: list[tuple[int,
     linked = {(a[0], a[1]) for g in finished for a in g.alerts}
     held: dict[int, int] = {}
     for src, off in matched_at:
-        if (src, off) not in linked and off < held.get(src, off + 1):
-            held[src] = off
+        if (src, off) not in linked:
+            held[src] = min(off, held.get(src, off))
     marks = [{"sid": src, "mark": min(top, held[src] - 1) if src in held else top} for src, top in seen.items()]
     c = SecmonSource.__table__.c
     session.execute(update(SecmonSource.__table__).where(c.id == bindparam("sid"), c.correlated_through < bindparam("mark"))

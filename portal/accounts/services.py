@@ -170,6 +170,11 @@ def _user_state(session: Session, user: User) -> dict:
             "active": user.active, "roles": user_roles(session, user)}
 
 
+def token_scopes(text: str) -> frozenset[str] | None:
+    """A token's stored scopes: None for ``*`` (the owner's roles in full), else the set of action patterns."""
+    return None if text.strip() == "*" else frozenset(text.split())
+
+
 def principal_for_user(session: Session, user: User, *, token: ApiToken | None = None) -> Principal:
     org = session.get(Organisation, user.org_id)
     return Principal(
@@ -179,7 +184,7 @@ def principal_for_user(session: Session, user: User, *, token: ApiToken | None =
         org_id=user.org_id,
         org_kind=org.kind if org else None,
         roles=frozenset(user_roles(session, user)),
-        scopes=None if token is None or token.scopes.strip() == "*" else frozenset(token.scopes.split()),
+        scopes=None if token is None else token_scopes(token.scopes),
         token_id=token.id if token else None,
     )
 
@@ -389,4 +394,4 @@ def principal_for_token(session: Session, secret: str) -> Principal:
 
         stamp(session, update(ApiToken).where(ApiToken.id == token_id).values(last_used_at=now))
     return Principal(kind="token", id=user_id, name=username, org_id=org_id, org_kind=org_kind, roles=roles,
-                     scopes=None if scopes.strip() == "*" else frozenset(scopes.split()), token_id=token_id)
+                     scopes=token_scopes(scopes), token_id=token_id)

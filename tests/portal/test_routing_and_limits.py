@@ -75,6 +75,19 @@ def test_title_search_pages_follow_the_order_whichever_plan(db_session):
         assert got == want
 
 
+def test_title_search_total_keeps_a_zero_valued_filter(db_session):
+    """``budget_min=0`` still narrows (a draft without a budget does not pass it): the total is not the title
+    index's count alone."""
+    from tests.factories import make_org
+
+    org = make_org(db_session, "TRIGRAM-ZERO")
+    sysp = system_principal("t")
+    reg.project_create(db_session, sysp, proposal(title="零值过滤的平台甲"), org_id=org.id)
+    reg.project_create(db_session, sysp, proposal(title="零值过滤的平台乙", budget=None), org_id=org.id)
+    items, total = reg.project_list(db_session, sysp, filters={"q": "零值过滤", "budget_min": 0.0})
+    assert [p.title for p in items] == ["零值过滤的平台甲"] and total == 1
+
+
 # ---------------------------------------------------------------- fixed paths vs <id> routes
 
 

@@ -259,12 +259,18 @@ class Servers:
         self.procs = [self.serve, self.hello]
         _wait(f"http://127.0.0.1:{self.port}/healthz", self.serve, self.log)
         _wait(f"http://127.0.0.1:{self.hello_port}/", self.hello, self.log)
-        #: the processes that serve: the workers (with one worker, the serve process itself)
-        self.serving = psutil.Process(self.serve.pid).children() if workers > 1 else [psutil.Process(self.serve.pid)]
+        #: the processes that serve: the workers (with one worker, the serve process itself); with several, the
+        #: background process (jobs, queued pushes) is the one child that runs at a lower priority
+        children = psutil.Process(self.serve.pid).children() if workers > 1 else []
+        self.background = [p for p in children if p.nice() > 0]
+        self.serving = [p for p in children if p.nice() <= 0] or [psutil.Process(self.serve.pid)]
 
     def cpu_seconds(self) -> list[float]:
         """CPU seconds of each serving process so far."""
         return [cpu_seconds(p.pid) for p in self.serving]
+
+    def background_cpu_seconds(self) -> float:
+        return sum(cpu_seconds(p.pid) for p in self.background)
 
     def close(self) -> None:
         for p in self.procs:
@@ -340,6 +346,30 @@ def run_phase(host: str, user_classes: list, users: int, duration: float, record
     return time.perf_counter() - t0
 
 
+def poisson_arrivals(rate: float):
+    """A locust ``wait_time`` under which each user starts requests as a Poisson process of ``rate`` a second
+    (exponential gaps between starts, whatever each request took), so that the readers together arrive as
+    independent users do. locust's ``constant_throughput`` keeps each user at the phase it started with, and
+    the local runner starts them all in the same instant: measured, 95 % of the 40 readers' requests started
+    within 0.5 ms of another, a burst of 40 requests every 200 ms, and every request waited behind its burst
+    (one endpoint that takes 1.5 ms: p50 21.7 ms under the bursts, 2.2 ms from evenly spread clients)."""
+    def wait_time(user) -> float:
+        now = time.monotonic()
+        # from the previous start; a user that fell more than a second behind does not fire a catch-up burst
+        user.next_start = max(getattr(user, "next_start", now), now - 1.0) + random.expovariate(rate)
+        return max(0.0, user.next_start - now)
+
+    return wait_time
+
+
+def desynchronize(user, rate: float) -> None:
+    """A user's first request at a random moment of its first second (all users are started at once)."""
+    import gevent
+
+    user.next_start = time.monotonic() + random.expovariate(rate)
+    gevent.sleep(user.next_start - time.monotonic())
+
+
 def make_users(meta: dict, args):
     from urllib.parse import quote
 
@@ -389,7 +419,11 @@ def make_users(meta: dict, args):
     per_user = args.rate / n_readers
 
     class Reader(FastHttpUser):
-        wait_time = constant_throughput(per_user)
+        wait_time = poisson_arrivals(per_user) if args.arrivals == "poisson" else constant_throughput(per_user)
+
+        def on_start(self):
+            if args.arrivals == "poisson":
+                desynchronize(self, per_user)
 
         @task
         def read(self):
@@ -406,6 +440,9 @@ def make_users(meta: dict, args):
         wait_time = constant_throughput(1.0 / args.eve_every) if args.eve_every > 0 else constant_throughput(0.001)
         weight = 1
         headers = {"X-Sensor-Token": meta["sensor_token"], "Content-Type": "application/x-ndjson"}
+        if args.eve_mode == "async":
+            headers["Prefer"] = "respond-async"
+        expect = {"async": 202, "sync": 200}[args.eve_mode]
 
         @task
         def push(self):
@@ -414,7 +451,7 @@ def make_users(meta: dict, args):
             body = "".join(next(lines) for _ in range(args.eve_batch))
             with self.client.post(f"/api/v1/secmon/eve?sensor={meta['sensor']}", data=body.encode("utf-8"),
                                   headers=self.headers, name="POST /api/v1/secmon/eve", catch_response=True) as r:
-                if r.status_code != 200:
+                if r.status_code != self.expect:
                     r.failure(f"{r.status_code} {(r.text or '')[:200]}")
 
     KINDS["POST /api/v1/secmon/eve"] = "write"
@@ -460,12 +497,15 @@ def proposal_docs():
 
 
 def hello_users(rate: float):
-    from locust import FastHttpUser, constant_throughput, task
+    from locust import FastHttpUser, task
 
     n = max(4, int(rate // 5))
 
     class Hello(FastHttpUser):
-        wait_time = constant_throughput(rate / n)
+        wait_time = poisson_arrivals(rate / n)
+
+        def on_start(self):
+            desynchronize(self, rate / n)
 
         @task
         def hello(self):
@@ -477,6 +517,40 @@ def hello_users(rate: float):
 
 
 # ---------------------------------------------------------------------------------------------- report
+
+
+def push_backlog(base: str, meta: dict, timeout: float = 120) -> dict:
+    """The queue of asynchronous pushes when the run ends, how long it takes to drain after it, and each
+    push's lag from received to ingested (the background process must keep up with the sensors)."""
+    import urllib.request
+    from datetime import datetime
+
+    def get(path: str) -> dict:
+        req = urllib.request.Request(base + path, headers={"Authorization": f"Bearer {meta['admin_token']}"})
+        return json.loads(urllib.request.urlopen(req, timeout=60).read())
+
+    at_end = get("/api/v1/secmon/eve/pushes?limit=1")
+    t0 = time.monotonic()
+    q = at_end
+    while q["counts"]["queued"] + q["counts"]["running"] and time.monotonic() - t0 < timeout:
+        time.sleep(0.25)
+        q = get("/api/v1/secmon/eve/pushes?limit=1")
+    drained = round(time.monotonic() - t0, 1)
+    lags = []
+    offset = 0
+    while True:
+        page = get(f"/api/v1/secmon/eve/pushes?state=done&limit=500&offset={offset}")
+        for item in page["items"]:
+            lags.append((datetime.fromisoformat(item["finished_at"].replace("Z", "+00:00"))
+                         - datetime.fromisoformat(item["received_at"].replace("Z", "+00:00"))).total_seconds())
+        offset += len(page["items"])
+        if not page["items"] or offset >= page["total"]:
+            break
+    lags.sort()
+    return {"at_end": {k: at_end[k] for k in ("counts", "oldest_waiting_seconds")}, "drained_after_s": drained,
+            "failed": q["counts"]["failed"], "done": q["counts"]["done"],
+            "lag_p50_s": round(lags[len(lags) // 2], 2) if lags else None,
+            "lag_max_s": round(lags[-1], 2) if lags else None}
 
 
 def cpu_per_endpoint(base: str, meta: dict, servers: Servers, url_of, samples: int) -> dict[str, float]:
@@ -596,6 +670,12 @@ def main() -> None:
                     help="worker processes (citygov serve --workers; default: 2 × cores, the README's advice)")
     ap.add_argument("--eve-batch", type=int, default=500, help="EVE events per push (0: no ingestion)")
     ap.add_argument("--eve-every", type=float, default=1.0, help="seconds between pushes")
+    ap.add_argument("--arrivals", choices=("poisson", "locked"), default="poisson",
+                    help="readers' requests as independent Poisson arrivals, or locust's constant_throughput "
+                         "(all readers in phase: a burst of every reader's request at once; earlier figures)")
+    ap.add_argument("--eve-mode", choices=("async", "sync"), default="async",
+                    help="pushes with Prefer: respond-async (ingested by the background process) or ingested "
+                         "before the answer")
     ap.add_argument("--proposals", type=float, default=1.0, help="proposal submissions per second (0: none)")
     ap.add_argument("--quick", action="store_true", help="5,000 projects, 100 req/s for 15 s")
     ap.add_argument("--workdir", type=Path, default=ROOT / "tmp" / "benchmark" / "load_serve")
@@ -642,11 +722,14 @@ def main() -> None:
                                     "--duration", str(int(args.duration)), "--format", "raw", "-o", str(spy_out)],
                                    stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
         main_rec = Recorder()
+        bg0 = servers.background_cpu_seconds()
         cpu0s = servers.cpu_seconds()
         cpu0 = sum(cpu0s)
         gen0, machine0 = own_cpu_seconds(), machine_cpu()
         main_wall = run_phase(f"http://127.0.0.1:{servers.port}", classes, n, args.duration, main_rec)
         per_server = [c1 - c0 for c1, c0 in zip(servers.cpu_seconds(), cpu0s)]
+        bg_cpu = servers.background_cpu_seconds() - bg0
+        backlog = push_backlog(base, meta)
         cpu_main = sum(per_server)
         gen_cpu, machine1 = own_cpu_seconds() - gen0, machine_cpu()
         busy = (machine1[0] - machine0[0]) / max(machine1[1] - machine0[1], 1.0)
@@ -660,10 +743,20 @@ def main() -> None:
                                  "peer_ms_per_request": round(1000 * cpu_peer / max(n_peer, 1), 3),
                                  "generator_ms_per_request": round(1000 * gen_cpu / max(n_main, 1), 2),
                                  "machine_busy": round(busy, 3)}
+        figures["server_cpu"]["background_s"] = round(bg_cpu, 2)
+        figures["pushes"] = backlog
         c = figures["server_cpu"]
         print(f"server CPU: citygov {c['citygov_s']} s = {c['citygov_ms_per_request']} ms per request "
               f"({c['citygov_cores']} cores busy: {' + '.join(map(str, c['cores_per_server']))} by worker; reads and writes together); bare peer {c['peer_ms_per_request']} ms "
               f"per request — CPU time does not depend on how busy the machine is, latency does")
+        if servers.background:
+            print(f"background process (jobs, queued pushes; nice {servers.background[0].nice()}): "
+                  f"{c['background_s']} s of CPU = {bg_cpu / main_wall:.2f} cores")
+        if args.eve_mode == "async":
+            print(f"queued pushes at the end of the run: {backlog['at_end']['counts']} (oldest waiting "
+                  f"{backlog['at_end']['oldest_waiting_seconds']} s); all ingested {backlog['drained_after_s']} s "
+                  f"after the run; ingestion lag (received → ingested) p50 {backlog['lag_p50_s']} s, "
+                  f"max {backlog['lag_max_s']} s")
         print(f"load generator CPU: {c['generator_ms_per_request']} ms per request; the machine's cores were "
               f"{100 * c['machine_busy']:.0f} % busy during the main phase")
         figures["projects"] = meta["projects"]

@@ -19,6 +19,8 @@ Settings (environment variable → config key):
   to users (stale datasets to their stewards): ``{"host", "port", "sender", "starttls", "username",
   "password"}``; without it the relay of ``SECMON_NOTIFY["smtp"]`` is used, else no e-mail is sent.
 - ``CITYGOV_PUBLIC_URL`` → ``PUBLIC_URL``: the address users reach the portal at, for links in e-mails.
+- ``CITYGOV_SECMON_PUSH_STALE_SECONDS`` (default 120): a queued EVE push being ingested this long has lost its
+  worker (killed, machine lost) and is taken up again by another.
 """
 
 from __future__ import annotations
@@ -53,6 +55,7 @@ DEFAULTS: dict[str, Any] = {
     "WTF_CSRF_TIME_LIMIT": None,
     "JSON_SORT_KEYS": False,
     "SQL_ECHO": False,
+    "SECMON_PUSH_STALE_SECONDS": 120,
 }
 
 

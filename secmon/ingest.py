@@ -29,7 +29,7 @@ from kernel import Principal, ValidationFailed, authorize, utcnow
 from kernel.db import Session, dialect_name
 from kernel.errors import NotAuthenticated
 from secmon import eve
-from secmon.models import SecmonEvent, SecmonQuarantine, SecmonSensor, SecmonSource
+from secmon.models import SecmonEvent, SecmonPush, SecmonQuarantine, SecmonSensor, SecmonSource
 from secmon.sensors import _ensure_sensor
 
 #: called after each batch's COMMIT returned, with the source's id, name, high-water offset and totals
@@ -454,14 +454,9 @@ def eve_ingest(session: Session, principal: Principal, paths: list[str | Path], 
     return report
 
 
-def eve_ingest_stream(session: Session, principal: Principal, fh: BinaryIO, *, sensor: str, name: str,
-                      batch_size: int = 20000, validate: bool = True, schema_dir: str | None = None,
-                      idempotency_key: str | None = None) -> IngestReport:
-    """Ingest one pushed body (an HTTP NDJSON body). A sensor principal may only push as itself.
-
-    The push is a source of its own, identified by ``idempotency_key`` when the sender gives one, else by the
-    SHA-256 of the whole body: repeating a push (same key, or the same bytes) skips every event; any other
-    body is stored in full, whatever its first lines."""
+def push_principal(principal: Principal, sensor: str, idempotency_key: str | None) -> Principal:
+    """Who stores a push: a sensor's token pushes only as that sensor (as the system principal
+    ``sensor-push:<name>``); anyone else needs ``secmon:eve:ingest``. The idempotency key is checked here too."""
     if principal.kind == "token" and principal.name.startswith("sensor:"):
         if principal.name != f"sensor:{sensor}":
             raise NotAuthenticated("token does not belong to this sensor")
@@ -472,6 +467,18 @@ def eve_ingest_stream(session: Session, principal: Principal, fh: BinaryIO, *, s
     if idempotency_key is not None and not (1 <= len(idempotency_key) <= 200 and idempotency_key.isprintable()):
         raise ValidationFailed("invalid idempotency key", errors=[{"field": "Idempotency-Key",
                                                                   "message": "1-200 printable characters"}])
+    return principal
+
+
+def eve_ingest_stream(session: Session, principal: Principal, fh: BinaryIO, *, sensor: str, name: str,
+                      batch_size: int = 20000, validate: bool = True, schema_dir: str | None = None,
+                      idempotency_key: str | None = None) -> IngestReport:
+    """Ingest one pushed body (an HTTP NDJSON body). A sensor principal may only push as itself.
+
+    The push is a source of its own, identified by ``idempotency_key`` when the sender gives one, else by the
+    SHA-256 of the whole body: repeating a push (same key, or the same bytes) skips every event; any other
+    body is stored in full, whatever its first lines."""
+    principal = push_principal(principal, sensor, idempotency_key)
     s = _ensure_sensor(session, sensor)
     session.commit()
     # spool the body (in memory up to 8 MiB) while hashing it: the identity needs all of it
@@ -533,9 +540,13 @@ def events_purge(session: Session, principal: Principal, *, older_than_days: int
     old_event = (SecmonEvent.ts < cutoff) | (SecmonEvent.ts.is_(None) & (SecmonEvent.day < cutoff.date()))
     n = session.execute(delete(SecmonEvent).where(old_event)).rowcount + n_dropped
     q = session.execute(delete(SecmonQuarantine).where(SecmonQuarantine.created_at < cutoff)).rowcount
+    # pushes ingested (or failed) before the cutoff: their reports go; a push still waiting is never deleted
+    p = session.execute(delete(SecmonPush).where(SecmonPush.state.in_(("done", "failed")),
+                                                 SecmonPush.finished_at < cutoff)).rowcount
     audit.record(session, principal, "secmon:sensor:manage", object_type="secmon_event", object_id="retention",
                  state={"cutoff": cutoff.isoformat()},
-                 details={"events_deleted": n, "quarantine_deleted": q, "partitions_dropped": dropped})
+                 details={"events_deleted": n, "quarantine_deleted": q, "pushes_deleted": p,
+                          "partitions_dropped": dropped})
     session.commit()
-    return {"cutoff": cutoff.isoformat(), "events_deleted": n, "quarantine_deleted": q,
+    return {"cutoff": cutoff.isoformat(), "events_deleted": n, "quarantine_deleted": q, "pushes_deleted": p,
             "partitions_dropped": dropped}

@@ -14,7 +14,8 @@ from __future__ import annotations
 from datetime import date, datetime
 from typing import Any
 
-from sqlalchemy import JSON, BigInteger, Boolean, Column, Date, DateTime, Index, Integer, String, Text, UniqueConstraint
+from sqlalchemy import (JSON, BigInteger, Boolean, Column, Date, DateTime, Index, Integer, LargeBinary, String, Text,
+                        UniqueConstraint)
 from sqlalchemy import text
 from sqlmodel import Field, SQLModel
 
@@ -258,6 +259,31 @@ class SecmonQuarantine(SQLModel, table=True):
     reason: str = Field(sa_column=Column(Text, nullable=False))
     excerpt: str = Field(sa_column=Column(Text, nullable=False))
     created_at: datetime = Field(sa_column=Column(DateTime(timezone=True), nullable=False))
+
+
+class SecmonPush(SQLModel, table=True):
+    """A push a sensor sent with ``Prefer: respond-async``: stored (committed: acknowledged) before the answer,
+    ingested later by the background worker, which resumes by the push's identity after a crash (the body is
+    dropped once it is ingested; the report stays)."""
+
+    __tablename__ = "secmon_push"
+    __table_args__ = (
+        UniqueConstraint("sensor", "idempotency_key", name="uq_secmon_push_key"),
+        Index("ix_secmon_push_state", "state", "received_at"),
+    )
+
+    id: str = Field(sa_column=Column(String(32), primary_key=True))
+    sensor: str = Field(sa_column=Column(String(100), nullable=False))
+    idempotency_key: str | None = Field(default=None, sa_column=Column(String(200), nullable=True))
+    state: str = Field(default="queued", sa_column=Column(String(10), nullable=False))  # queued|running|done|failed
+    size: int = Field(sa_column=Column(BigInteger, nullable=False))
+    body: bytes | None = Field(default=None, sa_column=Column(LargeBinary, nullable=True))
+    attempts: int = Field(default=0, sa_column=Column(Integer, nullable=False))
+    received_at: datetime = Field(sa_column=Column(DateTime(timezone=True), nullable=False))
+    claimed_at: datetime | None = Field(default=None, sa_column=Column(DateTime(timezone=True), nullable=True))
+    finished_at: datetime | None = Field(default=None, sa_column=Column(DateTime(timezone=True), nullable=True))
+    report: dict[str, Any] | None = Field(default=None, sa_column=Column(JSON, nullable=True))
+    error: str | None = Field(default=None, sa_column=Column(Text, nullable=True))
 
 
 # ============================================================================ strike and governance (secmon_0003)

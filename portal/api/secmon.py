@@ -2,16 +2,18 @@
 
 from __future__ import annotations
 
-from flask import Blueprint, request
+from flask import Blueprint, current_app, request, url_for
 
 from kernel.clock import isoformat
-from kernel.errors import NotAuthenticated, UnsupportedMediaType
+from kernel.errors import NotAuthenticated, UnsupportedMediaType, ValidationFailed
 from portal.api import accepts_nul, json_body, ok, public, query_int
 from portal.auth import current_principal
 from portal.db import get_session
 from portal.lazy import lazy
 
 services = lazy("secmon.services")
+push_queue = lazy("secmon.push_queue")
+eve_push = lazy("portal.jobs.eve_push")
 
 bp = Blueprint("api_secmon", __name__)
 
@@ -22,32 +24,58 @@ _NDJSON = {"application/x-ndjson", "application/ndjson", "application/jsonl", "a
 @bp.post("/secmon/eve")
 @public  # not a user bearer token: the sensor's own token in X-Sensor-Token, checked below
 def push_eve():
+    """Ingest now (200 with the report), or with ``Prefer: respond-async`` store the push and answer 202: the
+    background worker ingests it and the sensor follows it at the ``Location`` given."""
+    sensor, principal = _sensor_push_principal()
+    session = get_session()
+    if request.mimetype not in _NDJSON:
+        raise UnsupportedMediaType(f"send NDJSON (application/x-ndjson), not {request.mimetype or 'nothing'}")
+    key = request.headers.get("Idempotency-Key")
+    if _prefers_async():
+        status, _new = push_queue.push_accept(session, principal, request.stream, sensor=sensor, idempotency_key=key)
+        location = url_for("api_secmon.push_status", push_id=status["id"], sensor=sensor)
+        return ok(status, 202, headers={"Location": location, "Preference-Applied": "respond-async"})
+    report = services.eve_ingest_stream(session, principal, request.stream, sensor=sensor,
+                                        name=f"http:{sensor}:{request.headers.get('X-Request-Id', '')}",
+                                        idempotency_key=key)
+    d = report.to_dict()
+    d.pop("sources", None)
+    if report.events:  # each pushed batch extends the open incidents (alarms are queued for the scheduler)
+        d.update(eve_push.after_push(session, sensor, current_app.config))
+    return ok(d)
+
+
+def _sensor_push_principal():
     sensor = request.args.get("sensor") or ""
     token = request.headers.get("X-Sensor-Token")
     if not sensor or not token:
         raise NotAuthenticated("send ?sensor=<name> and the sensor's token in X-Sensor-Token")
-    session = get_session()
-    principal = services.sensor_principal(session, sensor, token)
-    if request.mimetype not in _NDJSON:
-        raise UnsupportedMediaType(f"send NDJSON (application/x-ndjson), not {request.mimetype or 'nothing'}")
-    report = services.eve_ingest_stream(session, principal, request.stream, sensor=sensor,
-                                        name=f"http:{sensor}:{request.headers.get('X-Request-Id', '')}",
-                                        idempotency_key=request.headers.get("Idempotency-Key"))
-    d = report.to_dict()
-    d.pop("sources", None)
-    if report.events:  # each pushed batch extends the open incidents (alarms are queued for the scheduler)
-        from flask import current_app
+    return sensor, services.sensor_principal(get_session(), sensor, token)
 
-        from kernel import system_principal
-        from secmon import incidents, notify
-        from secmon.correlation import load_config
 
-        p = system_principal(f"sensor-push:{sensor}")
-        path = current_app.config.get("SECMON_CORRELATION_RULES")
-        corr = incidents.incidents_correlate(session, p, config=load_config(path) if path else None)
-        notify.notifications_enqueue(session, p, notify.NotifyConfig.from_mapping(current_app.config.get("SECMON_NOTIFY")))
-        d["incidents_created"], d["incidents_extended"] = corr["incidents_created"], corr["incidents_extended"]
-    return ok(d)
+def _prefers_async() -> bool:
+    """RFC 7240: ``Prefer: respond-async`` (among other preferences, any case)."""
+    return any(p.split(";", 1)[0].split("=", 1)[0].strip().lower() == "respond-async"
+               for value in request.headers.getlist("Prefer") for p in value.split(","))
+
+
+@bp.get("/secmon/eve/pushes/<push_id>")
+@public  # the sensor's own token in X-Sensor-Token
+def push_status(push_id: str):
+    sensor, principal = _sensor_push_principal()
+    return ok(push_queue.push_get(get_session(), principal, sensor, push_id))
+
+
+@bp.get("/secmon/eve/pushes")
+def push_list():
+    state = request.args.get("state") or None
+    if state is not None and state not in push_queue.STATES:
+        raise ValidationFailed("unknown state",
+                               errors=[{"field": "state", "message": f"one of {', '.join(push_queue.STATES)}"}])
+    return ok(push_queue.push_queue(get_session(), current_principal(), state=state,
+                                    sensor=request.args.get("sensor") or None,
+                                    limit=query_int("limit", 50, minimum=1, maximum=500),
+                                    offset=query_int("offset", 0)))
 
 
 @bp.get("/secmon/rulesets")

@@ -233,9 +233,11 @@ def db_current(fmt):
               help="Request threads per worker process.")
 @click.option("--workers", default=1, show_default=True, type=click.IntRange(1, 64),
               help="Worker processes on the one port (one per core serves a busy instance: see the README).")
-@click.option("--no-worker", is_flag=True, help="Do not run background jobs in this process (run `citygov jobs work`).")
+@click.option("--no-worker", is_flag=True,
+              help="Do not run background jobs and queued EVE pushes here (run `citygov jobs work`).")
 def serve(host, port, threads, workers, no_worker):
-    """Serve the portal with waitress (production WSGI server) and a background-job worker thread."""
+    """Serve the portal with waitress (production WSGI server) and a background worker (jobs, queued EVE
+    pushes): a thread of the one process, or with --workers a process of its own at a lower CPU priority."""
     from portal import db as db_mod
     from portal import serving
     from portal.warmup import warm_up
@@ -246,16 +248,20 @@ def serve(host, port, threads, workers, no_worker):
     app = current_app._get_current_object()
     database = db_mod.get_db(app)
 
-    def start_jobs() -> None:
-        from portal.jobs import Worker
+    def start_jobs():
+        from portal.jobs import Worker, eve_push
 
-        Worker(database.sessionmaker).start()
+        worker = Worker(database.sessionmaker, queues=(eve_push.queue(database.sessionmaker, app.config),))
+        worker.start()
+        return worker
 
     def on_start(i: int) -> None:
         database.engine.dispose(close=False)  # the pool inherited from the supervisor belongs to it
         warm_up(app)  # before this worker listens: its first requests do not wait for lazy loads
-        if i == 0 and not no_worker:
-            start_jobs()
+
+    def background() -> None:
+        database.engine.dispose(close=False)
+        start_jobs().join()
 
     if workers > 1 and not hasattr(os, "fork"):
         fail("--workers needs a POSIX system (fork); serve with --workers 1")
@@ -269,11 +275,12 @@ def serve(host, port, threads, workers, no_worker):
             server = serving.create_server(app, host=host, port=port, threads=threads)
             if not no_worker:
                 start_jobs()
+            serving.freeze_heap()
             server.run()
             return
         database.engine.dispose()  # the supervisor keeps no connection the workers would share
         status = serving.serve_workers(app, host=host, port=port, threads=threads, workers=workers,
-                                       on_start=on_start)
+                                       on_start=on_start, background=None if no_worker else background)
     except OSError as exc:
         fail(f"cannot listen on {host}:{port}: {exc.strerror or exc}")
     if status:

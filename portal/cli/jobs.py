@@ -41,16 +41,25 @@ def register(cli: click.Group) -> None:
     @jobs_group.command("work")
     @click.option("--once", is_flag=True, help="Run the queued jobs, then stop.")
     def work_cmd(once):
-        """Run background jobs (a worker besides the ones `citygov serve` starts)."""
+        """Run background jobs and queued EVE pushes (a worker besides the one `citygov serve` starts)."""
         from portal import jobs
         from portal.db import get_db
 
+        from flask import current_app
+
+        from portal.jobs import eve_push
+
         engine = get_db().sessionmaker
+        pushes = eve_push.queue(engine, current_app.config)
         if once:
             jobs.fail_stale(engine)
-            click.echo(f"ran {jobs.run_pending(engine)} job(s)")
+            n = jobs.run_pending(engine)
+            m = 0
+            while pushes():
+                m += 1
+            click.echo(f"ran {n} job(s), ingested {m} queued EVE push(es)")
             return
-        worker = jobs.Worker(engine)
+        worker = jobs.Worker(engine, queues=(pushes,))
         worker.start()
         try:
             while worker.is_alive():

@@ -293,13 +293,20 @@ def run_pending(sessions: Sessions, *, limit: int = 1000) -> int:
     return n
 
 
-class Worker(threading.Thread):
-    """A daemon thread polling the queue (``citygov serve`` starts one)."""
+#: another queue the worker drains between jobs: ``poll()`` does one item and returns True, or finds none
+Queue = Callable[[], bool]
 
-    def __init__(self, sessions: Sessions, *, poll_seconds: float = 1.0):
+
+class Worker(threading.Thread):
+    """A daemon thread polling the job queue and ``queues`` (``citygov serve`` starts one; with several
+    worker processes it runs in a background process of its own)."""
+
+    def __init__(self, sessions: Sessions, *, poll_seconds: float = 1.0, queues: tuple[Queue, ...] = ()):
         super().__init__(name="citygov-jobs", daemon=True)
         self.sessions = sessions
-        self.poll_seconds = poll_seconds
+        # the other queues are polled more often (an EVE push waits for them); each poll is one indexed query
+        self.poll_seconds = min(poll_seconds, 0.25) if queues else poll_seconds
+        self.queues = queues
         self.stopping = threading.Event()
 
     def run(self) -> None:
@@ -309,7 +316,10 @@ class Worker(threading.Thread):
             log.exception("could not fail stale jobs")
         while not self.stopping.is_set():
             try:
-                if run_one(self.sessions) is None:
+                busy = run_one(self.sessions) is not None
+                for poll in self.queues:
+                    busy = poll() or busy
+                if not busy:
                     self.stopping.wait(self.poll_seconds)
             except Exception:  # noqa: BLE001 - keep the worker alive (database restarts …)
                 log.exception("job worker loop")

@@ -2,7 +2,9 @@
 
 A real `citygov serve --workers 2` on a fresh instance: both workers take connections (the kernel spreads them
 with SO_REUSEPORT), a token made through one is honoured by the other, a worker killed with SIGKILL is started
-again while the other keeps answering, a second instance on the same port is refused, and SIGTERM stops all.
+again while the other keeps answering, the background process (jobs, queued EVE pushes) runs at a lower
+priority, is started again when it dies and ingests what the workers accepted, a second instance on the same
+port is refused, and SIGTERM stops all.
 """
 
 from __future__ import annotations
@@ -24,8 +26,17 @@ pytestmark = pytest.mark.skipif(not hasattr(os, "fork"), reason="--workers needs
 PASSWORD = "correct horse battery staple"
 
 
-def _workers(proc: subprocess.Popen) -> list[psutil.Process]:
+def _children(proc: subprocess.Popen) -> list[psutil.Process]:
     return psutil.Process(proc.pid).children()
+
+
+def _workers(proc: subprocess.Popen) -> list[psutil.Process]:
+    """The processes that serve requests (the background process runs at a lower priority)."""
+    return [p for p in _children(proc) if p.nice() == 0]
+
+
+def _background(proc: subprocess.Popen) -> list[psutil.Process]:
+    return [p for p in _children(proc) if p.nice() > 0]
 
 
 def _wait_for(check, timeout: float = 30.0):
@@ -104,12 +115,40 @@ def test_two_workers_share_the_port_agree_restart_and_stop(tmp_path):
         assert replaced and proc.poll() is None
         assert "starting it again" in log.read_text()
 
+        # the background process (jobs, queued EVE pushes): one, at nice 10, listening to nothing; started again
+        # when it dies, and it ingests a push accepted by a worker
+        background = _wait_for(lambda: len(_background(proc)) == 1 and _background(proc))[0]
+        assert background.nice() == 10 and not background.net_connections("tcp")
+        background.send_signal(signal.SIGKILL)
+        background.wait(10)
+        _wait_for(lambda: len(_background(proc)) == 1 and _background(proc)[0].pid != background.pid)
+        sensor = subprocess.run(citygov_cmd("secmon", "sensor-register", "edge-9", "--format", "json"), env=env,
+                                capture_output=True, text=True, timeout=60, stdin=subprocess.DEVNULL)
+        sensor_token = json.loads(sensor.stdout)["token"]
+        push = http.client.HTTPConnection("127.0.0.1", port, timeout=30)
+        line = (b'{"timestamp":"2023-08-18T05:38:42.437967+0000","event_type":"dns","src_ip":"10.0.0.1",'
+                b'"dest_ip":"8.8.8.8","dns":{"type":"query","rrname":"a.example","rrtype":"A"}}\n')
+        push.request("POST", "/api/v1/secmon/eve?sensor=edge-9", body=line * 3,
+                     headers={"X-Sensor-Token": sensor_token, "Content-Type": "application/x-ndjson",
+                              "Prefer": "respond-async"})
+        resp = push.getresponse()
+        resp.read()
+        assert resp.status == 202
+        location = resp.headers["Location"]
+
+        def ingested():
+            status, body = _get(push, location, {"X-Sensor-Token": sensor_token})
+            return status == 200 and body["state"] == "done" and body
+
+        assert _wait_for(ingested)["report"]["events"] == 3
+        push.close()
+
         # the port is this instance's: a second one is refused with a clear error, not silently added
         second = subprocess.run(citygov_cmd("serve", "--port", str(port), "--workers", "2"), env=env,
                                 capture_output=True, text=True, timeout=60, stdin=subprocess.DEVNULL)
         assert second.returncode == 2 and "cannot listen" in second.stderr
 
-        pids = [w.pid for w in _workers(proc)]
+        pids = [w.pid for w in _children(proc)]
         proc.send_signal(signal.SIGTERM)
         assert proc.wait(20) == 0
         assert not any(psutil.pid_exists(pid) and psutil.Process(pid).status() != psutil.STATUS_ZOMBIE for pid in pids)
@@ -117,7 +156,7 @@ def test_two_workers_share_the_port_agree_restart_and_stop(tmp_path):
         for conn in conns:
             conn.close()
         if proc.poll() is None:
-            for w in _workers(proc):
+            for w in _children(proc):
                 w.kill()
             proc.kill()
             proc.wait()
@@ -150,14 +189,14 @@ def test_workers_stop_when_the_supervisor_is_killed(tmp_path):
     workers: list[psutil.Process] = []
     try:
         wait_healthy(f"http://127.0.0.1:{port}", proc, output=log.read_text)
-        workers = _wait_for(lambda: len(_workers(proc)) == 2 and _workers(proc))
+        workers = _wait_for(lambda: len(_workers(proc)) == 2 and len(_background(proc)) == 1 and _children(proc))
         proc.kill()
         proc.wait()
         _gone, alive = psutil.wait_procs(workers, timeout=15)
         assert not alive, [w.pid for w in alive]
     finally:
         if proc.poll() is None:
-            workers = workers or _workers(proc)
+            workers = workers or _children(proc)
             proc.kill()
         for w in workers:
             if w.is_running():

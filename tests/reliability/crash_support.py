@@ -104,10 +104,11 @@ class Instance:
                 return lines
         raise AssertionError(f"{needle!r} not seen in {timeout} s")
 
-    def serve(self) -> tuple[subprocess.Popen, str]:
+    def serve(self, *args: str, env: dict | None = None) -> tuple[subprocess.Popen, str]:
         port = free_port()
         log = (self.path.parent / f"serve-{self.path.name}-{port}.log").open("wb")  # beside, not in, the instance
-        proc = subprocess.Popen(citygov_cmd("serve", "--port", str(port), "--threads", "4"), env=self.env,
+        proc = subprocess.Popen(citygov_cmd("serve", "--port", str(port), "--threads", "4", *args),
+                                env={**self.env, **(env or {})},
                                 stdin=subprocess.DEVNULL, stdout=log, stderr=subprocess.STDOUT)
         log.close()
         self.procs.append(proc)

@@ -62,13 +62,14 @@ def test_eve_file_ingest_killed_mid_way_keeps_every_acknowledged_event_and_resum
     instance.audit_verify()
 
 
-def _push(base: str, token: str, body: bytes, key: str) -> int:
+def _push(base: str, token: str, body: bytes, key: str, *, asynchronous: bool = False) -> int:
     u = urllib.parse.urlsplit(base)
     conn = http.client.HTTPConnection(u.hostname, u.port, timeout=60)
+    headers = {"X-Sensor-Token": token, "Content-Type": "application/x-ndjson", "Idempotency-Key": key}
+    if asynchronous:
+        headers["Prefer"] = "respond-async"
     try:
-        conn.request("POST", "/api/v1/secmon/eve?sensor=push-1", body=body,
-                     headers={"X-Sensor-Token": token, "Content-Type": "application/x-ndjson",
-                              "Idempotency-Key": key})
+        conn.request("POST", "/api/v1/secmon/eve?sensor=push-1", body=body, headers=headers)
         return conn.getresponse().status
     finally:
         conn.close()
@@ -143,6 +144,79 @@ def test_eve_http_push_server_killed_keeps_every_acknowledged_push(instance):
     assert instance.scalar("SELECT count(*) FROM secmon_event") == per_push * len(started)
     assert instance.scalar("SELECT count(*) FROM (SELECT DISTINCT source_id, line_offset FROM secmon_event) d") \
         == per_push * len(started)
+    proc2.terminate()
+    proc2.wait(timeout=30)
+    instance.audit_verify()
+
+
+def _kill9_tree(proc) -> None:
+    """SIGKILL a ``serve --workers`` supervisor and every process it started, at the same instant."""
+    import psutil
+
+    procs = [psutil.Process(proc.pid), *psutil.Process(proc.pid).children(recursive=True)]
+    for p in procs:
+        p.kill()
+    psutil.wait_procs(procs, timeout=30)
+    proc.wait(timeout=30)
+
+
+def test_eve_async_push_killed_while_queued_or_ingesting_keeps_every_acknowledged_push(instance):
+    """``Prefer: respond-async``: a 202 means the push is stored. Kill the server (its workers and the
+    background process ingesting) mid-stream: every acknowledged push is in the queue; after the restart the
+    queue drains — the pushes the killed process was ingesting taken up again — and every push is there
+    exactly once, whole."""
+    token = _sensor_token(instance)
+    env = {"CITYGOV_SECMON_PUSH_STALE_SECONDS": "2"}  # the killed worker's pushes are taken up 2 s later
+    proc, base = instance.serve("--workers", "2", env=env)
+    per_push = 300
+    bodies = [b"\n".join(eve_lines(per_push, seed=k)) + b"\n" for k in range(1, 400)]
+    acked: list[int] = []
+    stop = threading.Event()
+
+    def pusher():
+        for k, body in enumerate(bodies):
+            if stop.is_set():
+                return
+            try:
+                status = _push(base, token, body, f"async-{k}", asynchronous=True)
+            except (OSError, http.client.HTTPException):
+                return
+            if status != 202:
+                raise AssertionError(f"push {k} answered {status}")
+            acked.append(k)
+
+    thread = threading.Thread(target=pusher)
+    thread.start()
+    deadline = time.monotonic() + 120
+    # kill once pushes are both waiting and being ingested
+    while time.monotonic() < deadline and not (
+            len(acked) >= 20 and instance.scalar("SELECT count(*) FROM secmon_event") > 0):
+        time.sleep(0.05)
+    _kill9_tree(proc)
+    stop.set()
+    thread.join(timeout=60)
+    assert len(acked) >= 20, "the server must have acknowledged pushes before the kill"
+    rows = {r[0]: (r[1], r[2]) for r in instance.query("SELECT idempotency_key, state, body IS NOT NULL "
+                                                        "FROM secmon_push")}
+    assert {f"async-{k}" for k in acked} <= set(rows), "an acknowledged push is not stored"
+    assert all(has_body for state, has_body in rows.values() if state != "done"), "a waiting push lost its body"
+    assert any(state != "done" for state, _ in rows.values()), "the kill should leave pushes waiting"
+    # the restarted server's background process drains the queue, the killed one's pushes included
+    proc2, base2 = instance.serve("--workers", "2", env=env)
+    deadline = time.monotonic() + 180
+    while time.monotonic() < deadline and instance.scalar(
+            "SELECT count(*) FROM secmon_push WHERE state <> 'done'"):
+        time.sleep(0.2)
+    states = instance.query("SELECT state, count(*) FROM secmon_push GROUP BY state")
+    assert states == [("done", len(rows))], states
+    stored = len(rows)  # acknowledged, plus any push stored just before the kill cut off its answer
+    assert instance.scalar("SELECT count(*) FROM secmon_event") == per_push * stored
+    assert instance.scalar("SELECT count(*) FROM (SELECT DISTINCT source_id, line_offset FROM secmon_event) d") \
+        == per_push * stored
+    # the sender repeats what it sent: the same pushes answer, nothing is stored twice
+    for k in acked[-3:]:
+        assert _push(base2, token, bodies[k], f"async-{k}", asynchronous=True) == 202
+    assert instance.scalar("SELECT count(*) FROM secmon_push") == stored
     proc2.terminate()
     proc2.wait(timeout=30)
     instance.audit_verify()

@@ -665,7 +665,7 @@ def main() -> None:
     ap.add_argument("--rate", type=float, default=200, help="read requests per second offered")
     ap.add_argument("--duration", type=float, default=60, help="seconds of the main phase")
     ap.add_argument("--peer-duration", type=float, default=None, help="seconds of the bare-waitress phase")
-    ap.add_argument("--threads", type=int, default=1, help="waitress threads per worker (citygov serve --threads)")
+    ap.add_argument("--threads", type=int, default=2, help="waitress threads per worker (citygov serve --threads)")
     ap.add_argument("--workers", type=int, default=2 * (os.cpu_count() or 1),
                     help="worker processes (citygov serve --workers; default: 2 × cores, the README's advice)")
     ap.add_argument("--eve-batch", type=int, default=500, help="EVE events per push (0: no ingestion)")

@@ -78,8 +78,8 @@ def create_server(app, *, host: str = "127.0.0.1", port: int = 8000, threads: in
     return server
 
 
-#: the GIL switch interval of a process serving with one request thread (CPython's default: 5 ms)
-ONE_THREAD_SWITCH_INTERVAL = 0.0005
+#: the GIL switch interval of a process serving with one or two request threads (CPython's default: 5 ms)
+SHORT_SWITCH_INTERVAL = 0.0005
 
 
 def serve(app, **kw) -> None:
@@ -92,9 +92,9 @@ def serve(app, **kw) -> None:
 def freeze_heap() -> None:
     """Move everything loaded so far (modules, the app, the warmed-up indexes: ~155,000 objects at 100,000
     projects) out of the cyclic garbage collector's sight. A full collection otherwise walks all of it — 44 ms
-    during which the process answers nothing, several times a minute under load — though none of it is
-    garbage; frozen, a collection walks only what requests allocated. Forked workers also stop writing the
-    collector's bookkeeping into pages they share with the supervisor."""
+    during which the process answers nothing — though none of it is garbage; frozen, a collection walks only
+    what requests allocated. Forked workers also stop writing the collector's bookkeeping into pages they
+    share with the supervisor."""
     import gc
 
     gc.collect()
@@ -102,14 +102,17 @@ def freeze_heap() -> None:
 
 
 def tune_gil(threads: int) -> None:
-    """With one request thread, the only other thread that needs the GIL is waitress's I/O loop, which takes
-    it briefly several times a request (read, hand over, write); at CPython's 5 ms switch interval it waits
-    behind each computing request, and every request waits for it. A/B at 200 req/s with the writes (four
-    workers, 100,000 projects, alternating runs): reads p99 177–188 ms at 0.5 ms against 194–269 ms at 5 ms,
-    server CPU 6.4–6.7 against 7.0–7.7 ms a request. With several request threads a shorter interval only
-    makes computing threads trade the GIL more often, so it stays."""
-    if threads == 1:
-        sys.setswitchinterval(ONE_THREAD_SWITCH_INTERVAL)
+    """With one or two request threads, switch the GIL every 0.5 ms instead of every 5 ms.
+
+    With one, the only other thread that needs the GIL is waitress's I/O loop, which takes it briefly several
+    times a request (read, hand over, write); at 5 ms it waits behind each computing request, and every request
+    waits for it. With two, a cheap read that arrives while the other thread computes (a similarity ranking,
+    a submission) gets the GIL back within 0.5 ms instead of 5. Measured at 200 req/s with the writes (four
+    workers, 100,000 projects; README, Load): one thread, alternating A/B, reads p99 177–188 against 194–269
+    ms; two threads, one run each, plain reads p99 18–29 against 23–39 ms. With four threads the short
+    interval made every request dearer (5.2 ms of CPU against 4.6), so many threads keep CPython's default."""
+    if threads <= 2:
+        sys.setswitchinterval(SHORT_SWITCH_INTERVAL)
 
 
 log = logging.getLogger("citygov.serving")

@@ -256,6 +256,30 @@ def register(cli: click.Group) -> None:
                 fail(exc.detail)
         emit(data, fmt, lambda d: f"sensor {d['sensor']} token: {d['token']}")
 
+    @secmon_group.command("pushes")
+    @click.option("--state", type=click.Choice(["queued", "running", "done", "failed"]), default=None)
+    @click.option("--sensor", default=None)
+    @click.option("--limit", default=20, show_default=True, type=click.IntRange(0, 500))
+    @format_option
+    def pushes(state, sensor, limit, fmt):
+        """The queue of EVE pushes sent with Prefer: respond-async: counts by state, the oldest wait, the
+        latest pushes (`citygov jobs work --once` ingests what waits when no server runs)."""
+        from secmon import push_queue
+
+        with cli_session("cli:secmon") as (session, system):
+            data = push_queue.push_queue(session, system, state=state, sensor=sensor, limit=limit)
+
+        def text(d):
+            c = d["counts"]
+            head = (f"queued {c['queued']}, running {c['running']}, done {c['done']}, failed {c['failed']}"
+                    + (f"; oldest waiting {d['oldest_waiting_seconds']} s" if d["oldest_waiting_seconds"] else ""))
+            rows = [f"  {p['id']}  {p['sensor']}  {p['state']}  {p['received_at']}  {p['bytes']} B"
+                    + (f"  events {p['report']['events']}" if p["report"] else "")
+                    + (f"  {p['error']}" if p["error"] else "") for p in d["items"]]
+            return "\n".join([head, *rows])
+
+        emit(data, fmt, text)
+
     @secmon_group.command("retention")
     @click.option("--days", required=True, type=click.IntRange(1, None))
     @format_option

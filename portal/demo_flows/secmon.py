@@ -73,6 +73,7 @@ def run(ctx: DemoContext) -> dict:
     # the version built for (deployed on) the sensor: the default of coverage and unknown-sid views
     version = secmon.ruleset_import(ctx.session, analyst, [folder / "rules"], name="city-gov",
                                     sensor="futian-dc-01")
+    pushed = _async_push(ctx, secmon)
     top = secmon.top_alerts(ctx.session, analyst, by="signature", limit=1)
     coverage = secmon.rule_coverage(ctx.session, analyst)
     unknown = secmon.alerts_unknown_sid(ctx.session, analyst)
@@ -80,7 +81,25 @@ def run(ctx: DemoContext) -> dict:
             "rule_errors": len(version["errors"]), "events": first.events,
             "quarantined": first.quarantined, "reingest_duplicates": again.duplicates_skipped,
             "reingest_new": again.events, "top_signature": top[0]["value"] if top else None,
-            "coverage": coverage["coverage"], "alerts_with_unknown_sid": len(unknown)} | strike(ctx, folder)
+            "coverage": coverage["coverage"], "alerts_with_unknown_sid": len(unknown)} | pushed | strike(ctx, folder)
+
+
+def _async_push(ctx: DemoContext, secmon) -> dict:
+    """A second sensor pushes its log as sensors in production do (``Prefer: respond-async``): stored, then
+    ingested by the background worker — here drained at once. Its state shows on the monitoring page."""
+    import io
+
+    from secmon import push_queue
+
+    name = "nanshan-edge-01"
+    reg = secmon.sensor_register(ctx.session, ctx.system, name)
+    sensor = secmon.sensor_principal(ctx.session, name, reg["token"])
+    body = "\n".join(_eve_lines(datetime(2026, 11, 25, 2, 0, tzinfo=UTC))) + "\n"
+    accepted, _new = push_queue.push_accept(ctx.session, sensor, io.BytesIO(body.encode("utf-8")), sensor=name,
+                                            idempotency_key="demo-push-1")
+    push_queue.push_drain(ctx.session)
+    done = push_queue.push_get(ctx.session, sensor, name, accepted["id"])
+    return {"async_push": done["state"], "async_push_events": (done["report"] or {}).get("events")}
 
 
 # ------------------------------------------------------------------ strike and governance

@@ -172,3 +172,29 @@ def test_http_push_async_202_location_status_and_queue(client, db_session, auth)
     sync = client.post("/api/v1/secmon/eve?sensor=edge-1", data=body(5, 100), content_type="application/x-ndjson",
                        headers={"X-Sensor-Token": reg["token"]})
     assert sync.status_code == 200 and sync.get_json()["events"] == 5
+
+
+def test_queue_on_the_monitoring_page_and_in_the_cli(client, db_session, auth, runner):
+    _reg, principal = sensor(db_session)
+    ok, _ = push_queue.push_accept(db_session, principal, _Stream(body(2)), sensor="edge-1", idempotency_key="a")
+    push_queue.push_drain(db_session)
+    failed, _ = push_queue.push_accept(db_session, principal, _Stream(body(1)), sensor="edge-1", idempotency_key="b")
+    db_session.execute(update(SecmonPush).where(SecmonPush.id == failed["id"]).values(
+        state="failed", error="the worker ingesting it stopped 3 times"))
+    push_queue.push_accept(db_session, principal, _Stream(body(1, 9)), sensor="edge-1", idempotency_key="c")
+    db_session.commit()
+    auth.user("security_analyst", username="sally")
+    auth.login(client, "sally")
+    page = client.get("/monitoring").get_data(as_text=True)
+    assert "等待 1 个，导入中 0 个，已导入 1 个，失败 1 个" in page  # the default locale
+    assert "the worker ingesting it stopped 3 times" in page
+    out = runner.invoke(args=["secmon", "pushes", "--format", "json"])
+    assert out.exit_code == 0, out.output
+    import json
+
+    data = json.loads(out.output)
+    assert data["counts"] == {"queued": 1, "running": 0, "done": 1, "failed": 1} and len(data["items"]) == 3
+    text_out = runner.invoke(args=["secmon", "pushes", "--state", "done"])
+    assert text_out.exit_code == 0 and "queued 1, running 0, done 1, failed 1" in text_out.output
+    assert ok["id"] in text_out.output and "events 2" in text_out.output
+    assert runner.invoke(args=["secmon", "pushes", "--state", "nope"]).exit_code == 2

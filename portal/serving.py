@@ -109,7 +109,7 @@ def tune_gil(threads: int) -> None:
     waits for it. With two, a cheap read that arrives while the other thread computes (a similarity ranking,
     a submission) gets the GIL back within 0.5 ms instead of 5. Measured at 200 req/s with the writes (four
     workers, 100,000 projects; README, Load): one thread, alternating A/B, reads p99 177–188 against 194–269
-    ms; two threads, one run each, plain reads p99 18–29 against 23–39 ms. With four threads the short
+    ms; two threads, one run each, plain reads p99 17–29 against 23–39 ms. With four threads the short
     interval made every request dearer (5.2 ms of CPU against 4.6), so many threads keep CPython's default."""
     if threads <= 2:
         sys.setswitchinterval(SHORT_SWITCH_INTERVAL)

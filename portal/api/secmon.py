@@ -72,8 +72,10 @@ def push_list():
     if state is not None and state not in push_queue.STATES:
         raise ValidationFailed("unknown state",
                                errors=[{"field": "state", "message": f"one of {', '.join(push_queue.STATES)}"}])
-    return ok(push_queue.push_queue(get_session(), current_principal(), state=state,
-                                    sensor=request.args.get("sensor") or None,
+    sensor = request.args.get("sensor") or None
+    if sensor is not None and len(sensor) > 100:
+        raise ValidationFailed("sensor name too long", errors=[{"field": "sensor", "message": "at most 100 characters"}])
+    return ok(push_queue.push_queue(get_session(), current_principal(), state=state, sensor=sensor,
                                     limit=query_int("limit", 50, minimum=1, maximum=500),
                                     offset=query_int("offset", 0)))
 

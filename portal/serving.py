@@ -123,6 +123,10 @@ _CRASH_LOOP_SECONDS = 5.0
 BACKGROUND = -1
 
 
+def _name(i: int) -> str:
+    return "the background process" if i == BACKGROUND else f"worker {i}"
+
+
 def _socket(host: str, port: int, *, reuse_port: bool) -> socket.socket:
     family = socket.AF_INET6 if ":" in host else socket.AF_INET
     sock = socket.socket(family, socket.SOCK_STREAM)
@@ -213,8 +217,7 @@ def serve_workers(app, *, host: str, port: int, threads: int, workers: int,
             except BaseException:  # noqa: BLE001 - report, then leave without running the parent's exit handlers
                 import traceback
 
-                what = "the background process" if i == BACKGROUND else f"worker {i}"
-                print(f"citygov serve: {what} failed", file=sys.stderr)  # written now: os._exit drains no log queue
+                print(f"citygov serve: {_name(i)} failed", file=sys.stderr)  # written now: os._exit drains no log queue
                 traceback.print_exc()
                 code = 1
             finally:
@@ -253,13 +256,11 @@ def serve_workers(app, *, host: str, port: int, threads: int, workers: int,
                 continue
             code = os.waitstatus_to_exitcode(wait_status)
             if code == 1 and time.monotonic() - started < _CRASH_LOOP_SECONDS:
-                log.error("%s failed right after starting; stopping",
-                          "the background process" if i == BACKGROUND else f"worker {i}")
+                log.error("%s failed right after starting; stopping", _name(i))
                 status = 1
                 stop(signal.SIGTERM, None)
                 continue
-            log.warning("%s exited with %s; starting it again", "the background process" if i == BACKGROUND
-                        else f"worker {i}", code)
+            log.warning("%s exited with %s; starting it again", _name(i), code)
             time.sleep(0.2)
             start(i)
         return status

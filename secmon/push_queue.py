@@ -119,21 +119,24 @@ def push_queue(session: Session, principal: Principal, *, state: str | None = No
 
 def push_claim(session: Session, *, stale_seconds: int = STALE_SECONDS) -> str | None:
     """Claim the oldest waiting push (or one whose worker died) with a conditional ``UPDATE``: one winner,
-    across threads and processes. A push whose worker died :data:`MAX_ATTEMPTS` times is failed instead."""
+    across threads and processes. A push whose worker died :data:`MAX_ATTEMPTS` times is failed instead. With
+    nothing to claim it only reads (the background worker asks several times a second)."""
     t = SecmonPush.__table__
-    now = utcnow()
-    cutoff = now - timedelta(seconds=stale_seconds)
-    stale = sa.and_(t.c.state == "running", t.c.claimed_at < cutoff)
-    session.execute(sa.update(t).where(stale, t.c.attempts >= MAX_ATTEMPTS).values(
-        state="failed", finished_at=now, body=None,
-        error=f"the worker ingesting it stopped {MAX_ATTEMPTS} times; the events it stored stay"))
-    session.commit()
-    candidates = session.execute(sa.select(t.c.id, t.c.state, t.c.claimed_at)
-                                 .where(sa.or_(t.c.state == "queued", stale))
+    cutoff = utcnow() - timedelta(seconds=stale_seconds)
+    candidates = session.execute(sa.select(t.c.id, t.c.state, t.c.claimed_at, t.c.attempts)
+                                 .where(sa.or_(t.c.state == "queued",
+                                               sa.and_(t.c.state == "running", t.c.claimed_at < cutoff)))
                                  .order_by(t.c.received_at, t.c.id).limit(5)).all()
-    for push_id, state, claimed_at in candidates:
-        same = t.c.claimed_at.is_(None) if claimed_at is None else t.c.claimed_at == claimed_at
-        won = session.execute(sa.update(t).where(t.c.id == push_id, t.c.state == state, same).values(
+    for push_id, state, claimed_at, attempts in candidates:
+        same = sa.and_(t.c.id == push_id, t.c.state == state,
+                       t.c.claimed_at.is_(None) if claimed_at is None else t.c.claimed_at == claimed_at)
+        if state == "running" and attempts >= MAX_ATTEMPTS:
+            session.execute(sa.update(t).where(same).values(
+                state="failed", finished_at=utcnow(), body=None,
+                error=f"the worker ingesting it stopped {MAX_ATTEMPTS} times; the events it stored stay"))
+            session.commit()
+            continue
+        won = session.execute(sa.update(t).where(same).values(
             state="running", claimed_at=utcnow(), attempts=t.c.attempts + 1)).rowcount
         session.commit()
         if won == 1:

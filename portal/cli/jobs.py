@@ -42,11 +42,10 @@ def register(cli: click.Group) -> None:
     @click.option("--once", is_flag=True, help="Run the queued jobs, then stop.")
     def work_cmd(once):
         """Run background jobs and queued EVE pushes (a worker besides the one `citygov serve` starts)."""
-        from portal import jobs
-        from portal.db import get_db
-
         from flask import current_app
 
+        from portal import jobs
+        from portal.db import get_db
         from portal.jobs import eve_push
 
         engine = get_db().sessionmaker

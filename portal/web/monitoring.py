@@ -44,14 +44,13 @@ def monitoring():
     top = secmon.top_alerts(session, principal, by="signature", limit=10)
     top_rows = [(str(t["value"]), int(t["count"])) for t in top]
     sensors = secmon.sensor_health(session, principal)
-    pushes = push_queue.push_queue(session, principal, limit=0)
-    failed_pushes = push_queue.push_queue(session, principal, state="failed", limit=10)["items"]
+    pushes = push_queue.push_queue(session, principal, state="failed", limit=10)  # counts are of every state
     try:
         coverage = secmon.rule_coverage(session, principal)
     except NotFound:
         coverage = None
     return render_template("web/monitoring.html", bucket=bucket, over_time=over_time, top_rows=top_rows,
-                           sensors=sensors, coverage=coverage, pushes=pushes, failed_pushes=failed_pushes,
+                           sensors=sensors, coverage=coverage, pushes=pushes,
                            chart_time=charts.line_chart(over_time, title=_("Alerts over time")),
                            chart_top=charts.bar_chart(top_rows, title=_("Top signatures")))
 
